@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Unpacks the reference tools the tests compare against (promtool, m4, sendmail + its cf macros,
+# check_procs) into target/peers with `apt-get download` + `dpkg -x`: no daemon is started, nothing is
+# configured. Idempotent: does nothing when they are already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dest="$PWD/target/peers"
+stamp="$dest/.complete-v1"
+[ -f "$stamp" ] && exit 0
+pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+if ! apt-get download -qq "${pkgs[@]}" >/dev/null 2>&1; then
+  apt-get update -qq >/dev/null
+  apt-get download -qq "${pkgs[@]}" >/dev/null 2>&1
+fi
+mkdir -p "$dest"
+for deb in ./*.deb; do dpkg -x "$deb" "$dest"; done
+# The shared libraries sendmail links against are in the base system; say so early if not.
+if ldd "$dest/usr/libexec/sendmail/sendmail" | grep -q 'not found'; then
+  apt-get install -y -qq $(ldd "$dest/usr/libexec/sendmail/sendmail" | awk '/not found/{print $1}' | sed 's/\.so.*//') >/dev/null || true
+fi
+command -v ps >/dev/null && command -v free >/dev/null || apt-get install -y -qq procps >/dev/null
+touch "$stamp"
+echo "peers unpacked in $dest"

@@ -1,0 +1,81 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_toolkit_global_optspecs
+    string join \n root= format= json color= q/quiet yes dry-run h/help V/version
+end
+
+function __fish_toolkit_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_toolkit_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_toolkit_using_subcommand
+    set -l cmd (__fish_toolkit_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c toolkit -n "__fish_toolkit_needs_command" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_needs_command" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_needs_command" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_needs_command" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_needs_command" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_needs_command" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_needs_command" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_needs_command" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
+complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
+complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l min-age -d 'Zombies younger than this are only counted, as transient' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l parent -d 'Only zombies of this parent' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s w -l warning -d 'Warning range on the number of zombies at least --min-age old (Nagios range syntax)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s c -l critical -d 'Critical range on the number of zombies at least --min-age old' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l all -d 'Show the D-state and traced sections even when empty'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l reap -d 'Send SIGCHLD to each non-reaping parent, wait, and report which zombies were cleared'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l restart -d 'After reaping, offer to restart the owning service of each parent still holding zombies'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,142 @@
+//! Every command-line definition, in one place. Help text lives in the doc comments; man pages and
+//! shell completions are generated from these definitions (see `tests/man.rs`).
+
+use crate::render::{Format, Range};
+use crate::units::Duration;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXAMPLES: &str = "\
+Examples:
+  toolkit check                          one line per check, worst first
+  toolkit zombies                        who is not reaping their children, and what to restart
+  toolkit --root fixtures/fakeroot zombies --format json
+  toolkit check --format nagios          for Nagios/Icinga (exit 0/1/2/3)
+
+Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (usage error, unreadable input).";
+
+/// Remediation toolkit for shared hosting servers: mail queues, zombies, memory.
+///
+/// Finds the problem, explains it in a few lines, and fixes it safely or says exactly how. Every
+/// command also runs against a fake root (--root DIR), where nothing is signalled and no program is run.
+#[derive(Debug, Parser)]
+#[command(name = "toolkit", version, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it
+    #[arg(
+        long,
+        global = true,
+        env = "TOOLKIT_ROOT",
+        value_name = "DIR",
+        default_value = "/"
+    )]
+    pub root: PathBuf,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
+    pub format: Format,
+    /// Shorthand for --format json
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+    /// No progress bar or spinner
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Apply changes without asking for confirmation
+    #[arg(long, global = true)]
+    pub yes: bool,
+    /// Show what would be changed, change nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    Zombies(ZombiesArgs),
+    Check(CheckArgs),
+}
+
+const ZOMBIES_EXAMPLES: &str = "\
+Examples:
+  toolkit zombies                      zombies by parent, D-state and traced processes
+  toolkit zombies --min-age 10m        ignore zombies younger than 10 minutes
+  toolkit zombies --reap               nudge each parent with SIGCHLD, report what cleared
+  toolkit zombies --restart            also restart the owning service, each confirmed
+  toolkit zombies --format nagios -w 5 -c 100";
+
+/// Zombie processes grouped by the parent that is not reaping them, why, and what to restart.
+///
+/// For each parent: pid, command, state, zombie count and oldest age, the owning service, a
+/// diagnosis, and suggestions gentlest first (SIGCHLD nudge, service restart, killing the parent).
+/// Also lists processes in uninterruptible sleep (D) and traced processes.
+#[derive(Debug, Args)]
+#[command(after_help = ZOMBIES_EXAMPLES)]
+pub struct ZombiesArgs {
+    /// Zombies younger than this are only counted, as transient
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub min_age: Duration,
+    /// Only zombies of this parent
+    #[arg(long, value_name = "PID")]
+    pub parent: Option<i32>,
+    /// Show the D-state and traced sections even when empty
+    #[arg(long)]
+    pub all: bool,
+    /// Send SIGCHLD to each non-reaping parent, wait, and report which zombies were cleared
+    #[arg(long)]
+    pub reap: bool,
+    /// After reaping, offer to restart the owning service of each parent still holding zombies
+    #[arg(long)]
+    pub restart: bool,
+    #[command(flatten)]
+    pub thresholds: ZombieThresholds,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ZombieThresholds {
+    /// Warning range on the number of zombies at least --min-age old (Nagios range syntax)
+    #[arg(
+        short = 'w',
+        long = "warning",
+        default_value = "0",
+        value_name = "RANGE"
+    )]
+    pub warning: Range,
+    /// Critical range on the number of zombies at least --min-age old
+    #[arg(
+        short = 'c',
+        long = "critical",
+        default_value = "49",
+        value_name = "RANGE"
+    )]
+    pub critical: Range,
+}
+
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  toolkit check                        one line per check, worst first
+  toolkit check --format nagios        one status line and all perfdata, for Nagios/Icinga
+  toolkit check --format prometheus > /var/lib/node_exporter/textfile/toolkit.prom";
+
+/// Runs every read-only check and prints one combined verdict, worst first.
+///
+/// The exit status is the worst of the checks. This is the command to run first from an ssh
+/// session, and the one to wire into monitoring.
+#[derive(Debug, Args)]
+#[command(after_help = CHECK_EXAMPLES)]
+pub struct CheckArgs {}

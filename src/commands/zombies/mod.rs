@@ -1,0 +1,105 @@
+//! `toolkit zombies`: who is not reaping their children, why, and exactly what to restart.
+//!
+//! Read (process table, then details only for the parents and stuck processes that matter), judge
+//! (pure, in `judge`), render (`render`), and act for `--reap`/`--restart` (`act`).
+
+mod act;
+pub mod judge;
+mod render;
+pub mod service;
+
+use crate::cli::ZombiesArgs;
+use crate::context::Context;
+use crate::error::Result;
+use crate::readers::procs::{read_detail, read_table, ProcError, ProcTable, Skips};
+use crate::readers::users::UserDb;
+use crate::root::SysInfo;
+use crate::status::Status;
+pub use judge::{Options, ZombiesReport};
+use std::collections::HashMap;
+
+impl Options {
+    pub fn from_args(args: &ZombiesArgs) -> Options {
+        Options {
+            min_age: args.min_age.secs(),
+            parent: args.parent,
+            all: args.all,
+            warning: args.thresholds.warning.clone(),
+            critical: args.thresholds.critical.clone(),
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: &ZombiesArgs) -> Result<Status> {
+    let opts = Options::from_args(args);
+    let report = scan(ctx, &opts)?;
+    if args.reap || args.restart {
+        return act::run(ctx, &opts, report, args.restart);
+    }
+    super::output(ctx, &report)
+}
+
+/// Reads the root and judges.
+pub fn scan(ctx: &Context, opts: &Options) -> Result<ZombiesReport> {
+    let sys = SysInfo::read(&ctx.root)?;
+    let table = read_table(&ctx.root)?;
+    Ok(judge_table(ctx, opts, &table, &sys))
+}
+
+pub fn judge_table(
+    ctx: &Context,
+    opts: &Options,
+    table: &ProcTable,
+    sys: &SysInfo,
+) -> ZombiesReport {
+    let root = &ctx.root;
+    let parents = judge::parents_of_interest(table, sys, opts);
+    let stuck = judge::stuck_of_interest(table, sys, opts);
+    let mut details = HashMap::new();
+    let mut services = HashMap::new();
+    let mut skips = Skips::default();
+    let systemd = service::systemd_host(root);
+    // Names are only needed for user-manager units; the database is opened lazily for them.
+    let users = std::cell::OnceCell::new();
+    let user_name = |uid: u32| -> String {
+        users
+            .get_or_init(|| UserDb::open(root).ok())
+            .as_ref()
+            .map(|db: &UserDb| db.user_name(uid))
+            .unwrap_or_else(|| uid.to_string())
+    };
+    for &pid in parents.iter().chain(stuck.iter()) {
+        if details.contains_key(&pid) {
+            continue;
+        }
+        match read_detail(root, pid) {
+            Ok(d) => {
+                if let Some(p) = table.get(pid) {
+                    if parents.contains(&pid) {
+                        let facts = service::gather(
+                            root,
+                            table,
+                            p,
+                            d.cgroup.as_deref(),
+                            systemd,
+                            user_name,
+                        );
+                        services.insert(pid, facts);
+                    }
+                }
+                details.insert(pid, d);
+            }
+            // A parent that exited is reported as such by the judgement; nothing to count.
+            Err(ProcError::Vanished) if parents.contains(&pid) => {}
+            Err(e) => skips.record(root, e),
+        }
+    }
+    let facts = judge::Facts {
+        table,
+        sys: *sys,
+        details: &details,
+        services: &services,
+        skips,
+    };
+    judge::judge(&facts, opts)
+}

@@ -1,0 +1,314 @@
+//! The zombies report in text, Nagios and Prometheus terms (JSON is its serde form).
+
+use super::judge::ZombiesReport;
+use crate::render::text::{printable, truncate, wrap};
+use crate::render::{Family, Perf, Report, Style};
+use crate::status::Status;
+use crate::units::{human_duration, thousands};
+use std::io::{self, Write};
+
+const SHOWN_PIDS: usize = 8;
+
+impl ZombiesReport {
+    fn headline(&self) -> String {
+        if self.zombies == 0 {
+            let mut s = format!("no zombies at least {} old", human_duration(self.min_age));
+            if self.transient > 0 {
+                s.push_str(&format!(" ({} younger, transient)", self.transient));
+            }
+            return s;
+        }
+        let parents = self.parents.len();
+        let worst = &self.parents[0];
+        format!(
+            "{} zombie{} under {} parent{}, oldest {}; most under {} {} ({})",
+            thousands(self.zombies as u64),
+            if self.zombies == 1 { "" } else { "s" },
+            parents,
+            if parents == 1 { "" } else { "s" },
+            human_duration(self.oldest_age.unwrap_or(0)),
+            printable(&worst.comm),
+            worst.pid,
+            worst.zombie_count
+        )
+    }
+}
+
+impl Report for ZombiesReport {
+    fn check_name(&self) -> &'static str {
+        "zombies"
+    }
+
+    fn status(&self) -> Status {
+        self.status
+    }
+
+    fn summary(&self) -> String {
+        let mut s = self.headline();
+        if !self.dstate.is_empty() {
+            s.push_str(&format!("; {} in D state", self.dstate.len()));
+        }
+        if !self.traced.is_empty() {
+            s.push_str(&format!("; {} traced", self.traced.len()));
+        }
+        s
+    }
+
+    fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        writeln!(
+            out,
+            "{} {}",
+            style.status(self.status),
+            style.bold(&self.headline())
+        )?;
+        if self.transient > 0 && self.zombies > 0 {
+            writeln!(
+                out,
+                "{} younger than {} not counted (transient: normally reaped within moments)",
+                self.transient,
+                human_duration(self.min_age)
+            )?;
+        }
+        for p in &self.parents {
+            writeln!(out)?;
+            let service = p
+                .service
+                .as_ref()
+                .map(|s| format!("  service {}", s.name))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{}  pid {}  state {}{}",
+                style.bold(&printable(&p.comm)),
+                p.pid,
+                p.state,
+                service
+            )?;
+            if !p.cmdline.is_empty() {
+                writeln!(
+                    out,
+                    "  {}",
+                    style.dim(&truncate(&printable(&p.cmdline), 76))
+                )?;
+            }
+            let pids: Vec<String> = p
+                .zombies
+                .iter()
+                .take(SHOWN_PIDS)
+                .map(|z| z.pid.to_string())
+                .collect();
+            let more = p.zombie_count.saturating_sub(SHOWN_PIDS);
+            let mut line = format!(
+                "{} zombie{}, oldest {}: {}",
+                thousands(p.zombie_count as u64),
+                if p.zombie_count == 1 { "" } else { "s" },
+                human_duration(p.oldest_age),
+                pids.join(" ")
+            );
+            if more > 0 {
+                line.push_str(&format!(" (+{more})"));
+            }
+            for l in wrap(&line, 78, 4) {
+                writeln!(out, "  {l}")?;
+            }
+            for (i, d) in p.diagnosis.iter().enumerate() {
+                let lead = if i == 0 { "why: " } else { "     " };
+                for (j, l) in wrap(&d.text, 72, 0).iter().enumerate() {
+                    writeln!(out, "  {}{l}", if j == 0 { lead } else { "     " })?;
+                }
+            }
+            for (i, s) in p.suggestions.iter().enumerate() {
+                let lead = if i == 0 { "do:  " } else { "     " };
+                writeln!(out, "  {lead}{}. {}", i + 1, style.bold(&s.command))?;
+                for l in wrap(&s.note, 67, 0) {
+                    writeln!(out, "          {}", style.dim(&l))?;
+                }
+            }
+        }
+        if !self.dstate.is_empty() || self.show_all {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}",
+                style.bold(&format!(
+                    "Uninterruptible sleep (D), alive at least {}",
+                    human_duration(self.min_age)
+                ))
+            )?;
+            if self.dstate.is_empty() {
+                writeln!(out, "  none")?;
+            } else {
+                writeln!(
+                    out,
+                    "  {:<8} {:<8} {:<8} {:<24} COMMAND",
+                    "PID", "PPID", "AGE", "WCHAN"
+                )?;
+                for d in &self.dstate {
+                    writeln!(
+                        out,
+                        "  {:<8} {:<8} {:<8} {:<24} {}",
+                        d.pid,
+                        d.ppid,
+                        human_duration(d.age),
+                        truncate(d.wchan.as_deref().unwrap_or("-"), 24),
+                        truncate(&printable(&d.comm), 24)
+                    )?;
+                }
+                writeln!(out, "  {}", style.dim("cannot be killed until the kernel call returns: look at the device or mount in WCHAN"))?;
+            }
+        }
+        if !self.traced.is_empty() || self.show_all {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}",
+                style.bold("Traced (held by a debugger or tracer)")
+            )?;
+            if self.traced.is_empty() {
+                writeln!(out, "  none")?;
+            } else {
+                writeln!(
+                    out,
+                    "  {:<8} {:<6} {:<24} COMMAND",
+                    "PID", "STATE", "TRACER"
+                )?;
+                for t in &self.traced {
+                    let tracer = format!(
+                        "{} ({})",
+                        t.tracer,
+                        t.tracer_comm
+                            .as_deref()
+                            .map(printable)
+                            .unwrap_or_else(|| "?".into())
+                    );
+                    writeln!(
+                        out,
+                        "  {:<8} {:<6} {:<24} {}",
+                        t.pid,
+                        t.state,
+                        truncate(&tracer, 24),
+                        truncate(&printable(&t.comm), 30)
+                    )?;
+                }
+            }
+        }
+        if !self.skipped.is_empty() {
+            writeln!(out)?;
+            let mut parts = Vec::new();
+            if self.skipped.vanished > 0 {
+                parts.push(format!(
+                    "{} process(es) exited during the scan",
+                    self.skipped.vanished
+                ));
+            }
+            if self.skipped.problem_count > 0 {
+                parts.push(format!("{} could not be read", self.skipped.problem_count));
+            }
+            writeln!(
+                out,
+                "Skipped: {} (of {} read)",
+                parts.join(", "),
+                self.processes
+            )?;
+            for p in &self.skipped.problems {
+                writeln!(out, "  {}: {}", printable(&p.path), p.reason)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn perfdata(&self) -> Vec<Perf> {
+        let w = self.warning.parse().ok();
+        let c = self.critical.parse().ok();
+        let mut zombies = Perf::new("zombies", self.zombies as f64, "").min(0.0);
+        if let (Some(w), Some(c)) = (&w, &c) {
+            zombies = zombies.thresholds(w, c);
+        }
+        vec![
+            zombies,
+            Perf::new("zombie_parents", self.parents.len() as f64, "").min(0.0),
+            Perf::new("zombies_transient", self.transient as f64, "").min(0.0),
+            Perf::new("oldest_zombie", self.oldest_age.unwrap_or(0) as f64, "s").min(0.0),
+            Perf::new("dstate", self.dstate.len() as f64, "").min(0.0),
+            Perf::new("traced", self.traced.len() as f64, "").min(0.0),
+        ]
+    }
+
+    fn nagios_details(&self) -> Vec<String> {
+        self.parents
+            .iter()
+            .map(|p| {
+                let todo = p
+                    .suggestions
+                    .iter()
+                    .find(|s| s.kind == "restart" || s.kind == "init")
+                    .or(p.suggestions.first())
+                    .map(|s| s.command.clone())
+                    .unwrap_or_default();
+                format!(
+                    "{} zombies under {} {} ({}): {}",
+                    p.zombie_count,
+                    printable(&p.comm),
+                    p.pid,
+                    p.diagnosis.first().map(|d| d.code).unwrap_or(""),
+                    todo
+                )
+            })
+            .collect()
+    }
+
+    fn metrics(&self) -> Vec<Family> {
+        let mut by_parent = Family::gauge(
+            "toolkit_zombies_by_parent",
+            "Zombies at least --min-age old, per parent process.",
+        );
+        for p in &self.parents {
+            let unit = p
+                .service
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            by_parent.push(
+                vec![
+                    ("ppid", p.pid.to_string()),
+                    ("comm", p.comm.clone()),
+                    ("service", unit),
+                ],
+                p.zombie_count as f64,
+            );
+        }
+        vec![
+            Family::gauge(
+                "toolkit_zombies",
+                "Zombie processes at least --min-age old.",
+            )
+            .single(self.zombies as f64),
+            Family::gauge(
+                "toolkit_zombies_transient",
+                "Zombie processes younger than --min-age.",
+            )
+            .single(self.transient as f64),
+            Family::gauge(
+                "toolkit_zombie_oldest_seconds",
+                "Age of the oldest zombie at least --min-age old.",
+            )
+            .single(self.oldest_age.unwrap_or(0) as f64),
+            by_parent,
+            Family::gauge(
+                "toolkit_dstate_processes",
+                "Processes in uninterruptible sleep (D) alive at least --min-age.",
+            )
+            .single(self.dstate.len() as f64),
+            Family::gauge(
+                "toolkit_traced_processes",
+                "Processes being traced (TracerPid set).",
+            )
+            .single(self.traced.len() as f64),
+            Family::gauge(
+                "toolkit_zombies_scan_skipped",
+                "Processes that vanished or could not be read during the scan.",
+            )
+            .single((self.skipped.vanished + self.skipped.problem_count) as f64),
+        ]
+    }
+}

@@ -1,0 +1,46 @@
+//! The resolved command-line context every command receives: where the root is, how to render, and
+//! whether changes may be made. Commands never look at raw arguments or at the environment.
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::error::Result;
+use crate::render::{Format, Style};
+use crate::root::Root;
+use std::io::IsTerminal;
+
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub root: Root,
+    pub format: Format,
+    pub style: Style,
+    pub quiet: bool,
+    pub yes: bool,
+    pub dry_run: bool,
+    /// stdin and stderr are terminals: a question can be asked and answered.
+    pub interactive: bool,
+    /// stderr is a terminal and `--quiet` was not given.
+    pub show_progress: bool,
+}
+
+impl Context {
+    pub fn new(args: &GlobalArgs) -> Result<Context> {
+        let root = Root::new(&args.root)?;
+        let format = if args.json { Format::Json } else { args.format };
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => std::io::stdout().is_terminal() && !no_color,
+        };
+        let stderr_tty = std::io::stderr().is_terminal();
+        Ok(Context {
+            root,
+            format,
+            style: Style { color },
+            quiet: args.quiet,
+            yes: args.yes,
+            dry_run: args.dry_run,
+            interactive: stderr_tty && std::io::stdin().is_terminal(),
+            show_progress: stderr_tty && !args.quiet,
+        })
+    }
+}

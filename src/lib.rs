@@ -1,0 +1,85 @@
+//! `toolkit`: find, explain and safely fix what goes wrong on a shared hosting server.
+//!
+//! Every command is read, judge, render (and act, for the fixing ones): readers under `readers/`,
+//! commands under `commands/`, renderers under `render/`.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod readers;
+pub mod render;
+pub mod root;
+pub mod status;
+pub mod ui;
+pub mod units;
+
+use clap::Parser;
+use std::error::Error as _;
+use std::ffi::OsString;
+
+/// Runs the toolkit with the given arguments and returns the process exit status.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let ctx = match context::Context::new(&cli.global) {
+        Ok(ctx) => ctx,
+        Err(e) => return fail(&e),
+    };
+    match commands::dispatch(&ctx, &cli.command) {
+        Ok(status) => status.exit_code(),
+        Err(error::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Prints `toolkit: message: cause: cause` on one line; exit status 3 (UNKNOWN).
+fn fail(e: &error::Error) -> i32 {
+    let mut line = format!("toolkit: {e}");
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s = s.to_string();
+        if !line.contains(&s) {
+            line.push_str(": ");
+            line.push_str(&s);
+        }
+        source = s_source(source);
+    }
+    eprintln!("{line}");
+    3
+}
+
+fn s_source<'a>(
+    e: Option<&'a (dyn std::error::Error + 'static)>,
+) -> Option<&'a (dyn std::error::Error + 'static)> {
+    e.and_then(|e| e.source())
+}
+
+/// Help and version go to stdout with status 0; anything else is a one-line usage error, status 3.
+fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            0
+        }
+        _ => {
+            let rendered = e.render().to_string();
+            let first = rendered
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ")
+                .to_string();
+            let hint = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                "a command is required (try 'toolkit --help')".to_string()
+            } else {
+                format!("{first} (try --help)")
+            };
+            eprintln!("toolkit: {hint}");
+            3
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Readers: files under the root turned into plain data. Every reader takes the root; none reads `/proc`
+//! or `/etc` directly.
+
+pub mod guard;
+pub mod procs;
+pub mod users;

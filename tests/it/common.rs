@@ -1,0 +1,276 @@
+//! Test harness: copy a fake-root fixture into a temp dir, run the real binary against it, and compare
+//! stdout, stderr and exit status with readable diffs.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A peer tool (promtool, m4, sendmail, check_procs...): from target/peers (see .ci/peers.sh), else PATH.
+/// Missing peers fail the test: a comparison that silently does not run proves nothing.
+pub fn peer(name: &str) -> PathBuf {
+    let peers = manifest_dir().join("target/peers");
+    for dir in [
+        "usr/bin",
+        "usr/sbin",
+        "usr/libexec/sendmail",
+        "usr/lib/nagios/plugins",
+        "bin",
+    ] {
+        let p = peers.join(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return p;
+            }
+        }
+    }
+    panic!("peer tool '{name}' not found: run .ci/peers.sh (it unpacks the reference tools into target/peers)");
+}
+
+#[derive(Debug)]
+pub struct Output {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Output {
+    #[track_caller]
+    pub fn status(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.status, expected,
+            "exit status\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_is(&self, expected: &str) -> &Self {
+        if self.stdout != expected {
+            panic!("stdout differs\n{}", diff(expected, &self.stdout));
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(needle),
+            "stdout has {needle:?}\n--- stdout\n{}",
+            self.stdout
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// Line diff, expected vs actual, marking changed lines.
+pub fn diff(expected: &str, actual: &str) -> String {
+    let (e, a): (Vec<&str>, Vec<&str>) = (expected.lines().collect(), actual.lines().collect());
+    let mut out = String::new();
+    for i in 0..e.len().max(a.len()) {
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) if x == y => out.push_str(&format!("  {x}\n")),
+            (x, y) => {
+                if let Some(x) = x {
+                    out.push_str(&format!("- {x}\n"));
+                }
+                if let Some(y) = y {
+                    out.push_str(&format!("+ {y}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Runs the binary with these arguments (no --root added), without a terminal.
+pub fn toolkit(args: &[&str]) -> Output {
+    run_cmd(Command::new(env!("CARGO_BIN_EXE_toolkit")).args(args))
+}
+
+pub fn run_cmd(cmd: &mut Command) -> Output {
+    let out = cmd
+        .env_remove("TOOLKIT_ROOT")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run toolkit");
+    Output {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fake root in a temporary directory.
+pub struct Scenario {
+    dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    /// A copy of `fixtures/NAME` (symlinks kept as symlinks).
+    pub fn fixture(name: &str) -> Scenario {
+        let s = Scenario::empty();
+        copy_tree(&manifest_dir().join("fixtures").join(name), s.path());
+        s
+    }
+
+    pub fn empty() -> Scenario {
+        Scenario {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &Self {
+        let p = self.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, content).unwrap();
+        self
+    }
+
+    pub fn remove(&self, rel: &str) -> &Self {
+        let p = self.join(rel);
+        if p.is_dir() {
+            std::fs::remove_dir_all(p).unwrap();
+        } else {
+            std::fs::remove_file(p).unwrap();
+        }
+        self
+    }
+
+    /// Runs `toolkit --root DIR ARGS...`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolkit"));
+        cmd.arg("--root").arg(self.path()).args(args);
+        run_cmd(&mut cmd)
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from).follow_links(false) {
+        let entry = entry.expect("walk fixture");
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        let ft = entry.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(entry.path()).unwrap();
+            std::os::unix::fs::symlink(target, &dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Checks Prometheus exposition text with the real promtool.
+pub fn promtool_check(text: &str) {
+    use std::io::Write;
+    let mut child = Command::new(peer("promtool"))
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}\n--- input\n{text}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Parses a monitoring-plugins output line back: (label, status word, summary, perfdata items).
+pub fn parse_nagios(stdout: &str) -> (String, String, String, Vec<(String, String)>) {
+    let first = stdout.lines().next().expect("a status line");
+    let (head, perf) = first.split_once(" | ").unwrap_or((first, ""));
+    let (label_status, summary) = head.split_once(" - ").expect("'LABEL STATUS - summary'");
+    let (label, status) = label_status.rsplit_once(' ').expect("label and status");
+    assert!(
+        ["OK", "WARNING", "CRITICAL", "UNKNOWN"].contains(&status),
+        "status word {status:?}"
+    );
+    let mut items = Vec::new();
+    let mut rest = perf.trim();
+    while !rest.is_empty() {
+        assert!(rest.starts_with('\''), "perf label must be quoted: {rest}");
+        let end = rest[1..].find("'=").expect("closing quote") + 1;
+        let label = rest[1..end].to_string();
+        let after = &rest[end + 2..];
+        let (value, tail) = after.split_once(' ').unwrap_or((after, ""));
+        let re_ok = value
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == '%');
+        re_ok
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("perf value {value:?} is not numeric"));
+        assert!(
+            value.split(';').count() <= 5,
+            "at most value;warn;crit;min;max: {value}"
+        );
+        items.push((label, value.to_string()));
+        rest = tail.trim();
+    }
+    (
+        label.to_string(),
+        status.to_string(),
+        summary.to_string(),
+        items,
+    )
+}

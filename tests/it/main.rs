@@ -1,0 +1,5 @@
+//! The integration tests: one crate, one harness (`common`), one module per command.
+
+mod cli;
+mod common;
+mod man;
