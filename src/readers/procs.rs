@@ -54,16 +54,20 @@ pub struct Skips {
     /// Files that could not be read (permissions) or parsed; the first few are listed.
     pub problems: Vec<Problem>,
     pub problem_count: usize,
+    /// Processes whose files were unreadable or malformed (not those that vanished).
+    #[serde(skip)]
+    pub unreadable_pids: Vec<i32>,
 }
 
 impl Skips {
     const KEEP: usize = 5;
 
-    pub fn record(&mut self, root: &Root, err: ProcError) {
+    pub fn record(&mut self, root: &Root, pid: i32, err: ProcError) {
         match err {
             ProcError::Vanished => self.vanished += 1,
             ProcError::Unreadable { path, reason } | ProcError::Malformed { path, reason } => {
                 self.problem_count += 1;
+                self.unreadable_pids.push(pid);
                 if self.problems.len() < Self::KEEP {
                     self.problems.push(Problem {
                         path: root.display(&path),
@@ -76,6 +80,15 @@ impl Skips {
 
     pub fn is_empty(&self) -> bool {
         self.vanished == 0 && self.problem_count == 0
+    }
+
+    pub fn merge(&mut self, other: &Skips) {
+        self.vanished += other.vanished;
+        self.problem_count += other.problem_count;
+        let room = Self::KEEP.saturating_sub(self.problems.len());
+        self.problems
+            .extend(other.problems.iter().take(room).cloned());
+        self.unreadable_pids.extend(&other.unreadable_pids);
     }
 }
 
@@ -113,10 +126,10 @@ pub fn read_table(root: &Root) -> Result<ProcTable> {
         .collect();
     let mut skips = Skips::default();
     let mut procs = Vec::with_capacity(results.len());
-    for r in results {
+    for (r, pid) in results.into_iter().zip(pids) {
         match r {
             Ok(p) => procs.push(p),
-            Err(e) => skips.record(root, e),
+            Err(e) => skips.record(root, pid, e),
         }
     }
     procs.sort_by_key(|p| p.pid);
@@ -168,10 +181,13 @@ pub fn parse_stat(path: &Path, bytes: &[u8]) -> std::result::Result<Stat, ProcEr
         // The kernel returns an empty file for a process being torn down.
         return Err(ProcError::Vanished);
     }
+    // procfs-core's own messages name its source files and ask for bug reports: not useful here.
     match guarded(|| Stat::from_read(bytes)) {
         Ok(Ok(stat)) => Ok(stat),
-        Ok(Err(e)) => Err(malformed(path, format!("not a valid stat line: {e}"))),
-        Err(e) => Err(malformed(path, format!("not a valid stat line ({e})"))),
+        _ => Err(malformed(
+            path,
+            "not a valid stat line (truncated or garbled)",
+        )),
     }
 }
 
@@ -182,8 +198,10 @@ pub fn parse_status(path: &Path, bytes: &[u8]) -> std::result::Result<Status, Pr
     }
     match guarded(|| <Status as FromRead>::from_read(bytes)) {
         Ok(Ok(status)) => Ok(status),
-        Ok(Err(e)) => Err(malformed(path, format!("missing or invalid field: {e}"))),
-        Err(e) => Err(malformed(path, e)),
+        _ => Err(malformed(
+            path,
+            "missing or invalid fields (truncated or garbled)",
+        )),
     }
 }
 

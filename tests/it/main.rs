@@ -1,5 +1,7 @@
 //! The integration tests: one crate, one harness (`common`), one module per command.
 
+mod check;
 mod cli;
 mod common;
 mod man;
+mod zombies;

@@ -237,9 +237,7 @@ pub fn judge(f: &Facts, opts: &Options) -> ZombiesReport {
         })
         .collect();
     let mut skipped = f.table.skips.clone();
-    skipped.vanished += f.skips.vanished;
-    skipped.problem_count += f.skips.problem_count;
-    skipped.problems.extend(f.skips.problems.iter().cloned());
+    skipped.merge(&f.skips);
     ZombiesReport {
         status: nagios::judge(zombies as f64, &opts.warning, &opts.critical),
         zombies,
@@ -280,15 +278,39 @@ fn parent(f: &Facts, ppid: i32, mut zombies: Vec<Zombie>) -> Parent {
         diagnosis: Vec::new(),
         suggestions: Vec::new(),
     };
-    diagnose(&mut p, proc, detail, f.table);
+    let unreadable =
+        f.table.skips.unreadable_pids.contains(&ppid) || f.skips.unreadable_pids.contains(&ppid);
+    diagnose(&mut p, proc, detail, f.table, unreadable);
     p
 }
 
-fn diagnose(p: &mut Parent, proc: Option<&Proc>, detail: Option<&Detail>, table: &ProcTable) {
+fn diagnose(
+    p: &mut Parent,
+    proc: Option<&Proc>,
+    detail: Option<&Detail>,
+    table: &ProcTable,
+    unreadable: bool,
+) {
     let n = p.zombie_count;
     let them = if n == 1 { "it" } else { "them" };
     let pid = p.pid;
     let (Some(proc), Some(detail)) = (proc, detail) else {
+        if unreadable {
+            p.diagnosis.push(Finding {
+                code: "parent_unreadable",
+                text: format!("the files of parent {pid} could not be read (see Skipped): the reason it does not reap is unknown"),
+            });
+            nudge(p, None, false);
+            p.suggestions.push(Suggestion {
+                kind: "kill",
+                command: format!("kill {pid}"),
+                note: format!(
+                    "ends the parent (kill -KILL {pid} if it stays); init adopts and reaps the {}",
+                    plural(n, "zombie")
+                ),
+            });
+            return;
+        }
         p.diagnosis.push(Finding {
             code: "parent_gone",
             text: format!("parent {pid} exited while being read; its zombies pass to init, which should reap {them}"),
@@ -306,31 +328,58 @@ fn diagnose(p: &mut Parent, proc: Option<&Proc>, detail: Option<&Detail>, table:
     let blocks = st.sigblk & SIGCHLD_BIT != 0;
     let tracer = proc.tracer;
 
-    if pid == 1 {
-        if INITS.contains(&proc.comm.as_str()) {
-            p.diagnosis.push(Finding {
+    // PID 1 of the host, or of a container (its last NSpid is 1): orphans are adopted by it.
+    let container_init = pid != 1
+        && st
+            .nspid
+            .as_ref()
+            .is_some_and(|ns| ns.len() > 1 && ns.last() == Some(&1));
+    if pid == 1 || container_init {
+        let is_init = INITS.contains(&proc.comm.as_str());
+        let whose = if container_init {
+            "the container's PID 1"
+        } else {
+            "PID 1"
+        };
+        p.diagnosis.push(if is_init {
+            Finding {
                 code: "init_not_reaping",
-                text: format!("PID 1 ({}) normally reaps what it adopts at once; {n} zombie(s) waiting means it is busy or hung", proc.comm),
+                text: format!("{whose} ({}) normally reaps at once; {} waiting means it is busy or hung", proc.comm, plural(n, "zombie")),
+            }
+        } else {
+            Finding {
+                code: "pid1_not_init",
+                text: format!(
+                    "{whose} is '{}', not an init: it inherits every orphan but never waits for them (a container started without an init)",
+                    proc.comm
+                ),
+            }
+        });
+        nudge(p, Some(catches && !ignores), blocks);
+        if container_init {
+            if let Some(svc) = &p.service {
+                p.suggestions.push(Suggestion {
+                    kind: "restart",
+                    command: svc.restart.clone(),
+                    note: format!(
+                        "restarts the container: its processes and the {} go",
+                        plural(n, "zombie")
+                    ),
+                });
+            }
+        }
+        if !is_init {
+            p.suggestions.push(Suggestion {
+                kind: "init",
+                command: "docker run --init ...  (or tini / dumb-init as the entrypoint)".into(),
+                note: "give the container an init that reaps, so this does not come back".into(),
             });
-            nudge(p, catches, blocks);
+        }
+        if pid == 1 {
             p.suggestions.push(Suggestion {
                 kind: "wait",
                 command: "systemctl status".into(),
-                note: "PID 1 is never killed; if the zombies persist, PID 1 itself needs attention (a reboot is the last resort)".into(),
-            });
-        } else {
-            p.diagnosis.push(Finding {
-                code: "pid1_not_init",
-                text: format!(
-                    "PID 1 is '{}', not an init: it adopts orphans but never waits for them (a container started without an init)",
-                    proc.comm
-                ),
-            });
-            nudge(p, catches, blocks);
-            p.suggestions.push(Suggestion {
-                kind: "init",
-                command: "docker run --init ... (or tini/dumb-init as the entrypoint)".into(),
-                note: "run the container with an init that reaps; restarting the container clears the zombies".into(),
+                note: "PID 1 is never killed; if the zombies stay, PID 1 itself needs attention (a reboot is the last resort)".into(),
             });
         }
         return;
@@ -378,7 +427,7 @@ fn diagnose(p: &mut Parent, proc: Option<&Proc>, detail: Option<&Detail>, table:
     if ignores {
         p.diagnosis.push(Finding {
             code: "sigchld_ignored",
-            text: format!("ignores SIGCHLD: the kernel reaps its new children, but {them} became zombie(s) before that and still need a wait()"),
+            text: "ignores SIGCHLD: the kernel reaps its new children, but these became zombies before that and still need a wait()".into(),
         });
     } else if blocks {
         p.diagnosis.push(Finding {
@@ -416,10 +465,13 @@ fn diagnose(p: &mut Parent, proc: Option<&Proc>, detail: Option<&Detail>, table:
             note: "detach the debugger (or end it) so the process runs again".into(),
         });
     }
-    nudge(p, catches && !ignores, blocks);
+    nudge(p, Some(catches && !ignores), blocks);
     if let Some(svc) = &p.service {
         let note = if svc.restart_removes_parent {
-            format!("restarts the service; its processes go, and init reaps the {n} zombie(s)")
+            format!(
+                "restarts the service; its processes go, and init reaps the {}",
+                plural(n, "zombie")
+            )
         } else {
             format!(
                 "{} has KillMode={}: a restart stops only its main process {}, not {pid}; kill {pid} after the restart",
@@ -437,18 +489,30 @@ fn diagnose(p: &mut Parent, proc: Option<&Proc>, detail: Option<&Detail>, table:
     p.suggestions.push(Suggestion {
         kind: "kill",
         command: format!("kill {pid}"),
-        note: format!("ends the parent (kill -KILL {pid} if it stays); init adopts and reaps the {n} zombie(s)"),
+        note: format!(
+            "ends the parent (kill -KILL {pid} if it stays); init adopts and reaps the {}",
+            plural(n, "zombie")
+        ),
     });
 }
 
-fn nudge(p: &mut Parent, helps: bool, blocked: bool) {
-    let note = if blocked {
-        "SIGCHLD is blocked: the nudge will wait until it is unblocked".to_string()
-    } else if helps {
-        "may make it reap: it handles SIGCHLD".to_string()
+/// `1 zombie`, `3 zombies`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
     } else {
-        "harmless, but unlikely to help: it does not handle SIGCHLD".to_string()
-    };
+        format!("{n} {word}s")
+    }
+}
+
+fn nudge(p: &mut Parent, handles: Option<bool>, blocked: bool) {
+    let note = match (blocked, handles) {
+        (true, _) => "SIGCHLD is blocked: the nudge will wait until it is unblocked",
+        (false, Some(true)) => "may make it reap: it handles SIGCHLD",
+        (false, Some(false)) => "harmless, but unlikely to help: it does not handle SIGCHLD",
+        (false, None) => "harmless; helps only if it handles SIGCHLD",
+    }
+    .to_string();
     p.suggestions.push(Suggestion {
         kind: "nudge",
         command: format!("kill -CHLD {}", p.pid),

@@ -69,7 +69,8 @@ pub fn judge_table(
             .unwrap_or_else(|| uid.to_string())
     };
     for &pid in parents.iter().chain(stuck.iter()) {
-        if details.contains_key(&pid) {
+        // Already counted when the table was read: reading it again would count it twice.
+        if details.contains_key(&pid) || table.skips.unreadable_pids.contains(&pid) {
             continue;
         }
         match read_detail(root, pid) {
@@ -91,7 +92,7 @@ pub fn judge_table(
             }
             // A parent that exited is reported as such by the judgement; nothing to count.
             Err(ProcError::Vanished) if parents.contains(&pid) => {}
-            Err(e) => skips.record(root, e),
+            Err(e) => skips.record(root, pid, e),
         }
     }
     let facts = judge::Facts {

@@ -154,7 +154,7 @@ impl Report for ZombiesReport {
                         truncate(&printable(&d.comm), 24)
                     )?;
                 }
-                writeln!(out, "  {}", style.dim("cannot be killed until the kernel call returns: look at the device or mount in WCHAN"))?;
+                writeln!(out, "  {}", style.dim("unkillable until the kernel call returns: check the device or mount in WCHAN"))?;
             }
         }
         if !self.traced.is_empty() || self.show_all {

@@ -8,7 +8,7 @@ use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
-    /// `systemd`, `systemd-user` or `sysv`.
+    /// `systemd`, `systemd-user`, `sysv`, or a container engine (`docker`, `podman`).
     pub manager: &'static str,
     /// Unit name (`crond.service`) or init script name (`crond`).
     pub name: String,
@@ -36,6 +36,27 @@ pub struct ServiceFacts {
     pub init_script: Option<String>,
     /// Name of the user owning a `user@UID.service` manager the unit runs under.
     pub user: Option<String>,
+}
+
+/// A container engine and container id, from a scope such as `docker-<id>.scope`.
+pub fn container_of(cgroup: &str) -> Option<(&'static str, String)> {
+    for part in cgroup.split('/').rev() {
+        for (prefix, engine) in [("docker-", "docker"), ("libpod-", "podman")] {
+            if let Some(id) = part
+                .strip_prefix(prefix)
+                .and_then(|r| r.strip_suffix(".scope"))
+            {
+                if !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Some((engine, id.chars().take(12).collect()));
+                }
+            }
+        }
+    }
+    // cgroup v1 without systemd: /docker/<id>
+    let mut it = cgroup.split('/').skip_while(|p| *p != "docker").skip(1);
+    it.next()
+        .filter(|id| id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        .map(|id| ("docker", id[..12].to_string()))
 }
 
 /// sd_booted(): systemd is the init when `run/systemd/system` exists.
@@ -172,6 +193,18 @@ fn init_script(root: &Root, comm: &str) -> Option<String> {
 
 /// The service that owns a process, with its restart command, from the gathered facts.
 pub fn judge(facts: &ServiceFacts, pid: i32) -> Option<Service> {
+    if let Some((engine, id)) = facts.cgroup.as_deref().and_then(container_of) {
+        let argv = vec![engine.to_string(), "restart".into(), id.clone()];
+        return Some(Service {
+            manager: engine,
+            name: format!("{engine} container {id}"),
+            restart: argv.join(" "),
+            restart_argv: argv,
+            main_pid: None,
+            kill_mode: None,
+            restart_removes_parent: true,
+        });
+    }
     if facts.systemd_host {
         let unit = unit_of(facts.cgroup.as_deref()?)?;
         let kill_only_main = matches!(facts.kill_mode.as_deref(), Some("process") | Some("none"));
@@ -262,6 +295,34 @@ mod tests {
             ..facts
         };
         assert!(judge(&default_mode, 950).unwrap().restart_removes_parent);
+    }
+
+    #[test]
+    fn containers_from_scopes() {
+        let id = "3f2a9b8c7d6e5f4a3b2c1d0e";
+        assert_eq!(
+            container_of(&format!("/system.slice/docker-{id}.scope")),
+            Some(("docker", "3f2a9b8c7d6e".into()))
+        );
+        assert_eq!(
+            container_of(&format!("/machine.slice/libpod-{id}.scope/container")),
+            Some(("podman", "3f2a9b8c7d6e".into()))
+        );
+        assert_eq!(
+            container_of(&format!("/docker/{id}")),
+            Some(("docker", "3f2a9b8c7d6e".into()))
+        );
+        assert_eq!(container_of("/system.slice/docker.service"), None);
+        assert_eq!(container_of("/system.slice/docker-.scope"), None);
+        let facts = ServiceFacts {
+            systemd_host: true,
+            cgroup: Some(format!("/system.slice/docker-{id}.scope")),
+            ..ServiceFacts::default()
+        };
+        assert_eq!(
+            judge(&facts, 4010).unwrap().restart,
+            "docker restart 3f2a9b8c7d6e"
+        );
     }
 
     #[test]
