@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn parent<'a>(report: &'a Value, pid: i64) -> &'a Value {
+fn parent(report: &Value, pid: i64) -> &Value {
     report["parents"]
         .as_array()
         .unwrap()
@@ -506,7 +506,7 @@ fn live_reap_reports_no_effect_on_a_parent_that_ignores_the_nudge() {
     ]);
     out.status(1)
         .stdout_has("no effect")
-        .stdout_has(&format!("0 of 2 zombies cleared"));
+        .stdout_has("0 of 2 zombies cleared");
     assert_eq!(
         ps_zombies_of(parent.pid()).len(),
         2,
