@@ -80,13 +80,38 @@ Examples:
   toolkit zombies --restart            also restart the owning service, each confirmed
   toolkit zombies --format nagios -w 5 -c 100";
 
+const ZOMBIES_JSON: &str = "\
+JSON fields (--format json):
+  status            OK, WARNING, CRITICAL or UNKNOWN
+  zombies           zombies at least --min-age old (the thresholds apply to it)
+  transient         younger zombies, only counted
+  oldest_age        seconds; min_age, warning, critical: the options in force
+  parents[]         pid, comm, cmdline, state, started (Unix s), zombie_count,
+                    oldest_age, zombies[] {pid, comm, age, started}, cgroup,
+                    service {manager, name, restart, main_pid, kill_mode,
+                    restart_removes_parent}, diagnosis[] {code, text},
+                    suggestions[] {kind, command, note}, gentlest first
+  dstate[]          pid, ppid, comm, state, age, wchan
+  traced[]          pid, comm, state, tracer, tracer_comm
+  processes         processes read; skipped {vanished, problem_count, problems[]}
+  With --reap/--restart: {status, dry_run, fake_root, before, actions[] {pid,
+  comm, action, command, outcome, detail, zombies_before, zombies_cleared},
+  after}; outcome is done, would_do, declined, skipped, no_effect or failed.
+Diagnosis codes: not_waiting, sigchld_default, sigchld_ignored, sigchld_blocked,
+  stopped, uninterruptible, traced, parent_zombie, subreaper, init_not_reaping,
+  pid1_not_init, parent_gone, parent_unreadable.
+D state: the kernel does not record since when a task sleeps; listed are the
+  processes in D when read that have lived at least --min-age.";
+
 /// Zombie processes grouped by the parent that is not reaping them, why, and what to restart.
 ///
 /// For each parent: pid, command, state, zombie count and oldest age, the owning service, a
 /// diagnosis, and suggestions gentlest first (SIGCHLD nudge, service restart, killing the parent).
-/// Also lists processes in uninterruptible sleep (D) and traced processes.
+/// Also lists processes in uninterruptible sleep (D) and traced processes. --reap and --restart
+/// re-check each parent's identity (pid and start time) before signalling; PID 1 is never sent
+/// anything but SIGCHLD; under a fake root nothing is signalled or run.
 #[derive(Debug, Args)]
-#[command(after_help = ZOMBIES_EXAMPLES)]
+#[command(after_help = ZOMBIES_EXAMPLES, after_long_help = format!("{ZOMBIES_EXAMPLES}\n\n{ZOMBIES_JSON}"))]
 pub struct ZombiesArgs {
     /// Zombies younger than this are only counted, as transient
     #[arg(long, default_value = "60s", value_name = "DURATION")]
