@@ -4,7 +4,7 @@
 //! Before any signal the parent's identity (pid and start time) is re-read; PID 1 is never sent anything
 //! but SIGCHLD; under a fake root nothing is signalled and nothing is run.
 
-use super::judge::{Options, Parent, ZombiesReport};
+use super::judge::{plural, Options, Parent, ZombiesReport};
 use crate::context::Context;
 use crate::error::Result;
 use crate::readers::procs::{parse_stat, read_file};
@@ -65,9 +65,11 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
             .parents
             .iter()
             .map(|p| {
+                let cmd = format!("kill -CHLD {}", p.pid);
                 format!(
-                    "kill -CHLD {}   # {} ({} zombies)",
-                    p.pid, p.comm, p.zombie_count
+                    "{cmd:<16} # {} ({})",
+                    p.comm,
+                    plural(p.zombie_count, "zombie")
                 )
             })
             .collect();
@@ -268,8 +270,11 @@ fn restart_one(
         ));
     }
     let mut plan = vec![format!(
-        "{}   # owns {} {} ({} zombies)",
-        svc.restart, p.comm, p.pid, p.zombie_count
+        "{}   # owns {} {} ({})",
+        svc.restart,
+        p.comm,
+        p.pid,
+        plural(p.zombie_count, "zombie")
     )];
     if !svc.restart_removes_parent {
         plan.push(format!(
