@@ -115,8 +115,12 @@ impl Report for CheckReport {
         for c in &self.checks {
             let status = format!("{:<8}", c.status.word());
             let status = status.replace(c.status.word(), &style.status(c.status));
-            let line = crate::render::text::truncate(&c.summary, 80 - 19);
-            writeln!(out, "{status} {:<9} {line}", c.name)?;
+            // One check per line; a long summary continues under itself rather than being cut.
+            let lines = crate::render::text::wrap(&c.summary, 80 - 19, 0);
+            writeln!(out, "{status} {:<9} {}", c.name, lines[0])?;
+            for l in &lines[1..] {
+                writeln!(out, "{:19}{l}", "")?;
+            }
         }
         let worst: Vec<&str> = self
             .checks

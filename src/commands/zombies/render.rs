@@ -1,6 +1,6 @@
 //! The zombies report in text, Nagios and Prometheus terms (JSON is its serde form).
 
-use super::judge::ZombiesReport;
+use super::judge::{plural, ZombiesReport};
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
@@ -241,13 +241,13 @@ impl Report for ZombiesReport {
                 let todo = p
                     .suggestions
                     .iter()
-                    .find(|s| s.kind == "restart" || s.kind == "init")
+                    .find(|s| matches!(s.kind, "continue" | "restart" | "init"))
                     .or(p.suggestions.first())
                     .map(|s| s.command.clone())
                     .unwrap_or_default();
                 format!(
-                    "{} zombies under {} {} ({}): {}",
-                    p.zombie_count,
+                    "{} under {} {} ({}): {}",
+                    plural(p.zombie_count, "zombie"),
                     printable(&p.comm),
                     p.pid,
                     p.diagnosis.first().map(|d| d.code).unwrap_or(""),
