@@ -10,6 +10,7 @@ pub mod error;
 pub mod readers;
 pub mod render;
 pub mod root;
+pub mod safeops;
 pub mod status;
 pub mod ui;
 pub mod units;

@@ -1,0 +1,538 @@
+//! The only way the toolkit changes files. Every operation works relative to a directory descriptor,
+//! never follows a symlink (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` on `O_PATH`
+//! descriptors), refuses to touch a regular file with other hard links, replaces files atomically
+//! (temporary file in the same directory, fsync, rename) keeping owner and mode, and creates backups
+//! and journal entries exclusively (`O_EXCL`), never through an existing name.
+//!
+//! Modelled on uutils' `safe_traversal.rs`: the directory tree of a site is controlled by the site's
+//! administrator, so every name in it is looked up exactly once, without following links, and the
+//! object found is the object changed.
+
+pub mod journal;
+
+use nix::errno::Errno;
+use nix::fcntl::{openat, renameat, AtFlags, OFlag};
+use nix::sys::stat::{fchmod, fstat, FileStat, Mode};
+use nix::unistd::{fchown, fchownat, fsync, Gid, Uid};
+use std::ffi::{OsStr, OsString};
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+/// Why a safe operation did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SafeError {
+    /// Refused by a safety rule (symlink, other hard links, unexpected file type...).
+    #[error("{path}: {reason}")]
+    Refused { path: String, reason: String },
+    /// The operation was tried and failed.
+    #[error("{path}: {errno}")]
+    Failed { path: String, errno: Errno },
+    /// The name does not exist.
+    #[error("{path}: does not exist")]
+    Missing { path: String },
+}
+
+pub type Result<T> = std::result::Result<T, SafeError>;
+
+/// What a name refers to, without following it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Dir,
+    File,
+    Symlink,
+    Other,
+}
+
+fn kind_of(st: &FileStat) -> Kind {
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => Kind::Dir,
+        libc::S_IFREG => Kind::File,
+        libc::S_IFLNK => Kind::Symlink,
+        _ => Kind::Other,
+    }
+}
+
+/// Counts mutating operations so a test can make the Nth one fail, simulating a run killed between
+/// steps (`TOOLKIT_INJECT_FAILURE=N`, debug builds only).
+#[cfg(debug_assertions)]
+fn injected_failure(path: &str) -> Result<()> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    if let Some(n) = std::env::var("TOOLKIT_INJECT_FAILURE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if COUNT.fetch_add(1, Ordering::SeqCst) + 1 == n {
+            return Err(SafeError::Failed {
+                path: path.to_string(),
+                errno: Errno::EIO,
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(debug_assertions))]
+fn injected_failure(_path: &str) -> Result<()> {
+    Ok(())
+}
+
+/// An open directory; names below it are resolved relative to its descriptor.
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// The owner, group and permission bits of a file system object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    pub kind: Kind,
+    pub uid: u32,
+    pub gid: u32,
+    /// Permission bits including setuid/setgid/sticky (`st_mode & 07777`).
+    pub mode: u32,
+    pub nlink: u64,
+    #[serde(skip)]
+    pub dev: u64,
+    #[serde(skip)]
+    pub ino: u64,
+}
+
+impl Meta {
+    fn from_stat(st: &FileStat) -> Meta {
+        Meta {
+            kind: kind_of(st),
+            uid: st.st_uid,
+            gid: st.st_gid,
+            mode: st.st_mode & 0o7777,
+            nlink: st.st_nlink,
+            dev: st.st_dev,
+            ino: st.st_ino,
+        }
+    }
+}
+
+fn single_name(name: &OsStr) -> bool {
+    !name.is_empty() && name != "." && name != ".." && !name.as_bytes().contains(&b'/')
+}
+
+impl Dir {
+    /// Opens a directory the administrator controls (the root, `home/virtual/siteN/fst`): the path is
+    /// resolved normally except that its last component must not be a symlink.
+    pub fn open_trusted(path: &Path) -> Result<Dir> {
+        let flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        match nix::fcntl::open(path, flags, Mode::empty()) {
+            Ok(fd) => Ok(Dir {
+                fd,
+                path: path.to_path_buf(),
+            }),
+            Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => Err(SafeError::Refused {
+                path: path.display().to_string(),
+                reason: "is a symlink or not a directory".into(),
+            }),
+            Err(Errno::ENOENT) => Err(SafeError::Missing {
+                path: path.display().to_string(),
+            }),
+            Err(errno) => Err(SafeError::Failed {
+                path: path.display().to_string(),
+                errno,
+            }),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn show(&self, name: &OsStr) -> String {
+        self.path.join(name).display().to_string()
+    }
+
+    /// Opens a relative path one component at a time, never following a symlink.
+    pub fn subdir(&self, rel: &Path) -> Result<Dir> {
+        let mut current: Option<Dir> = None;
+        for comp in rel.components() {
+            let Component::Normal(name) = comp else {
+                return Err(SafeError::Refused {
+                    path: self.path.join(rel).display().to_string(),
+                    reason: "path must be relative and plain".into(),
+                });
+            };
+            let base = current.as_ref().unwrap_or(self);
+            let next = base.open_dir(name)?;
+            current = Some(next);
+        }
+        current.ok_or_else(|| SafeError::Refused {
+            path: self.path.display().to_string(),
+            reason: "empty path".into(),
+        })
+    }
+
+    fn open_dir(&self, name: &OsStr) -> Result<Dir> {
+        let path = self.show(name);
+        if !single_name(name) {
+            return Err(SafeError::Refused {
+                path,
+                reason: "not a plain name".into(),
+            });
+        }
+        let flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        match openat(self.fd.as_fd(), name, flags, Mode::empty()) {
+            Ok(fd) => Ok(Dir {
+                fd,
+                path: self.path.join(name),
+            }),
+            Err(Errno::ELOOP) => Err(SafeError::Refused {
+                path,
+                reason: "is a symlink (not followed)".into(),
+            }),
+            Err(Errno::ENOTDIR) => Err(SafeError::Refused {
+                path,
+                reason: "is not a directory".into(),
+            }),
+            Err(Errno::ENOENT) => Err(SafeError::Missing { path }),
+            Err(errno) => Err(SafeError::Failed { path, errno }),
+        }
+    }
+
+    /// Looks a name up without following it. `Ok(None)` when it does not exist.
+    pub fn entry(&self, name: &OsStr) -> Result<Option<Entry<'_>>> {
+        let path = self.show(name);
+        if !single_name(name) {
+            return Err(SafeError::Refused {
+                path,
+                reason: "not a plain name".into(),
+            });
+        }
+        let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = match openat(self.fd.as_fd(), name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => return Ok(None),
+            Err(errno) => return Err(SafeError::Failed { path, errno }),
+        };
+        let st = fstat(fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: path.clone(),
+            errno,
+        })?;
+        Ok(Some(Entry {
+            dir: self,
+            name: name.to_os_string(),
+            fd,
+            meta: Meta::from_stat(&st),
+        }))
+    }
+
+    /// Like `entry`, but a missing name is an error.
+    pub fn existing(&self, name: &OsStr) -> Result<Entry<'_>> {
+        self.entry(name)?.ok_or_else(|| SafeError::Missing {
+            path: self.show(name),
+        })
+    }
+
+    /// Names in this directory (not `.`/`..`), sorted.
+    pub fn names(&self) -> Result<Vec<OsString>> {
+        let dup = self.fd.try_clone().map_err(|e| SafeError::Failed {
+            path: self.path.display().to_string(),
+            errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+        })?;
+        let mut d = nix::dir::Dir::from_fd(dup).map_err(|errno| SafeError::Failed {
+            path: self.path.display().to_string(),
+            errno,
+        })?;
+        let mut names: Vec<OsString> = d
+            .iter()
+            .flatten()
+            .map(|e| OsStr::from_bytes(e.file_name().to_bytes()).to_os_string())
+            .filter(|n| n != "." && n != "..")
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Reads a regular file without following a symlink.
+    pub fn read(&self, name: &OsStr) -> Result<Vec<u8>> {
+        let path = self.show(name);
+        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd = match openat(self.fd.as_fd(), name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ELOOP) => {
+                return Err(SafeError::Refused {
+                    path,
+                    reason: "is a symlink (not followed)".into(),
+                })
+            }
+            Err(Errno::ENOENT) => return Err(SafeError::Missing { path }),
+            Err(errno) => return Err(SafeError::Failed { path, errno }),
+        };
+        let st = fstat(fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: path.clone(),
+            errno,
+        })?;
+        if kind_of(&st) != Kind::File {
+            return Err(SafeError::Refused {
+                path,
+                reason: "is not a regular file".into(),
+            });
+        }
+        let mut file = std::fs::File::from(fd);
+        let mut buf = Vec::with_capacity(st.st_size.max(0) as usize);
+        std::io::Read::read_to_end(&mut file, &mut buf).map_err(|e| io_failed(&path, e))?;
+        Ok(buf)
+    }
+
+    /// Creates a new file that must not exist yet (not even as a dangling symlink), with this owner
+    /// and mode, and syncs it. For backups and journal entries.
+    pub fn create_exclusive(
+        &self,
+        name: &OsStr,
+        content: &[u8],
+        uid: u32,
+        gid: u32,
+        mode: u32,
+    ) -> Result<()> {
+        let path = self.show(name);
+        injected_failure(&path)?;
+        let fd = self.create_new(name, &path)?;
+        let result = write_and_set(&fd, content, uid, gid, mode, &path);
+        if result.is_err() {
+            let _ = nix::unistd::unlinkat(
+                self.fd.as_fd(),
+                name,
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            );
+        }
+        result?;
+        fsync(self.fd.as_fd()).map_err(|errno| SafeError::Failed { path, errno })
+    }
+
+    fn create_new(&self, name: &OsStr, path: &str) -> Result<OwnedFd> {
+        if !single_name(name) {
+            return Err(SafeError::Refused {
+                path: path.to_string(),
+                reason: "not a plain name".into(),
+            });
+        }
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        openat(
+            self.fd.as_fd(),
+            name,
+            flags,
+            Mode::from_bits_truncate(0o600),
+        )
+        .map_err(|errno| match errno {
+            Errno::EEXIST => SafeError::Refused {
+                path: path.to_string(),
+                reason:
+                    "already exists (a backup or entry is never written through an existing name)"
+                        .into(),
+            },
+            errno => SafeError::Failed {
+                path: path.to_string(),
+                errno,
+            },
+        })
+    }
+
+    /// Atomically replaces a regular file's content, keeping its owner and mode: a temporary file in the
+    /// same directory is written, given the owner and mode, synced, and renamed over the name. Refuses a
+    /// symlink, a non-regular file, and a file with other hard links (replacing it would silently split
+    /// it from the files it is shared with).
+    pub fn replace(&self, name: &OsStr, content: &[u8]) -> Result<()> {
+        let path = self.show(name);
+        let old = self.existing(name)?;
+        old.check_changeable()?;
+        let meta = old.meta;
+        injected_failure(&path)?;
+        let tmp = OsString::from(format!(
+            ".{}.toolkit-new.{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        let tmp_path = self.show(&tmp);
+        let fd = self.create_new(&tmp, &tmp_path)?;
+        let result = write_and_set(&fd, content, meta.uid, meta.gid, meta.mode, &tmp_path)
+            .and_then(|_| {
+                // The name must still be the file checked above; if it changed meanwhile, give up.
+                match self.entry(name)? {
+                    Some(now) if now.meta.dev == meta.dev && now.meta.ino == meta.ino => Ok(()),
+                    _ => Err(SafeError::Refused {
+                        path: path.clone(),
+                        reason: "changed while being replaced".into(),
+                    }),
+                }
+            });
+        let result = result.and_then(|_| {
+            renameat(self.fd.as_fd(), tmp.as_os_str(), self.fd.as_fd(), name).map_err(|errno| {
+                SafeError::Failed {
+                    path: path.clone(),
+                    errno,
+                }
+            })
+        });
+        if result.is_err() {
+            let _ = nix::unistd::unlinkat(
+                self.fd.as_fd(),
+                tmp.as_os_str(),
+                nix::unistd::UnlinkatFlags::NoRemoveDir,
+            );
+        }
+        result?;
+        fsync(self.fd.as_fd()).map_err(|errno| SafeError::Failed { path, errno })
+    }
+
+    /// Creates a subdirectory if it does not exist (never through a symlink) and opens it.
+    pub fn ensure_dir(&self, name: &OsStr, mode: u32) -> Result<Dir> {
+        match nix::sys::stat::mkdirat(self.fd.as_fd(), name, Mode::from_bits_truncate(mode)) {
+            Ok(()) | Err(Errno::EEXIST) => self.open_dir(name),
+            Err(errno) => Err(SafeError::Failed {
+                path: self.show(name),
+                errno,
+            }),
+        }
+    }
+
+    /// Renames an entry within this directory (for marking journals undone).
+    pub fn rename(&self, from: &OsStr, to: &OsStr) -> Result<()> {
+        injected_failure(&self.show(from))?;
+        renameat(self.fd.as_fd(), from, self.fd.as_fd(), to).map_err(|errno| SafeError::Failed {
+            path: self.show(from),
+            errno,
+        })
+    }
+}
+
+fn io_failed(path: &str, e: std::io::Error) -> SafeError {
+    SafeError::Failed {
+        path: path.to_string(),
+        errno: Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
+    }
+}
+
+/// Writes content to a fresh file, then owner, then mode (modes after owners: chown clears setgid), then fsync.
+fn write_and_set(
+    fd: &OwnedFd,
+    content: &[u8],
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    path: &str,
+) -> Result<()> {
+    let mut file = std::fs::File::from(fd.try_clone().map_err(|e| io_failed(path, e))?);
+    file.write_all(content).map_err(|e| io_failed(path, e))?;
+    fchown(
+        fd.as_fd(),
+        Some(Uid::from_raw(uid)),
+        Some(Gid::from_raw(gid)),
+    )
+    .map_err(|errno| SafeError::Failed {
+        path: path.to_string(),
+        errno,
+    })?;
+    fchmod(fd.as_fd(), Mode::from_bits_truncate(mode)).map_err(|errno| SafeError::Failed {
+        path: path.to_string(),
+        errno,
+    })?;
+    fsync(fd.as_fd()).map_err(|errno| SafeError::Failed {
+        path: path.to_string(),
+        errno,
+    })
+}
+
+/// A name looked up without following it, held open (`O_PATH`) so that the object checked is the
+/// object changed.
+#[derive(Debug)]
+pub struct Entry<'d> {
+    dir: &'d Dir,
+    name: OsString,
+    fd: OwnedFd,
+    pub meta: Meta,
+}
+
+impl Entry<'_> {
+    pub fn path(&self) -> String {
+        self.dir.show(&self.name)
+    }
+
+    /// The safety rules for changing an object: no symlink, only directories and regular files, and a
+    /// regular file must have no other hard link.
+    pub fn check_changeable(&self) -> Result<()> {
+        let reason = match self.meta.kind {
+            Kind::Symlink => "is a symlink (not followed)".to_string(),
+            Kind::Other => "is not a regular file or directory".to_string(),
+            Kind::File if self.meta.nlink > 1 => format!(
+                "has {} hard links (shared with files elsewhere; changing it would change them too)",
+                self.meta.nlink
+            ),
+            _ => return Ok(()),
+        };
+        Err(SafeError::Refused {
+            path: self.path(),
+            reason,
+        })
+    }
+
+    /// Changes owner and group (`fchownat(fd, "", AT_EMPTY_PATH)` on the held descriptor).
+    pub fn chown(&self, uid: u32, gid: u32) -> Result<()> {
+        self.check_changeable()?;
+        injected_failure(&self.path())?;
+        fchownat(
+            self.fd.as_fd(),
+            "",
+            Some(Uid::from_raw(uid)),
+            Some(Gid::from_raw(gid)),
+            AtFlags::AT_EMPTY_PATH,
+        )
+        .map_err(|errno| SafeError::Failed {
+            path: self.path(),
+            errno,
+        })
+    }
+
+    /// Changes the permission bits. Linux has no fchmodat without following, so the name is opened
+    /// again with `O_NOFOLLOW` and must be the same object (device and inode) as the one checked.
+    pub fn chmod(&self, mode: u32) -> Result<()> {
+        self.check_changeable()?;
+        injected_failure(&self.path())?;
+        let mut flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        if self.meta.kind == Kind::Dir {
+            flags |= OFlag::O_DIRECTORY;
+        }
+        let fd = openat(
+            self.dir.fd.as_fd(),
+            self.name.as_os_str(),
+            flags,
+            Mode::empty(),
+        )
+        .map_err(|errno| SafeError::Failed {
+            path: self.path(),
+            errno,
+        })?;
+        let st = fstat(fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: self.path(),
+            errno,
+        })?;
+        if st.st_dev != self.meta.dev || st.st_ino != self.meta.ino {
+            return Err(SafeError::Refused {
+                path: self.path(),
+                reason: "changed while being changed".into(),
+            });
+        }
+        fchmod(fd.as_fd(), Mode::from_bits_truncate(mode)).map_err(|errno| SafeError::Failed {
+            path: self.path(),
+            errno,
+        })
+    }
+
+    /// Opens this entry as a directory (it must be one, and not a symlink).
+    pub fn open_dir(&self) -> Result<Dir> {
+        self.dir.open_dir(&self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! Attacks on the safe operations (we run as root, so ownership changes are real).
+
+use super::*;
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
+
+fn setup() -> (tempfile::TempDir, Dir) {
+    let t = tempfile::tempdir().unwrap();
+    let d = Dir::open_trusted(t.path()).unwrap();
+    (t, d)
+}
+
+fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
+
+#[test]
+fn symlinks_are_never_followed() {
+    let (t, d) = setup();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("passwd");
+    std::fs::write(&victim, "secret").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    symlink(&victim, t.path().join("aliases")).unwrap();
+    symlink(outside.path(), t.path().join("smrsh")).unwrap();
+
+    let e = d.existing(os("aliases")).unwrap();
+    assert_eq!(e.meta.kind, Kind::Symlink);
+    assert!(matches!(
+        e.chown(4242, 4242),
+        Err(SafeError::Refused { .. })
+    ));
+    assert!(matches!(e.chmod(0o777), Err(SafeError::Refused { .. })));
+    assert!(matches!(
+        d.replace(os("aliases"), b"x"),
+        Err(SafeError::Refused { .. })
+    ));
+    assert!(matches!(
+        d.read(os("aliases")),
+        Err(SafeError::Refused { .. })
+    ));
+    assert!(matches!(
+        d.subdir(Path::new("smrsh")),
+        Err(SafeError::Refused { .. })
+    ));
+    assert!(matches!(
+        d.subdir(Path::new("smrsh/x")),
+        Err(SafeError::Refused { .. })
+    ));
+    let m = std::fs::metadata(&victim).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o7777), (0, 0o600));
+    assert_eq!(std::fs::read(&victim).unwrap(), b"secret");
+}
+
+#[test]
+fn hard_linked_files_are_refused() {
+    let (t, d) = setup();
+    let outside = tempfile::tempdir().unwrap();
+    let shared = outside.path().join("template-aliases");
+    std::fs::write(&shared, "root: admin\n").unwrap();
+    std::fs::hard_link(&shared, t.path().join("aliases")).unwrap();
+    let e = d.existing(os("aliases")).unwrap();
+    let err = e.chown(4242, 4242).unwrap_err();
+    assert!(err.to_string().contains("2 hard links"), "{err}");
+    assert!(d.replace(os("aliases"), b"x").is_err());
+    assert_eq!(std::fs::metadata(&shared).unwrap().uid(), 0);
+}
+
+#[test]
+fn chown_then_chmod_a_directory_keeps_setgid() {
+    let (t, d) = setup();
+    std::fs::create_dir(t.path().join("mqueue")).unwrap();
+    let e = d.existing(os("mqueue")).unwrap();
+    e.chown(501, 501).unwrap();
+    e.chmod(0o2770).unwrap();
+    let m = std::fs::metadata(t.path().join("mqueue")).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (501, 501, 0o2770));
+}
+
+#[test]
+fn replace_is_atomic_and_keeps_owner_and_mode() {
+    let (t, d) = setup();
+    let p = t.path().join("sendmail.cf");
+    std::fs::write(&p, "old\n").unwrap();
+    std::os::unix::fs::chown(&p, Some(501), Some(12)).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let before_ino = std::fs::metadata(&p).unwrap().ino();
+    d.replace(os("sendmail.cf"), b"new\n").unwrap();
+    let m = std::fs::metadata(&p).unwrap();
+    assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (501, 12, 0o640));
+    assert_ne!(m.ino(), before_ino, "a new inode was renamed into place");
+    assert_eq!(
+        d.names().unwrap(),
+        vec![OsString::from("sendmail.cf")],
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn exclusive_creation_never_goes_through_an_existing_name() {
+    let (t, d) = setup();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("shadow");
+    symlink(&target, t.path().join("sendmail.cf.zorig")).unwrap();
+    let err = d
+        .create_exclusive(os("sendmail.cf.zorig"), b"x", 0, 0, 0o600)
+        .unwrap_err();
+    assert!(err.to_string().contains("already exists"), "{err}");
+    assert!(
+        !target.exists(),
+        "nothing created through the dangling symlink"
+    );
+    d.create_exclusive(os("new"), b"data", 501, 12, 0o640)
+        .unwrap();
+    let m = std::fs::metadata(t.path().join("new")).unwrap();
+    assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (501, 12, 0o640));
+    assert!(d
+        .create_exclusive(os("new"), b"again", 0, 0, 0o600)
+        .is_err());
+    assert_eq!(std::fs::read(t.path().join("new")).unwrap(), b"data");
+}
+
+#[test]
+fn names_must_be_plain() {
+    let (_t, d) = setup();
+    for bad in ["", ".", "..", "a/b"] {
+        assert!(d.entry(os(bad)).is_err(), "{bad:?}");
+    }
+    assert!(d.subdir(Path::new("../etc")).is_err());
+    assert!(d.subdir(Path::new("/etc")).is_err());
+    assert!(d.entry(os("missing")).unwrap().is_none());
+}
+
+#[test]
+fn trusted_open_refuses_a_final_symlink() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("real")).unwrap();
+    symlink(t.path().join("real"), t.path().join("link")).unwrap();
+    assert!(Dir::open_trusted(&t.path().join("real")).is_ok());
+    assert!(matches!(
+        Dir::open_trusted(&t.path().join("link")),
+        Err(SafeError::Refused { .. })
+    ));
+}
