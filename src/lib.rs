@@ -11,6 +11,7 @@ pub mod readers;
 pub mod render;
 pub mod root;
 pub mod safeops;
+pub mod sendmail;
 pub mod status;
 pub mod ui;
 pub mod units;

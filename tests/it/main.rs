@@ -4,4 +4,5 @@ mod check;
 mod cli;
 mod common;
 mod man;
+mod sendmail_m4;
 mod zombies;
