@@ -137,6 +137,28 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// `YYYYMMDD-HHMMSS` in UTC, for names of later backups (civil date from days since the epoch,
+/// after Howard Hinnant's algorithm, so no date library is needed for one stamp).
+pub fn utc_stamp(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
 impl fmt::Display for Size {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&human_size(self.0))
@@ -200,6 +222,14 @@ mod tests {
         for bad in ["", "s", "1w", "1.5h", "-1s", "1h30m"] {
             assert!(d(bad).unwrap_err().contains(&format!("'{bad}'")));
         }
+    }
+
+    #[test]
+    fn utc_stamps() {
+        assert_eq!(utc_stamp(0), "19700101-000000");
+        assert_eq!(utc_stamp(951_782_400), "20000229-000000");
+        assert_eq!(utc_stamp(1_763_769_600 + 3_723), "20251122-010203");
+        assert_eq!(utc_stamp(4_107_542_399), "21000228-235959");
     }
 
     #[test]

@@ -528,6 +528,16 @@ impl Entry<'_> {
         })
     }
 
+    /// Re-reads the metadata of the held object (after a change to it).
+    pub fn refresh(&mut self) -> Result<()> {
+        let st = fstat(self.fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: self.path(),
+            errno,
+        })?;
+        self.meta = Meta::from_stat(&st);
+        Ok(())
+    }
+
     /// Opens this entry as a directory (it must be one, and not a symlink).
     pub fn open_dir(&self) -> Result<Dir> {
         self.dir.open_dir(&self.name)
