@@ -154,8 +154,20 @@ pub enum MemCommand {
 /// Figures as `free` computes them (used = total - available), the share of application memory,
 /// swap use and activity, page scanning, pressure (PSI), overcommit, unreclaimable slab and OOM
 /// kills. Each reason names its figure and threshold. Thresholds are Nagios ranges: `10:` alerts
-/// below 10, `40` alerts above 40. Under a fake root, rates come from an earlier snapshot in
-/// ROOT/proc.before (vmstat, uptime and PID directories) when there is one.
+/// below 10, `40` alerts above 40. OOM kills are judged within the interval only (there is no
+/// record of earlier runs). Under a fake root nothing is waited for: rates come from an earlier
+/// snapshot in ROOT/proc.before (vmstat, uptime and PID directories) when there is one.
+///
+/// JSON fields (sizes in bytes, rates per second, shares in percent): status, headline, reasons[]
+/// (code, status, value, threshold, short, text), not_judged[], memory (total, used, free, shared,
+/// buffers, cache, available, available_source, available_percent, application,
+/// application_percent, swap_total, swap_used, swap_used_percent, committed, commit_limit,
+/// commit_percent, slab, slab_unreclaimable, unreclaimable_percent), rates (seconds, swap_in,
+/// swap_out, pages_scanned, major_faults, oom_kills; null for one reading), psi (some_avg10,
+/// some_avg60, full_avg10, full_avg60; null without PSI), oom_kills_since_boot, processes, top[]
+/// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
+/// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
+/// rss, swap, memory_high, memory_max, method, unit, commands[], next_run, undo, note), skipped.
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemVerdictArgs {

@@ -1,8 +1,9 @@
 //! The exact commands that fence a process in with a cgroup memory limit, sized from what it uses
 //! now. Pure: the caller supplies the process's cgroup and command line and what the host has.
 //!
-//! MemoryHigh is set at the current use rounded up, so the kernel starts reclaiming from the process
-//! (slowing it) instead of letting it grow; MemoryMax a quarter above that is the hard stop at
+//! Sized from resident memory, since that is what `memory.high`/`memory.max` count (swap has its own
+//! limit): MemoryHigh at the current resident size rounded up, so the kernel reclaims from the
+//! process (slowing it) instead of letting it grow; MemoryMax a quarter above that, the hard stop at
 //! which the OOM killer acts inside the cgroup only, never against the rest of the box.
 
 use crate::commands::zombies::service::unit_of;
@@ -15,8 +16,7 @@ const STEP: u64 = 64 << 20;
 pub struct Fence {
     pub pid: i32,
     pub comm: String,
-    /// What the process holds now: resident plus swapped out.
-    pub uses: u64,
+    /// What the process holds now (the limits are sized from the resident part).
     pub rss: u64,
     pub swap: u64,
     pub memory_high: u64,
@@ -28,6 +28,8 @@ pub struct Fence {
     pub commands: Vec<String>,
     /// For the next start of the program under a limit (`systemd-run --scope`), when not a unit.
     pub next_run: Option<String>,
+    /// How to lift the limit again, when there is one command for it.
+    pub undo: Option<String>,
     pub note: String,
 }
 
@@ -60,14 +62,23 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-pub fn plan(p: &ProcMem, cgroup: Option<&str>, cmdline: &[String], host: Host) -> Fence {
-    let uses = p.rss.saturating_add(p.swap);
-    let high = round_up(uses);
-    let max = round_up(high.saturating_add(high / 4));
-    let unit = if host.systemd {
-        cgroup.and_then(unit_of)
-    } else {
-        None
+/// The fence for process `p` on a box with `total` bytes of RAM.
+pub fn plan(
+    p: &ProcMem,
+    total: u64,
+    cgroup: Option<&str>,
+    cmdline: &[String],
+    host: Host,
+) -> Fence {
+    let high = round_up(p.rss);
+    // memory.max counts RAM only: a limit above the RAM there is would never be reached.
+    let max = round_up(high.saturating_add(high / 4))
+        .min(total / STEP * STEP)
+        .max(high);
+    // A unit of a user's own manager (under user@UID.service) is not the system manager's to set.
+    let unit = match cgroup {
+        Some(cg) if host.systemd && !cg.contains("/user@") => unit_of(cg),
+        _ => None,
     };
     let argv: Vec<String> = cmdline.iter().map(|a| shell_quote(a)).collect();
     let next_run = (unit.is_none() && host.systemd && !argv.is_empty()).then(|| {
@@ -81,7 +92,6 @@ pub fn plan(p: &ProcMem, cgroup: Option<&str>, cmdline: &[String], host: Host) -
     let mut fence = Fence {
         pid: p.pid,
         comm: p.comm.clone(),
-        uses,
         rss: p.rss,
         swap: p.swap,
         memory_high: high,
@@ -90,6 +100,7 @@ pub fn plan(p: &ProcMem, cgroup: Option<&str>, cmdline: &[String], host: Host) -
         unit: unit.clone(),
         commands: Vec::new(),
         next_run,
+        undo: None,
         note: String::new(),
     };
     if let Some(unit) = unit {
@@ -100,10 +111,11 @@ pub fn plan(p: &ProcMem, cgroup: Option<&str>, cmdline: &[String], host: Host) -
             mib(high),
             mib(max)
         ));
-        fence.note = format!(
-            "applies at once to every process of {unit} and persists; undo with \
-             systemctl set-property {unit} MemoryHigh=infinity MemoryMax=infinity"
-        );
+        fence.note = format!("applies at once to every process of {unit} and persists");
+        fence.undo = Some(format!(
+            "systemctl set-property {} MemoryHigh=infinity MemoryMax=infinity",
+            shell_quote(&unit)
+        ));
     } else if host.cgroup2 {
         fence.method = "cgroup-v2";
         let dir = format!("/sys/fs/cgroup/toolkit-fence-{}", p.pid);
@@ -150,17 +162,23 @@ mod tests {
         };
         let f = plan(
             &proc(2000 << 20, 100 << 20),
+            16 << 30,
             Some("/system.slice/lekker.service"),
             &[],
             host,
         );
-        // 2100 MiB rounded up to 64 MiB: 2112 MiB; a quarter more, rounded: 2688 MiB.
-        assert_eq!(f.memory_high, 2112 << 20);
-        assert_eq!(f.memory_max, 2688 << 20);
+        // 2000 MiB resident rounded up to 64 MiB: 2048 MiB; a quarter more: 2560 MiB. Swap is not
+        // counted by memory.max.
+        assert_eq!(f.memory_high, 2048 << 20);
+        assert_eq!(f.memory_max, 2560 << 20);
         assert_eq!(
             f.commands,
-            vec!["systemctl set-property lekker.service MemoryHigh=2112M MemoryMax=2688M"]
+            vec!["systemctl set-property lekker.service MemoryHigh=2048M MemoryMax=2560M"]
         );
+        assert!(f
+            .undo
+            .unwrap()
+            .ends_with("MemoryHigh=infinity MemoryMax=infinity"));
         assert_eq!(f.next_run, None);
     }
 
@@ -173,6 +191,7 @@ mod tests {
         let cmd = vec!["/usr/bin/lekker".to_string(), "--size=it's".to_string()];
         let f = plan(
             &proc(100 << 20, 0),
+            16 << 30,
             Some("/user.slice/user-1000.slice/session-3.scope"),
             &cmd,
             host,
@@ -195,8 +214,27 @@ mod tests {
             systemd: false,
             cgroup2: false,
         };
-        let f = plan(&proc(1, 0), Some("/system.slice/x.service"), &[], host);
+        let f = plan(
+            &proc(1, 0),
+            1 << 30,
+            Some("/system.slice/x.service"),
+            &[],
+            host,
+        );
         assert_eq!((f.method, f.commands.len()), ("new-run-only", 0));
         assert_eq!(f.memory_high, 64 << 20);
+    }
+
+    #[test]
+    fn user_manager_units_and_limits_above_ram() {
+        let host = Host {
+            systemd: true,
+            cgroup2: true,
+        };
+        let cg = "/user.slice/user-1000.slice/user@1000.service/app.slice/leak.service";
+        let f = plan(&proc(3000 << 20, 0), 3200 << 20, Some(cg), &[], host);
+        assert_eq!(f.method, "cgroup-v2");
+        // 3008 MiB high; a quarter more would exceed the 3200 MiB of RAM.
+        assert_eq!((f.memory_high, f.memory_max), (3008 << 20, 3200 << 20));
     }
 }

@@ -67,7 +67,13 @@ pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
             systemd: crate::commands::zombies::service::systemd_host(&ctx.root),
             cgroup2: ctx.root.join("sys/fs/cgroup/cgroup.controllers").is_file(),
         };
-        report.fence = Some(fence::plan(p, cgroup.as_deref(), &cmdline, host));
+        report.fence = Some(fence::plan(
+            p,
+            report.memory.total,
+            cgroup.as_deref(),
+            &cmdline,
+            host,
+        ));
     }
     Ok(report)
 }

@@ -169,7 +169,15 @@ impl MemReport {
         if let Some(f) = &self.fence {
             writeln!(out)?;
             writeln!(out, "{}", style.bold("What to do"))?;
-            let what = format!("{} (pid {}) holds {} ({} resident, {} swapped out): fence it in with a hard limit of {}, reclaim starting at {}:", printable(&f.comm), f.pid, human_size(f.uses), human_size(f.rss), human_size(f.swap), human_size(f.memory_max), human_size(f.memory_high));
+            let what = format!(
+                "{} (pid {}) holds {} resident and {} swapped out: fence it in, reclaiming from it above {} with a hard limit of {}:",
+                printable(&f.comm),
+                f.pid,
+                human_size(f.rss),
+                human_size(f.swap),
+                human_size(f.memory_high),
+                human_size(f.memory_max)
+            );
             for l in wrap(&what, 78, 2) {
                 writeln!(out, "  {l}")?;
             }
@@ -178,6 +186,10 @@ impl MemReport {
             }
             for l in wrap(&f.note, 74, 0) {
                 writeln!(out, "    {}", style.dim(&l))?;
+            }
+            if let Some(u) = &f.undo {
+                writeln!(out, "  to lift it again:")?;
+                writeln!(out, "    {u}")?;
             }
             if let Some(n) = &f.next_run {
                 writeln!(out, "  to start it again under the same limit:")?;
@@ -189,7 +201,7 @@ impl MemReport {
             writeln!(
                 out,
                 "{}",
-                style.bold("Swapping (most swapped out, then major faults)")
+                style.bold("Thrashing: most swapped out, then most major faults")
             )?;
             writeln!(out, "{:>7} {:>8} {:>12}  COMMAND", "PID", "SWAP", "MAJFLT")?;
             for p in &self.swapping {

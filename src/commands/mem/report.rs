@@ -65,6 +65,12 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         }) => not_judged.push("memory pressure: pressure/memory has no 'full' line".into()),
         Some(_) => {}
     }
+    if let Some(n) = i.oom_kills_since_boot.filter(|&n| n > 0) {
+        not_judged.push(format!(
+            "{n} OOM kill(s) since boot: only kills during the interval are judged \
+             (there is no record of the previous run)"
+        ));
+    }
     if f.swap_total == 0 {
         not_judged.push("swap: none configured (not an error)".into());
     }
@@ -132,10 +138,9 @@ fn headline(status: Status, f: &Figures, reasons: &[Reason], top: Option<&Consum
     let mut s = shorts.join("; ");
     if let Some(c) = top.filter(|c| c.ram_percent > BIG_PCT && status != Status::Ok) {
         s.push_str(&format!(
-            "; largest: {} (pid {}) {} = {:.0}% of RAM",
+            "; {} (pid {}) holds {:.0}% of RAM",
             printable(&c.proc.comm),
             c.proc.pid,
-            human_size(c.proc.rss),
             c.ram_percent
         ));
     }
