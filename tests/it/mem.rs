@@ -371,3 +371,92 @@ fn live_process_allocating_500_mib_is_a_top_consumer() {
     );
     assert!(mib("vsize") >= 500 && mib("peak") >= 500);
 }
+
+#[test]
+fn live_growth_over_the_interval() {
+    use std::io::BufRead;
+    // Grows by 8 MiB every 50 ms (about 160 MiB/s) for at most 4 s, touching what it allocates.
+    let script = "import time\nchunks = []\nprint('ready', flush=True)\n\
+                  for _ in range(80):\n    chunks.append(bytearray(b'y') * (8 << 20))\n    time.sleep(0.05)\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let out = toolkit(&["mem", "verdict", "--interval", "1", "--top", "50", "--json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let j = out.json();
+    let seconds = j["rates"]["seconds"].as_f64().unwrap();
+    assert!((1.0..2.0).contains(&seconds), "{seconds}");
+    let pid = child.id() as u64;
+    let me = j["top"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["pid"].as_u64() == Some(pid))
+        .unwrap_or_else(|| panic!("pid {pid} not among the top consumers: {}", j["top"]));
+    let growth = me["growth"].as_i64().unwrap();
+    assert!(growth >= 64 << 20, "growth {growth}");
+}
+
+#[test]
+fn leak_text_layout() {
+    // The whole screen for the case study, as the README shows it.
+    let s = Scenario::fixture("mem/leak");
+    s.run(&["mem", "verdict"]).status(2).stdout_is(LEAK_TEXT);
+}
+
+const LEAK_TEXT: &str = r#"CRITICAL available memory 1.6% of RAM; swapping out 1607 pages/s; lekker (pid
+  31048) holds 53% of RAM
+  CRITICAL available memory 1.6% of RAM (61.6 MiB of 3.8 GiB), critical below
+           10%
+  CRITICAL swapping out 1607 pages/s, critical above 10: the box is thrashing
+  CRITICAL all tasks stalled on memory 52.7% of the last 10s (PSI full),
+           critical above 40%
+
+Memory   total 3.8 GiB  used 3.7 GiB  free 29.6 MiB  buff/cache 42.6 MiB
+         available 61.6 MiB (1.6%)  shared 5.0 MiB
+         programs 3.7 GiB = 99% of non-free memory (over 75%: a leak or too
+           little RAM)
+Swap     total 8.0 GiB  used 1.5 GiB (19%)
+Activity swap-in 422/s  swap-out 1,607/s  scanned 6,065/s  faults 67/s
+         pages per second over 20.0s; major faults per second
+Pressure some 78.4% / 61.2%  full 52.7% / 40.0%  (avg10 / avg60)
+Kernel   slab 95.6 MiB, unreclaimable 83.7 MiB (2.2% of RAM)
+         committed 5.9 GiB of 9.9 GiB limit (60%)
+         OOM kills since boot: 0
+
+Top consumers (of 12 processes)
+    PID      RSS     ANON     SWAP      VSZ     PEAK %RAM    GROWTH  COMMAND
+  31048  2.0 GiB  2.0 GiB  782 MiB  2.8 GiB  2.0 GiB  53% +33.4 MiB  lekker
+  30457  253 MiB  252 MiB  3.2 MiB  260 MiB  256 MiB   7% +24.0 KiB  upload
+  30456  247 MiB  246 MiB  8.9 MiB  260 MiB  256 MiB   6%  +3.1 MiB  upload
+  30455  244 MiB  242 MiB 12.5 MiB  260 MiB  256 MiB   6%  -120 KiB  upload
+  30925  185 MiB  183 MiB 71.5 MiB  260 MiB  256 MiB   5%  -3.7 MiB  upload
+  30425  138 MiB  137 MiB  118 MiB  260 MiB  256 MiB   4%  +6.8 MiB  upload
+  30926 90.3 MiB 88.9 MiB  166 MiB  260 MiB  256 MiB   2% -18.9 MiB  upload
+  29272 84.5 MiB 58.6 MiB 18.6 MiB  1.0 GiB  104 MiB   2%         0  chrome
+   3343 38.0 MiB 35.2 MiB      0 B 49.9 MiB 38.0 MiB   1%         0  atop
+   4680 35.6 MiB 29.3 MiB 33.1 MiB  640 MiB 68.8 MiB   1%         0  firefox
+
+What to do
+  lekker (pid 31048) holds 2.0 GiB resident and 782 MiB swapped out: fence it
+    in, reclaiming from it above 2.0 GiB with a hard limit of 2.5 GiB:
+    systemctl set-property lekker.service MemoryHigh=2048M MemoryMax=2560M
+    applies at once to every process of lekker.service and persists
+  to lift it again:
+    systemctl set-property lekker.service MemoryHigh=infinity MemoryMax=infinity
+
+Thrashing: most swapped out, then most major faults
+    PID     SWAP       MAJFLT  COMMAND
+  31048  782 MiB            0  lekker
+  30926  166 MiB          254  upload
+  30425  118 MiB          411  upload
+  30925 71.5 MiB          231  upload
+   3456 60.5 MiB          102  simpres.sbin
+"#;
