@@ -324,6 +324,17 @@ pub fn consumers(
         .collect()
 }
 
+/// The process to blame and fence in: of those above 10% of RAM, the one that grew most over the
+/// interval (a leaker grows; a large steady database does not), else the largest. Without
+/// a recorded history this is one interval's evidence, not a trend.
+pub fn suspect(top: &[Consumer]) -> Option<&Consumer> {
+    let big = top.iter().filter(|c| c.ram_percent > BIG_PCT);
+    big.clone()
+        .filter(|c| c.growth.is_some_and(|g| g > 0))
+        .max_by_key(|c| c.growth)
+        .or_else(|| big.max_by_key(|c| c.proc.rss))
+}
+
 /// The processes that swap: most swapped out, then most major faults (pages read back in).
 pub fn swappers(procs: &[ProcMem], keep: usize) -> Vec<ProcMem> {
     let mut v: Vec<&ProcMem> = procs

@@ -2,7 +2,7 @@
 //! values (pure). Its serde form is the JSON output; field names are stable.
 
 use super::fence::Fence;
-use super::judge::{self, Consumer, Figures, Rates, Reason, Thresholds, BIG_PCT};
+use super::judge::{self, Consumer, Figures, Rates, Reason, Thresholds};
 use crate::readers::memory::{Psi, SlabCache};
 use crate::readers::procmem::ProcMem;
 use crate::readers::procs::Skips;
@@ -30,7 +30,7 @@ pub struct MemReport {
     /// Largest slab caches when slabinfo is readable (shown for a slab leak).
     pub slab_caches: Vec<SlabCache>,
     pub slab_caches_unreadable: Option<String>,
-    /// How to fence in the largest process, when the verdict is not OK and one holds over 10% of RAM.
+    /// How to fence in the suspect (see `judge::suspect`), when the verdict is not OK.
     pub fence: Option<Fence>,
     pub skipped: Skips,
     #[serde(skip)]
@@ -75,7 +75,10 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         not_judged.push("swap: none configured (not an error)".into());
     }
     let top = judge::consumers(&i.procs, i.before.as_deref(), f.total, top);
-    let headline = headline(status, &f, &reasons, top.first());
+    let suspect = (status != Status::Ok)
+        .then(|| judge::suspect(&top))
+        .flatten();
+    let headline = headline(&f, &reasons, suspect);
     let (slab_caches, slab_caches_unreadable) = match i.slab {
         Ok(v) => (v, None),
         Err(e) => (Vec::new(), Some(e)),
@@ -101,10 +104,12 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
 }
 
 impl MemReport {
-    /// The process to fence in: the largest, if the verdict is not OK and it holds over 10% of RAM.
+    /// The process to fence in, when the verdict is not OK (see `judge::suspect`).
     pub fn fence_candidate(&self) -> Option<&ProcMem> {
-        let first = self.top.first()?;
-        (self.status != Status::Ok && first.ram_percent > BIG_PCT).then_some(&first.proc)
+        if self.status == Status::Ok {
+            return None;
+        }
+        judge::suspect(&self.top).map(|c| &c.proc)
     }
 
     /// A thrashing signal fired: show who swaps.
@@ -119,7 +124,7 @@ impl MemReport {
     }
 }
 
-fn headline(status: Status, f: &Figures, reasons: &[Reason], top: Option<&Consumer>) -> String {
+fn headline(f: &Figures, reasons: &[Reason], suspect: Option<&Consumer>) -> String {
     let Some(worst) = reasons.first() else {
         return format!(
             "memory healthy: {:.0}% available, {} in cache, {} by programs",
@@ -136,7 +141,7 @@ fn headline(status: Status, f: &Figures, reasons: &[Reason], top: Option<&Consum
         .map(|r| r.short.as_str())
         .collect();
     let mut s = shorts.join("; ");
-    if let Some(c) = top.filter(|c| c.ram_percent > BIG_PCT && status != Status::Ok) {
+    if let Some(c) = suspect {
         s.push_str(&format!(
             "; {} (pid {}) holds {:.0}% of RAM",
             printable(&c.proc.comm),

@@ -1,7 +1,7 @@
 //! Unit tests of the pure judgement with plain values: figures as procps computes them, each
 //! threshold, consumers and growth.
 
-use super::judge::{consumers, figures, rates, reasons, Thresholds};
+use super::judge::{consumers, figures, rates, reasons, suspect, Thresholds};
 use crate::readers::memory::{Meminfo, Psi, Vmstat};
 use crate::readers::procmem::ProcMem;
 use crate::status::Status;
@@ -186,4 +186,17 @@ fn consumers_top_n_plus_every_big_one_with_growth() {
     // Same pid, another start time: another process, no growth.
     assert_eq!(c[1].growth, None);
     assert_eq!(c[2].ram_percent, 15.0);
+}
+
+#[test]
+fn suspect_is_the_big_one_that_grows_else_the_largest() {
+    let now = vec![p(1, 400), p(2, 200), p(3, 150), p(4, 90)];
+    let before = vec![p(1, 400), p(2, 150), p(3, 140), p(4, 10)];
+    let c = consumers(&now, Some(&before), 1000 * MIB, 10);
+    // pid 4 grew most but holds under 10% of RAM; pid 2 grew most among the big ones.
+    assert_eq!(suspect(&c).unwrap().proc.pid, 2);
+    let c = consumers(&now, None, 1000 * MIB, 10);
+    assert_eq!(suspect(&c).unwrap().proc.pid, 1);
+    let c = consumers(&now, None, 10_000 * MIB, 10);
+    assert!(suspect(&c).is_none());
 }
