@@ -375,4 +375,22 @@ mod tests {
         std::fs::write(&p, "slabinfo - version: 2.1\ndentry 1 2\n").unwrap();
         assert!(read_slabinfo(&p, 4096, 2).is_err());
     }
+
+    #[test]
+    fn every_truncation_is_an_answer_never_a_panic() {
+        let meminfo = "MemTotal:  3984588 kB\nMemFree:  30310 kB\nMemAvailable: 63100 kB\nHugePages_Total: 0\n";
+        let vmstat = "pswpin 1204110\npswpout 2950321\npgscan_kswapd 8301122\noom_kill 0\n";
+        let psi = "some avg10=78.41 avg60=61.20 avg300=42.84 total=612000000\nfull avg10=52.73 avg60=40.02 avg300=28.01 total=400200000\n";
+        for cut in 0..=psi.len() {
+            let p = Path::new("f");
+            let _ = parse_meminfo(p, &meminfo[..cut.min(meminfo.len())]);
+            let _ = parse_vmstat(p, &vmstat[..cut.min(vmstat.len())]);
+            let r = parse_psi(p, &psi[..cut]);
+            // Cut before the first line's total has a digit: an error. (A cut inside the last
+            // number cannot be told from a smaller number.)
+            if cut < psi.find("total=").unwrap() + 7 {
+                assert!(r.is_err(), "{cut}");
+            }
+        }
+    }
 }

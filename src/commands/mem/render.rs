@@ -265,7 +265,7 @@ impl Report for MemReport {
                 format!(
                     "{} {}",
                     style.status(self.status),
-                    style.bold(&l[word.len() + 1..])
+                    style.bold(l.strip_prefix(word).unwrap_or(l).trim_start())
                 )
             } else {
                 l.clone()
