@@ -22,6 +22,9 @@ _toolkit() {
             toolkit,help)
                 cmd="toolkit__subcmd__help"
                 ;;
+            toolkit,mem)
+                cmd="toolkit__subcmd__mem"
+                ;;
             toolkit,zombies)
                 cmd="toolkit__subcmd__zombies"
                 ;;
@@ -31,8 +34,26 @@ _toolkit() {
             toolkit__subcmd__help,help)
                 cmd="toolkit__subcmd__help__subcmd__help"
                 ;;
+            toolkit__subcmd__help,mem)
+                cmd="toolkit__subcmd__help__subcmd__mem"
+                ;;
             toolkit__subcmd__help,zombies)
                 cmd="toolkit__subcmd__help__subcmd__zombies"
+                ;;
+            toolkit__subcmd__help__subcmd__mem,verdict)
+                cmd="toolkit__subcmd__help__subcmd__mem__subcmd__verdict"
+                ;;
+            toolkit__subcmd__mem,help)
+                cmd="toolkit__subcmd__mem__subcmd__help"
+                ;;
+            toolkit__subcmd__mem,verdict)
+                cmd="toolkit__subcmd__mem__subcmd__verdict"
+                ;;
+            toolkit__subcmd__mem__subcmd__help,help)
+                cmd="toolkit__subcmd__mem__subcmd__help__subcmd__help"
+                ;;
+            toolkit__subcmd__mem__subcmd__help,verdict)
+                cmd="toolkit__subcmd__mem__subcmd__help__subcmd__verdict"
                 ;;
             *)
                 ;;
@@ -41,7 +62,7 @@ _toolkit() {
 
     case "${cmd}" in
         toolkit)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version zombies check help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version zombies mem check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,7 +114,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help)
-            opts="zombies check help"
+            opts="zombies mem check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -134,6 +155,34 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        toolkit__subcmd__help__subcmd__mem)
+            opts="verdict"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mem__subcmd__verdict)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         toolkit__subcmd__help__subcmd__zombies)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -141,6 +190,152 @@ _toolkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem)
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__help)
+            opts="verdict help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__help__subcmd__verdict)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__verdict)
+            opts="-w -c -q -h -V --interval --top --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --color --quiet --yes --dry-run --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --swap-out-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --swap-out-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --psi-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --psi-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --swap-used-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unreclaimable-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --commit-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -39,6 +39,7 @@ complete -c toolkit -n "__fish_toolkit_needs_command" -l dry-run -d 'Show what w
 complete -c toolkit -n "__fish_toolkit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_needs_command" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
+complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "mem" -d 'Memory and swap: a verdict that explains itself'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l min-age -d 'Zombies younger than this are only counted, as transient' -r
@@ -62,6 +63,49 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l yes -d 'Appl
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l interval -d 'Time between the two readings for swap, scan and fault rates and process growth (0: one reading)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l top -d 'How many of the largest processes to list (every process above 10% of RAM is listed anyway)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -s w -l warning -d 'Warning range on available memory, percent of RAM' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -s c -l critical -d 'Critical range on available memory, percent of RAM' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l swap-out-warning -d 'Warning range on pages swapped out per second over the interval' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l swap-out-critical -d 'Critical range on pages swapped out per second over the interval' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l psi-warning -d 'Warning range on PSI memory full avg10, percent' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l psi-critical -d 'Critical range on PSI memory full avg10, percent' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l swap-used-warning -d 'Warning range on swap used, percent of swap' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l unreclaimable-warning -d 'Warning range on unreclaimable slab (SUnreclaim), percent of RAM' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l commit-warning -d 'Warning range on Committed_AS, percent of CommitLimit' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
@@ -76,6 +120,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l yes -d 'Apply 
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s V -l version -d 'Print version'
-complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
-complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
-complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem check help" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem check help" -f -a "mem" -d 'Memory and swap: a verdict that explains itself'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem check help" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'

@@ -69,6 +69,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Zombies(ZombiesArgs),
+    Mem(MemArgs),
     Check(CheckArgs),
 }
 
@@ -150,6 +151,100 @@ pub struct ZombieThresholds {
         value_name = "RANGE"
     )]
     pub critical: Range,
+}
+
+const MEM_EXAMPLES: &str = "\
+Examples:
+  toolkit mem verdict                  is memory healthy, who is eating it, what to do
+  toolkit mem verdict --interval 5s    measure swapping over five seconds
+  toolkit mem verdict --interval 0     one reading (PSI stands in for the rates)
+  toolkit mem verdict --format nagios -w 15: -c 5:";
+
+/// Memory and swap: a verdict that explains itself.
+#[derive(Debug, Args)]
+#[command(after_help = MEM_EXAMPLES)]
+pub struct MemArgs {
+    #[command(subcommand)]
+    pub command: MemCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemCommand {
+    // Boxed: the thresholds make the arguments large, and `Command` holds every command's.
+    Verdict(Box<MemVerdictArgs>),
+}
+
+/// OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do.
+///
+/// Figures as `free` computes them (used = total - available), the share of application memory,
+/// swap use and activity, page scanning, pressure (PSI), overcommit, unreclaimable slab and OOM
+/// kills. Each reason names its figure and threshold. Thresholds are Nagios ranges: `10:` alerts
+/// below 10, `40` alerts above 40. OOM kills are judged within the interval only (there is no
+/// record of earlier runs). Under a fake root nothing is waited for: rates come from an earlier
+/// snapshot in ROOT/proc.before (vmstat, uptime and PID directories) when there is one.
+///
+/// JSON fields (sizes in bytes, rates per second, shares in percent): status, headline, reasons[]
+/// (code, status, value, threshold, short, text), not_judged[], memory (total, used, free, shared,
+/// buffers, cache, available, available_source, available_percent, application,
+/// application_percent, swap_total, swap_used, swap_used_percent, committed, commit_limit,
+/// commit_percent, slab, slab_unreclaimable, unreclaimable_percent), rates (seconds, swap_in,
+/// swap_out, pages_scanned, major_faults, oom_kills; null for one reading), psi (some_avg10,
+/// some_avg60, full_avg10, full_avg60; null without PSI), oom_kills_since_boot, processes, top[]
+/// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
+/// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
+/// rss, swap, memory_high, memory_max, method, unit, commands[], next_run, undo, note), skipped.
+#[derive(Debug, Args)]
+#[command(after_help = MEM_EXAMPLES)]
+pub struct MemVerdictArgs {
+    /// Time between the two readings for swap, scan and fault rates and process growth (0: one reading)
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub interval: Duration,
+    /// How many of the largest processes to list (every process above 10% of RAM is listed anyway)
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
+    #[command(flatten)]
+    pub thresholds: MemThresholds,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MemThresholds {
+    /// Warning range on available memory, percent of RAM
+    #[arg(
+        short = 'w',
+        long = "warning",
+        default_value = "20:",
+        value_name = "RANGE"
+    )]
+    pub available_warning: Range,
+    /// Critical range on available memory, percent of RAM
+    #[arg(
+        short = 'c',
+        long = "critical",
+        default_value = "10:",
+        value_name = "RANGE"
+    )]
+    pub available_critical: Range,
+    /// Warning range on pages swapped out per second over the interval
+    #[arg(long, default_value = "0", value_name = "RANGE")]
+    pub swap_out_warning: Range,
+    /// Critical range on pages swapped out per second over the interval
+    #[arg(long, default_value = "10", value_name = "RANGE")]
+    pub swap_out_critical: Range,
+    /// Warning range on PSI memory full avg10, percent
+    #[arg(long, default_value = "10", value_name = "RANGE")]
+    pub psi_warning: Range,
+    /// Critical range on PSI memory full avg10, percent
+    #[arg(long, default_value = "40", value_name = "RANGE")]
+    pub psi_critical: Range,
+    /// Warning range on swap used, percent of swap
+    #[arg(long, default_value = "80", value_name = "RANGE")]
+    pub swap_used_warning: Range,
+    /// Warning range on unreclaimable slab (SUnreclaim), percent of RAM
+    #[arg(long, default_value = "10", value_name = "RANGE")]
+    pub unreclaimable_warning: Range,
+    /// Warning range on Committed_AS, percent of CommitLimit
+    #[arg(long, default_value = "100", value_name = "RANGE")]
+    pub commit_warning: Range,
 }
 
 const CHECK_EXAMPLES: &str = "\

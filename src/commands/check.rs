@@ -1,7 +1,7 @@
 //! `toolkit check`: every read-only check, one line each, worst first; the exit status is the worst.
 //! A check that cannot run (unreadable input) is UNKNOWN with its reason; the others still run.
 
-use crate::cli::{CheckArgs, ZombiesArgs};
+use crate::cli::{CheckArgs, MemVerdictArgs, ZombiesArgs};
 use crate::context::Context;
 use crate::error::Result;
 use crate::render::{prometheus, Family, Perf, Report, Style};
@@ -66,11 +66,21 @@ pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Status> {
 
 pub fn build(ctx: &Context) -> CheckReport {
     let zombie_opts = super::zombies::Options::from_args(&defaults::<ZombiesArgs>());
-    let mut checks = vec![CheckEntry::from_result(
-        "zombies",
-        "toolkit zombies",
-        super::zombies::scan(ctx, &zombie_opts),
-    )];
+    // mem verdict with its own defaults, a 1s sample included: swap-out is the signal that matters
+    // most and only a sample measures it (a fake root is not waited for).
+    let mem_opts = super::mem::Options::from_args(&defaults::<MemVerdictArgs>());
+    let mut checks = vec![
+        CheckEntry::from_result(
+            "zombies",
+            "toolkit zombies",
+            super::zombies::scan(ctx, &zombie_opts),
+        ),
+        CheckEntry::from_result(
+            "mem",
+            "toolkit mem verdict",
+            super::mem::verdict(ctx, &mem_opts),
+        ),
+    ];
     checks.sort_by_key(|c| std::cmp::Reverse(rank(c.status)));
     CheckReport {
         status: Status::worst_of(checks.iter().map(|c| c.status)),

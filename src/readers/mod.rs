@@ -2,5 +2,7 @@
 //! or `/etc` directly.
 
 pub mod guard;
+pub mod memory;
+pub mod procmem;
 pub mod procs;
 pub mod users;

@@ -136,7 +136,7 @@ pub fn read_table(root: &Root) -> Result<ProcTable> {
     Ok(ProcTable { procs, skips })
 }
 
-fn list_pids(proc_dir: &Path) -> Result<Vec<i32>> {
+pub fn list_pids(proc_dir: &Path) -> Result<Vec<i32>> {
     let entries = std::fs::read_dir(proc_dir).map_err(|e| Error::io(proc_dir, e))?;
     let mut pids = Vec::new();
     for entry in entries {

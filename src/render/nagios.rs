@@ -27,6 +27,21 @@ impl Range {
     }
 }
 
+impl Range {
+    /// The alert condition in words, for a reason line: `below 10`, `above 40`, `outside 10..20`.
+    pub fn describe(&self) -> String {
+        let n = |v: f64| number(v);
+        match (self.inside, self.start.is_finite(), self.end.is_finite()) {
+            (false, true, false) => format!("below {}", n(self.start)),
+            (false, false, true) => format!("above {}", n(self.end)),
+            (false, true, true) if self.start == 0.0 => format!("above {}", n(self.end)),
+            (false, true, true) => format!("outside {}..{}", n(self.start), n(self.end)),
+            (false, false, false) => "never".into(),
+            (true, _, _) => format!("within {}..{}", n(self.start), n(self.end)),
+        }
+    }
+}
+
 impl FromStr for Range {
     type Err = String;
 
@@ -201,6 +216,16 @@ mod tests {
         assert_eq!(judge(0.0, &r("0"), &r("49")), Status::Ok);
         assert_eq!(judge(1.0, &r("0"), &r("49")), Status::Warning);
         assert_eq!(judge(50.0, &r("0"), &r("49")), Status::Critical);
+    }
+
+    #[test]
+    fn ranges_describe_their_alert() {
+        assert_eq!(r("10:").describe(), "below 10");
+        assert_eq!(r("~:10").describe(), "above 10");
+        assert_eq!(r("40").describe(), "above 40");
+        assert_eq!(r("0.5").describe(), "above 0.5");
+        assert_eq!(r("10:20").describe(), "outside 10..20");
+        assert_eq!(r("@10:20").describe(), "within 10..20");
     }
 
     #[test]

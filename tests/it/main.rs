@@ -4,5 +4,6 @@ mod check;
 mod cli;
 mod common;
 mod man;
+mod mem;
 mod sendmail_m4;
 mod zombies;

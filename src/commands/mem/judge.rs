@@ -1,0 +1,346 @@
+//! Pure judgement: what was read (meminfo, two vmstat readings, PSI, processes) becomes the figures
+//! as `free` computes them, the reasons (each a figure against its threshold) and the consumers.
+//! No I/O here.
+
+use crate::readers::memory::{Meminfo, Psi, Vmstat};
+use crate::readers::procmem::ProcMem;
+use crate::render::nagios::{judge, Range};
+use crate::status::Status;
+use crate::units::human_size;
+use serde::Serialize;
+
+/// A process above this share of RAM is always listed (and is the one to fence in).
+pub const BIG_PCT: f64 = 10.0;
+
+#[derive(Debug, Clone)]
+pub struct Thresholds {
+    pub available_warning: Range,
+    pub available_critical: Range,
+    pub swap_out_warning: Range,
+    pub swap_out_critical: Range,
+    pub psi_warning: Range,
+    pub psi_critical: Range,
+    pub swap_used_warning: Range,
+    pub unreclaimable_warning: Range,
+    pub commit_warning: Range,
+}
+
+/// The figures of `free` (procps 4) and the rest of the system picture, in bytes and percent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figures {
+    pub total: u64,
+    /// total - available, as `free` 4.x prints it.
+    pub used: u64,
+    pub free: u64,
+    pub shared: u64,
+    pub buffers: u64,
+    /// Cached + SReclaimable.
+    pub cache: u64,
+    pub available: u64,
+    /// Where `available` came from: `MemAvailable`, or `MemFree` when the kernel has no MemAvailable
+    /// or reports one above MemTotal (a container's view of the host), as procps falls back.
+    pub available_source: &'static str,
+    pub available_percent: f64,
+    /// total - free - buffers - cache: what programs hold (the classic "used -/+ buffers/cache").
+    pub application: u64,
+    /// application as a share of all non-free memory (total - free); above 75%: leak or too little RAM.
+    pub application_percent: f64,
+    pub swap_total: u64,
+    pub swap_used: u64,
+    pub swap_used_percent: Option<f64>,
+    pub committed: Option<u64>,
+    pub commit_limit: Option<u64>,
+    pub commit_percent: Option<f64>,
+    pub slab: u64,
+    pub slab_unreclaimable: u64,
+    pub unreclaimable_percent: f64,
+}
+
+fn pct(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// The figures exactly as procps 4's `meminfo.c` derives them.
+pub fn figures(m: &Meminfo) -> Figures {
+    let (available, available_source) = match m.available {
+        None | Some(0) => (m.free, "MemFree (no MemAvailable)"),
+        Some(a) if a > m.total => (m.free, "MemFree (MemAvailable above MemTotal)"),
+        Some(a) => (a, "MemAvailable"),
+    };
+    let used = m
+        .total
+        .checked_sub(available)
+        .unwrap_or(m.total.saturating_sub(m.free));
+    let cache = m.cached + m.sreclaimable;
+    let nonfree = m.total.saturating_sub(m.free);
+    // As procps 3.3 computed its "used": when buffers and cache exceed what is not free (odd
+    // container figures), fall back to everything not free.
+    let application = nonfree.checked_sub(m.buffers + cache).unwrap_or(nonfree);
+    let swap_used = m.swap_total.saturating_sub(m.swap_free);
+    let commit_percent = match (m.committed_as, m.commit_limit) {
+        (Some(c), Some(l)) if l > 0 => Some(pct(c, l)),
+        _ => None,
+    };
+    Figures {
+        total: m.total,
+        used,
+        free: m.free,
+        shared: m.shmem,
+        buffers: m.buffers,
+        cache,
+        available,
+        available_source,
+        available_percent: pct(available, m.total),
+        application,
+        application_percent: pct(application, nonfree),
+        swap_total: m.swap_total,
+        swap_used,
+        swap_used_percent: (m.swap_total > 0).then(|| pct(swap_used, m.swap_total)),
+        committed: m.committed_as,
+        commit_limit: m.commit_limit,
+        commit_percent,
+        slab: m.slab,
+        slab_unreclaimable: m.sunreclaim,
+        unreclaimable_percent: pct(m.sunreclaim, m.total),
+    }
+}
+
+/// Rates over the interval between two vmstat readings, per second (pages or events).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rates {
+    pub seconds: f64,
+    pub swap_in: Option<f64>,
+    pub swap_out: Option<f64>,
+    pub pages_scanned: Option<f64>,
+    pub major_faults: Option<f64>,
+    /// OOM kills during the interval.
+    pub oom_kills: Option<u64>,
+}
+
+pub fn rates(before: &Vmstat, after: &Vmstat, seconds: f64) -> Rates {
+    // A counter that went backwards (a fake root's snapshots disagreeing) counts as no activity.
+    let delta = |a: Option<u64>, b: Option<u64>| Some(b?.saturating_sub(a?));
+    let rate = |a, b| delta(a, b).map(|d| d as f64 / seconds);
+    Rates {
+        seconds,
+        swap_in: rate(before.pswpin, after.pswpin),
+        swap_out: rate(before.pswpout, after.pswpout),
+        pages_scanned: rate(before.pgscan, after.pgscan),
+        major_faults: rate(before.pgmajfault, after.pgmajfault),
+        oom_kills: delta(before.oom_kill, after.oom_kill),
+    }
+}
+
+/// One signal that is not OK: the figure, the threshold it crossed, and what it means.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    pub code: &'static str,
+    pub status: Status,
+    pub value: f64,
+    /// The Nagios range that raised it.
+    pub threshold: String,
+    /// The figure alone, for the headline: `available memory 1.6% of RAM`.
+    pub short: String,
+    pub text: String,
+}
+
+fn check(
+    out: &mut Vec<Reason>,
+    code: &'static str,
+    value: f64,
+    warn: Option<&Range>,
+    crit: Option<&Range>,
+    short: String,
+    text: impl Fn(&str) -> String,
+) {
+    let never: Range = "~:".parse().expect("valid range");
+    let (w, c) = (warn.unwrap_or(&never), crit.unwrap_or(&never));
+    let status = judge(value, w, c);
+    let range = match status {
+        Status::Critical => c,
+        Status::Warning => w,
+        _ => return,
+    };
+    let level = status.word().to_lowercase();
+    out.push(Reason {
+        code,
+        status,
+        value,
+        threshold: range.to_string(),
+        short,
+        text: text(&format!("{level} {}", range.describe())),
+    });
+}
+
+/// Every signal of SPEC 6 against its threshold; only the ones that alert are returned, worst first.
+pub fn reasons(
+    f: &Figures,
+    rates: Option<&Rates>,
+    psi: Option<&Psi>,
+    t: &Thresholds,
+) -> Vec<Reason> {
+    let mut out = Vec::new();
+    check(
+        &mut out,
+        "available",
+        f.available_percent,
+        Some(&t.available_warning),
+        Some(&t.available_critical),
+        format!("available memory {:.1}% of RAM", f.available_percent),
+        |th| {
+            format!(
+                "available memory {:.1}% of RAM ({} of {}), {th}%",
+                f.available_percent,
+                human_size(f.available),
+                human_size(f.total)
+            )
+        },
+    );
+    if let Some(so) = rates.and_then(|r| r.swap_out) {
+        check(
+            &mut out,
+            "swap_out",
+            so,
+            Some(&t.swap_out_warning),
+            Some(&t.swap_out_critical),
+            format!("swapping out {so:.0} pages/s"),
+            |th| format!("swapping out {so:.0} pages/s, {th}: the box is thrashing"),
+        );
+    }
+    if let Some(full) = psi.and_then(|p| p.full_avg10) {
+        check(
+            &mut out,
+            "psi_full",
+            full,
+            Some(&t.psi_warning),
+            Some(&t.psi_critical),
+            format!("memory stalls {full:.1}% (PSI full avg10)"),
+            |th| {
+                format!("all tasks stalled on memory {full:.1}% of the last 10s (PSI full), {th}%")
+            },
+        );
+    }
+    if let Some(sp) = f.swap_used_percent {
+        check(
+            &mut out,
+            "swap_used",
+            sp,
+            Some(&t.swap_used_warning),
+            None,
+            format!("swap {sp:.0}% used"),
+            |th| {
+                format!(
+                    "swap {sp:.0}% used ({} of {}), {th}%",
+                    human_size(f.swap_used),
+                    human_size(f.swap_total)
+                )
+            },
+        );
+    }
+    let up = f.unreclaimable_percent;
+    check(
+        &mut out,
+        "slab_unreclaimable",
+        up,
+        Some(&t.unreclaimable_warning),
+        None,
+        format!("unreclaimable slab {up:.1}% of RAM"),
+        |th| {
+            format!(
+                "unreclaimable kernel slab {} = {up:.1}% of RAM, {th}%: a kernel-side leak",
+                human_size(f.slab_unreclaimable)
+            )
+        },
+    );
+    if let Some(cp) = f.commit_percent {
+        check(
+            &mut out,
+            "commit",
+            cp,
+            Some(&t.commit_warning),
+            None,
+            format!("committed {cp:.0}% of the limit"),
+            |th| {
+                format!(
+                    "committed {} = {cp:.0}% of the commit limit {}, {th}%",
+                    human_size(f.committed.unwrap_or(0)),
+                    human_size(f.commit_limit.unwrap_or(0))
+                )
+            },
+        );
+    }
+    if let Some(n) = rates.and_then(|r| r.oom_kills).filter(|&n| n > 0) {
+        out.push(Reason {
+            code: "oom_kill",
+            status: Status::Warning,
+            value: n as f64,
+            threshold: "0".into(),
+            short: format!("{n} OOM kill(s)"),
+            text: format!("{n} process(es) killed by the OOM killer during the interval"),
+        });
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.status == Status::Critical));
+    out
+}
+
+/// A process in the top list: its memory, share of RAM and growth over the interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Consumer {
+    #[serde(flatten)]
+    pub proc: ProcMem,
+    pub ram_percent: f64,
+    /// Change of RSS over the interval (None: one reading, or the process is new).
+    pub growth: Option<i64>,
+}
+
+/// The `top` largest by resident size, plus every process above 10% of RAM.
+pub fn consumers(
+    procs: &[ProcMem],
+    before: Option<&[ProcMem]>,
+    total: u64,
+    top: usize,
+) -> Vec<Consumer> {
+    let mut order: Vec<&ProcMem> = procs.iter().collect();
+    order.sort_by(|a, b| b.rss.cmp(&a.rss).then(a.pid.cmp(&b.pid)));
+    order
+        .into_iter()
+        .enumerate()
+        .take_while(|(i, p)| *i < top || pct(p.rss, total) > BIG_PCT)
+        .map(|(_, p)| {
+            let growth = before.and_then(|b| {
+                let i = b.binary_search_by_key(&p.pid, |q| q.pid).ok()?;
+                (b[i].starttime == p.starttime).then(|| p.rss as i64 - b[i].rss as i64)
+            });
+            Consumer {
+                proc: p.clone(),
+                ram_percent: pct(p.rss, total),
+                growth,
+            }
+        })
+        .collect()
+}
+
+/// The process to blame and fence in: of those above 10% of RAM, the one that grew most over the
+/// interval (a leaker grows; a large steady database does not), else the largest. Without
+/// a recorded history this is one interval's evidence, not a trend.
+pub fn suspect(top: &[Consumer]) -> Option<&Consumer> {
+    let big = top.iter().filter(|c| c.ram_percent > BIG_PCT);
+    big.clone()
+        .filter(|c| c.growth.is_some_and(|g| g > 0))
+        .max_by_key(|c| c.growth)
+        .or_else(|| big.max_by_key(|c| c.proc.rss))
+}
+
+/// The processes that swap: most swapped out, then most major faults (pages read back in).
+pub fn swappers(procs: &[ProcMem], keep: usize) -> Vec<ProcMem> {
+    let mut v: Vec<&ProcMem> = procs
+        .iter()
+        .filter(|p| p.swap > 0 || p.major_faults > 0)
+        .collect();
+    v.sort_by_key(|p| std::cmp::Reverse((p.swap, p.major_faults)));
+    v.into_iter().take(keep).cloned().collect()
+}

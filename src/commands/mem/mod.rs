@@ -1,0 +1,79 @@
+//! `toolkit mem verdict`: is memory and swap healthy, who is eating it, and what to do.
+//!
+//! Read (`read`: vmstat and processes once or twice, then meminfo, PSI and slabinfo), judge
+//! (`judge`, `fence`: pure), assemble (`report`) and render (`render`). Never changes anything.
+
+pub mod fence;
+pub mod judge;
+mod metrics;
+mod read;
+pub mod render;
+pub mod report;
+#[cfg(test)]
+mod tests;
+
+use crate::cli::{MemArgs, MemCommand, MemVerdictArgs};
+use crate::context::Context;
+use crate::error::Result;
+use crate::status::Status;
+pub use judge::Thresholds;
+pub use report::MemReport;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Seconds between the two readings (0: one reading).
+    pub interval: u64,
+    pub top: usize,
+    pub thresholds: Thresholds,
+}
+
+impl Options {
+    pub fn from_args(args: &MemVerdictArgs) -> Options {
+        let t = &args.thresholds;
+        Options {
+            interval: args.interval.secs(),
+            top: args.top,
+            thresholds: Thresholds {
+                available_warning: t.available_warning.clone(),
+                available_critical: t.available_critical.clone(),
+                swap_out_warning: t.swap_out_warning.clone(),
+                swap_out_critical: t.swap_out_critical.clone(),
+                psi_warning: t.psi_warning.clone(),
+                psi_critical: t.psi_critical.clone(),
+                swap_used_warning: t.swap_used_warning.clone(),
+                unreclaimable_warning: t.unreclaimable_warning.clone(),
+                commit_warning: t.commit_warning.clone(),
+            },
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
+    match &args.command {
+        MemCommand::Verdict(v) => {
+            let report = verdict(ctx, &Options::from_args(v))?;
+            super::output(ctx, &report)
+        }
+    }
+}
+
+/// Reads the root and judges.
+pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
+    let inputs = read::read(ctx, opts.interval)?;
+    let mut report = report::assemble(inputs, &opts.thresholds, opts.top);
+    if let Some(p) = report.fence_candidate() {
+        let (cgroup, cmdline) = read::cgroup_and_cmdline(&ctx.root, p.pid);
+        let host = fence::Host {
+            systemd: crate::commands::zombies::service::systemd_host(&ctx.root),
+            cgroup2: ctx.root.join("sys/fs/cgroup/cgroup.controllers").is_file(),
+        };
+        report.fence = Some(fence::plan(
+            p,
+            report.memory.total,
+            cgroup.as_deref(),
+            &cmdline,
+            host,
+        ));
+    }
+    Ok(report)
+}

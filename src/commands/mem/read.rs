@@ -1,0 +1,133 @@
+//! Reading for `mem verdict`: one or two readings of `vmstat` and the processes, then the system
+//! files once. Everything under the root.
+//!
+//! On the live system the readings are `--interval` apart. A fake root is a snapshot and cannot
+//! change while we wait, so nothing is waited for: the earlier reading comes from `ROOT/proc.before`
+//! (its `vmstat`, `uptime` and PID directories) when the fixture has one, the elapsed time from the
+//! two `uptime` files; without it the rates are reported as not measured rather than as zero.
+
+use super::report::Inputs;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::readers::memory::{read_meminfo, read_psi, read_slabinfo, read_vmstat, Vmstat};
+use crate::readers::procmem::{self, ProcMem};
+use crate::readers::procs::{read_file, Skips};
+use crate::root::{Root, SysInfo};
+use crate::ui::Progress;
+use std::path::Path;
+use std::time::Instant;
+
+struct Reading {
+    vmstat: Vmstat,
+    procs: Vec<ProcMem>,
+    skips: Skips,
+}
+
+fn reading(root: &Root, proc_dir: &Path) -> Result<Reading> {
+    let vmstat = read_vmstat(&proc_dir.join("vmstat"))?;
+    let (procs, skips) = procmem::read_all(root, proc_dir)?;
+    Ok(Reading {
+        vmstat,
+        procs,
+        skips,
+    })
+}
+
+/// Seconds since boot from an `uptime` file.
+fn uptime(path: &Path) -> Result<f64> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.split_whitespace()
+        .next()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .ok_or_else(|| Error::malformed(path, Some(1), "expected 'SECONDS IDLE'"))
+}
+
+/// The earlier reading and the seconds between it and now, or why there is none.
+fn earlier(
+    ctx: &Context,
+    interval: u64,
+    sys: &SysInfo,
+) -> Result<std::result::Result<(Reading, f64), String>> {
+    let root = &ctx.root;
+    if interval == 0 {
+        return Ok(Err(
+            "rates (swap-in/out, page scans, faults, growth): --interval 0 takes one reading; \
+             PSI stands in"
+                .into(),
+        ));
+    }
+    if root.is_live() {
+        let start = Instant::now();
+        let first = reading(root, &root.proc())?;
+        let spinner = Progress::spinner(ctx, &format!("sampling memory for {interval}s"));
+        std::thread::sleep(std::time::Duration::from_secs(interval));
+        spinner.finish();
+        return Ok(Ok((first, start.elapsed().as_secs_f64())));
+    }
+    let before = root.join("proc.before");
+    if !before.is_dir() {
+        return Ok(Err(
+            "rates (swap-in/out, page scans, faults, growth): a fake root is one snapshot \
+             (no proc.before to compare with)"
+                .into(),
+        ));
+    }
+    let up_path = before.join("uptime");
+    let elapsed = sys.uptime - uptime(&up_path)?;
+    if elapsed <= 0.0 {
+        return Err(Error::malformed(
+            &up_path,
+            Some(1),
+            "uptime not earlier than proc/uptime",
+        ));
+    }
+    Ok(Ok((reading(root, &before)?, elapsed)))
+}
+
+pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
+    let root = &ctx.root;
+    let sys = SysInfo::read(root)?;
+    let first = earlier(ctx, interval, &sys)?;
+    let now = reading(root, &root.proc())?;
+    let meminfo = read_meminfo(&root.join("proc/meminfo"))?;
+    let psi = read_psi(&root.join("proc/pressure/memory"))?;
+    let slab = read_slabinfo(&root.join("proc/slabinfo"), sys.page_size, 8);
+    let (rates, rates_note, before) = match first {
+        Ok((r, secs)) => (
+            Some(super::judge::rates(&r.vmstat, &now.vmstat, secs)),
+            None,
+            Some(r.procs),
+        ),
+        Err(note) => (None, Some(note), None),
+    };
+    Ok(Inputs {
+        figures: super::judge::figures(&meminfo),
+        rates,
+        rates_note,
+        psi,
+        oom_kills_since_boot: now.vmstat.oom_kill,
+        procs: now.procs,
+        before,
+        slab,
+        skips: now.skips,
+    })
+}
+
+/// The cgroup (systemd hierarchy) and command line of the process to fence in. Either may be
+/// missing (the process exited, or hides them); the fence is then built from what is known.
+pub fn cgroup_and_cmdline(root: &Root, pid: i32) -> (Option<String>, Vec<String>) {
+    let dir = root.proc().join(pid.to_string());
+    let cgroup = read_file(&dir.join("cgroup"))
+        .ok()
+        .and_then(|b| crate::readers::procs::parse_cgroup(&b));
+    let cmdline = read_file(&dir.join("cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    (cgroup, cmdline)
+}

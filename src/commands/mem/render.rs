@@ -1,0 +1,369 @@
+//! The `mem verdict` report in text, Nagios and Prometheus terms (JSON is its serde form).
+//! Text fits 80 columns except the fence commands, which are printed whole to be copied.
+
+use super::report::MemReport;
+use crate::render::text::{printable, truncate, wrap};
+use crate::render::{Family, Perf, Report, Style};
+use crate::status::Status;
+use crate::units::{human_size, thousands};
+use std::io::{self, Write};
+
+fn signed(v: i64) -> String {
+    match v {
+        0 => "0".into(),
+        v if v > 0 => format!("+{}", human_size(v as u64)),
+        v => format!("-{}", human_size(v.unsigned_abs())),
+    }
+}
+
+fn rate(v: Option<f64>) -> String {
+    v.map(|v| format!("{}/s", thousands(v.round() as u64)))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+impl MemReport {
+    fn text_figures(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let f = &self.memory;
+        let h = human_size;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}   total {}  used {}  free {}  buff/cache {}",
+            style.bold("Memory"),
+            h(f.total),
+            h(f.used),
+            h(f.free),
+            h(f.buffers + f.cache)
+        )?;
+        writeln!(
+            out,
+            "         available {} ({:.1}%)  shared {}",
+            h(f.available),
+            f.available_percent,
+            h(f.shared)
+        )?;
+        if f.available_source != "MemAvailable" {
+            writeln!(
+                out,
+                "         {}",
+                style.dim(&format!("available taken from {}", f.available_source))
+            )?;
+        }
+        let rule = if f.application_percent > 75.0 {
+            " (over 75%: a leak or too little RAM)"
+        } else {
+            ""
+        };
+        for l in wrap(
+            &format!(
+                "programs {} = {:.0}% of non-free memory{rule}",
+                h(f.application),
+                f.application_percent
+            ),
+            71,
+            2,
+        ) {
+            writeln!(out, "         {l}")?;
+        }
+        match f.swap_used_percent {
+            Some(p) => writeln!(
+                out,
+                "{}     total {}  used {} ({p:.0}%)",
+                style.bold("Swap"),
+                h(f.swap_total),
+                h(f.swap_used)
+            )?,
+            None => writeln!(out, "{}     none configured", style.bold("Swap"))?,
+        }
+        if let Some(r) = &self.rates {
+            writeln!(
+                out,
+                "{} swap-in {}  swap-out {}  scanned {}  faults {}",
+                style.bold("Activity"),
+                rate(r.swap_in),
+                rate(r.swap_out),
+                rate(r.pages_scanned),
+                rate(r.major_faults)
+            )?;
+            writeln!(
+                out,
+                "         {}",
+                style.dim(&format!(
+                    "pages per second over {:.1}s; major faults per second",
+                    r.seconds
+                ))
+            )?;
+        }
+        if let Some(p) = &self.psi {
+            let full = |v: Option<f64>| {
+                v.map(|v| format!("{v:.1}%"))
+                    .unwrap_or_else(|| "n/a".into())
+            };
+            writeln!(
+                out,
+                "{} some {:.1}% / {:.1}%  full {} / {}  (avg10 / avg60)",
+                style.bold("Pressure"),
+                p.some_avg10,
+                p.some_avg60,
+                full(p.full_avg10),
+                full(p.full_avg60)
+            )?;
+        }
+        writeln!(
+            out,
+            "{}   slab {}, unreclaimable {} ({:.1}% of RAM)",
+            style.bold("Kernel"),
+            h(f.slab),
+            h(f.slab_unreclaimable),
+            f.unreclaimable_percent
+        )?;
+        if let (Some(c), Some(l), Some(p)) = (f.committed, f.commit_limit, f.commit_percent) {
+            writeln!(
+                out,
+                "         committed {} of {} limit ({p:.0}%)",
+                h(c),
+                h(l)
+            )?;
+        }
+        if let Some(n) = self.oom_kills_since_boot {
+            writeln!(out, "         OOM kills since boot: {}", thousands(n))?;
+        }
+        Ok(())
+    }
+
+    fn text_top(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            style.bold(&format!(
+                "Top consumers (of {} processes)",
+                thousands(self.processes as u64)
+            ))
+        )?;
+        writeln!(
+            out,
+            "{:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>4} {:>9}  COMMAND",
+            "PID", "RSS", "ANON", "SWAP", "VSZ", "PEAK", "%RAM", "GROWTH"
+        )?;
+        for c in &self.top {
+            let p = &c.proc;
+            writeln!(
+                out,
+                "{:>7} {:>8} {:>8} {:>8} {:>8} {:>8} {:>4} {:>9}  {}",
+                p.pid,
+                human_size(p.rss),
+                p.anon.map(human_size).unwrap_or_else(|| "-".into()),
+                human_size(p.swap),
+                human_size(p.vsize),
+                human_size(p.peak),
+                format!("{:.0}%", c.ram_percent),
+                c.growth.map(signed).unwrap_or_else(|| "-".into()),
+                truncate(&printable(&p.comm), 13)
+            )?;
+        }
+        Ok(())
+    }
+
+    fn text_remedy(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        if let Some(f) = &self.fence {
+            writeln!(out)?;
+            writeln!(out, "{}", style.bold("What to do"))?;
+            let what = format!(
+                "{} (pid {}) holds {} resident and {} swapped out: fence it in, reclaiming from it above {} with a hard limit of {}:",
+                printable(&f.comm),
+                f.pid,
+                human_size(f.rss),
+                human_size(f.swap),
+                human_size(f.memory_high),
+                human_size(f.memory_max)
+            );
+            for l in wrap(&what, 78, 2) {
+                writeln!(out, "  {l}")?;
+            }
+            for c in &f.commands {
+                writeln!(out, "    {}", style.bold(c))?;
+            }
+            for l in wrap(&f.note, 74, 0) {
+                writeln!(out, "    {}", style.dim(&l))?;
+            }
+            if let Some(u) = &f.undo {
+                writeln!(out, "  to lift it again:")?;
+                writeln!(out, "    {u}")?;
+            }
+            if let Some(n) = &f.next_run {
+                writeln!(out, "  to start it again under the same limit:")?;
+                writeln!(out, "    {}", style.bold(n))?;
+            }
+        }
+        if self.thrashing() && !self.swapping.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{}",
+                style.bold("Thrashing: most swapped out, then most major faults")
+            )?;
+            writeln!(out, "{:>7} {:>8} {:>12}  COMMAND", "PID", "SWAP", "MAJFLT")?;
+            for p in &self.swapping {
+                writeln!(
+                    out,
+                    "{:>7} {:>8} {:>12}  {}",
+                    p.pid,
+                    human_size(p.swap),
+                    thousands(p.major_faults),
+                    truncate(&printable(&p.comm), 48)
+                )?;
+            }
+        }
+        if self.slab_leak() {
+            writeln!(out)?;
+            writeln!(out, "{}", style.bold("Largest slab caches"))?;
+            for l in wrap("kernel memory: a leak is in a driver or module (the cache name hints which); only unloading it or a reboot frees it", 78, 0) {
+                writeln!(out, "  {}", style.dim(&l))?;
+            }
+            if let Some(e) = &self.slab_caches_unreadable {
+                writeln!(
+                    out,
+                    "  slabinfo not readable ({e}): run as root, or see slabtop"
+                )?;
+            }
+            for s in &self.slab_caches {
+                writeln!(
+                    out,
+                    "  {:<30} {:>9} {:>12} objects of {} B",
+                    truncate(&printable(&s.name), 30),
+                    human_size(s.bytes),
+                    thousands(s.objects),
+                    s.object_size
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Report for MemReport {
+    fn check_name(&self) -> &'static str {
+        "mem"
+    }
+
+    fn status(&self) -> Status {
+        self.status
+    }
+
+    fn summary(&self) -> String {
+        self.headline.clone()
+    }
+
+    fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let word = self.status.word();
+        for (i, l) in wrap(&format!("{word} {}", self.headline), 80, 2)
+            .iter()
+            .enumerate()
+        {
+            let l = if i == 0 {
+                format!(
+                    "{} {}",
+                    style.status(self.status),
+                    style.bold(l.strip_prefix(word).unwrap_or(l).trim_start())
+                )
+            } else {
+                l.clone()
+            };
+            writeln!(out, "{l}")?;
+        }
+        for r in &self.reasons {
+            let lead = format!("  {:<9}", r.status.word());
+            for (i, l) in wrap(&r.text, 69, 0).iter().enumerate() {
+                let lead = if i == 0 {
+                    lead.replace(r.status.word(), &style.status(r.status))
+                } else {
+                    " ".repeat(11)
+                };
+                writeln!(out, "{lead}{l}")?;
+            }
+        }
+        for n in &self.not_judged {
+            for l in wrap(&format!("not judged: {n}"), 78, 4) {
+                writeln!(out, "  {}", style.dim(&l))?;
+            }
+        }
+        self.text_figures(out, style)?;
+        self.text_top(out, style)?;
+        self.text_remedy(out, style)?;
+        if !self.skipped.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Skipped: {} exited during the reading, {} could not be read",
+                self.skipped.vanished, self.skipped.problem_count
+            )?;
+            for p in &self.skipped.problems {
+                for l in wrap(&format!("{}: {}", printable(&p.path), p.reason), 76, 2) {
+                    writeln!(out, "  {l}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn perfdata(&self) -> Vec<Perf> {
+        let f = &self.memory;
+        let t = self.thresholds.as_ref();
+        let mut avail_pct = Perf::new("mem_available_pct", f.available_percent, "%")
+            .min(0.0)
+            .max(100.0);
+        let mut swap_out = self
+            .rates
+            .and_then(|r| r.swap_out)
+            .map(|v| Perf::new("swap_out", v, "").min(0.0));
+        let mut psi_full = self
+            .psi
+            .and_then(|p| p.full_avg10)
+            .map(|v| Perf::new("psi_full_avg10", v, "%").min(0.0).max(100.0));
+        if let Some(t) = t {
+            avail_pct = avail_pct.thresholds(&t.available_warning, &t.available_critical);
+            swap_out = swap_out.map(|p| p.thresholds(&t.swap_out_warning, &t.swap_out_critical));
+            psi_full = psi_full.map(|p| p.thresholds(&t.psi_warning, &t.psi_critical));
+        }
+        let mut v = vec![
+            Perf::new("mem_available", f.available as f64, "B")
+                .min(0.0)
+                .max(f.total as f64),
+            avail_pct,
+            Perf::new("swap_used", f.swap_used as f64, "B")
+                .min(0.0)
+                .max(f.swap_total as f64),
+        ];
+        v.extend(swap_out);
+        v.extend(psi_full);
+        if let Some(p) = &self.psi {
+            v.push(
+                Perf::new("psi_some_avg10", p.some_avg10, "%")
+                    .min(0.0)
+                    .max(100.0),
+            );
+        }
+        v
+    }
+
+    fn nagios_details(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|r| format!("{}: {}", r.status, r.text))
+            .collect();
+        if let Some(f) = &self.fence {
+            v.extend(
+                f.commands
+                    .iter()
+                    .map(|c| format!("fence {} (pid {}): {c}", printable(&f.comm), f.pid)),
+            );
+        }
+        v
+    }
+
+    fn metrics(&self) -> Vec<Family> {
+        super::metrics::families(self)
+    }
+}

@@ -1,0 +1,153 @@
+//! The `mem verdict` report: the judged figures, reasons, consumers and remedy, assembled from plain
+//! values (pure). Its serde form is the JSON output; field names are stable.
+
+use super::fence::Fence;
+use super::judge::{self, Consumer, Figures, Rates, Reason, Thresholds};
+use crate::readers::memory::{Psi, SlabCache};
+use crate::readers::procmem::ProcMem;
+use crate::readers::procs::Skips;
+use crate::render::text::printable;
+use crate::status::Status;
+use crate::units::human_size;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemReport {
+    pub status: Status,
+    pub headline: String,
+    pub reasons: Vec<Reason>,
+    /// Signals that could not be judged this run, and why (one reading, no PSI...).
+    pub not_judged: Vec<String>,
+    pub memory: Figures,
+    /// Rates over the interval; null with `--interval 0` or a fake root without an earlier snapshot.
+    pub rates: Option<Rates>,
+    pub psi: Option<Psi>,
+    pub oom_kills_since_boot: Option<u64>,
+    pub processes: usize,
+    pub top: Vec<Consumer>,
+    /// Processes with the most swap and major faults (shown for thrashing).
+    pub swapping: Vec<ProcMem>,
+    /// Largest slab caches when slabinfo is readable (shown for a slab leak).
+    pub slab_caches: Vec<SlabCache>,
+    pub slab_caches_unreadable: Option<String>,
+    /// How to fence in the suspect (see `judge::suspect`), when the verdict is not OK.
+    pub fence: Option<Fence>,
+    pub skipped: Skips,
+    #[serde(skip)]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// Everything read, as plain values.
+pub struct Inputs {
+    pub figures: Figures,
+    pub rates: Option<Rates>,
+    pub rates_note: Option<String>,
+    pub psi: Option<Psi>,
+    pub oom_kills_since_boot: Option<u64>,
+    pub procs: Vec<ProcMem>,
+    pub before: Option<Vec<ProcMem>>,
+    pub slab: Result<Vec<SlabCache>, String>,
+    pub skips: Skips,
+}
+
+pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
+    let f = i.figures;
+    let reasons = judge::reasons(&f, i.rates.as_ref(), i.psi.as_ref(), t);
+    let status = Status::worst_of(reasons.iter().map(|r| r.status));
+    let mut not_judged = Vec::new();
+    if let Some(note) = i.rates_note {
+        not_judged.push(note);
+    }
+    match i.psi {
+        None => not_judged.push("memory pressure: the kernel has no PSI (pressure/memory)".into()),
+        Some(Psi {
+            full_avg10: None, ..
+        }) => not_judged.push("memory pressure: pressure/memory has no 'full' line".into()),
+        Some(_) => {}
+    }
+    if let Some(n) = i.oom_kills_since_boot.filter(|&n| n > 0) {
+        not_judged.push(format!(
+            "{n} OOM kill(s) since boot: only kills during the interval are judged \
+             (there is no record of the previous run)"
+        ));
+    }
+    if f.swap_total == 0 {
+        not_judged.push("swap: none configured (not an error)".into());
+    }
+    let top = judge::consumers(&i.procs, i.before.as_deref(), f.total, top);
+    let suspect = (status != Status::Ok)
+        .then(|| judge::suspect(&top))
+        .flatten();
+    let headline = headline(&f, &reasons, suspect);
+    let (slab_caches, slab_caches_unreadable) = match i.slab {
+        Ok(v) => (v, None),
+        Err(e) => (Vec::new(), Some(e)),
+    };
+    MemReport {
+        status,
+        headline,
+        reasons,
+        not_judged,
+        swapping: judge::swappers(&i.procs, 5),
+        processes: i.procs.len(),
+        memory: f,
+        rates: i.rates,
+        psi: i.psi,
+        oom_kills_since_boot: i.oom_kills_since_boot,
+        top,
+        slab_caches,
+        slab_caches_unreadable,
+        fence: None,
+        skipped: i.skips,
+        thresholds: Some(t.clone()),
+    }
+}
+
+impl MemReport {
+    /// The process to fence in, when the verdict is not OK (see `judge::suspect`).
+    pub fn fence_candidate(&self) -> Option<&ProcMem> {
+        if self.status == Status::Ok {
+            return None;
+        }
+        judge::suspect(&self.top).map(|c| &c.proc)
+    }
+
+    /// A thrashing signal fired: show who swaps.
+    pub fn thrashing(&self) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| matches!(r.code, "swap_out" | "psi_full" | "swap_used"))
+    }
+
+    pub fn slab_leak(&self) -> bool {
+        self.reasons.iter().any(|r| r.code == "slab_unreclaimable")
+    }
+}
+
+fn headline(f: &Figures, reasons: &[Reason], suspect: Option<&Consumer>) -> String {
+    let Some(worst) = reasons.first() else {
+        return format!(
+            "memory healthy: {:.0}% available, {} in cache, {} by programs",
+            f.available_percent,
+            human_size(f.buffers + f.cache),
+            human_size(f.application)
+        );
+    };
+    let worst_status = worst.status;
+    let shorts: Vec<&str> = reasons
+        .iter()
+        .filter(|r| r.status == worst_status)
+        .take(2)
+        .map(|r| r.short.as_str())
+        .collect();
+    let mut s = shorts.join("; ");
+    if let Some(c) = suspect {
+        s.push_str(&format!(
+            "; {} (pid {}) holds {:.0}% of RAM",
+            printable(&c.proc.comm),
+            c.proc.pid,
+            c.ram_percent
+        ));
+    }
+    s
+}

@@ -1,0 +1,202 @@
+//! Unit tests of the pure judgement with plain values: figures as procps computes them, each
+//! threshold, consumers and growth.
+
+use super::judge::{consumers, figures, rates, reasons, suspect, Thresholds};
+use crate::readers::memory::{Meminfo, Psi, Vmstat};
+use crate::readers::procmem::ProcMem;
+use crate::status::Status;
+
+const MIB: u64 = 1 << 20;
+
+fn t() -> Thresholds {
+    let r = |s: &str| s.parse().unwrap();
+    Thresholds {
+        available_warning: r("20:"),
+        available_critical: r("10:"),
+        swap_out_warning: r("0"),
+        swap_out_critical: r("10"),
+        psi_warning: r("10"),
+        psi_critical: r("40"),
+        swap_used_warning: r("80"),
+        unreclaimable_warning: r("10"),
+        commit_warning: r("100"),
+    }
+}
+
+fn healthy() -> Meminfo {
+    Meminfo {
+        total: 1000 * MIB,
+        free: 100 * MIB,
+        available: Some(700 * MIB),
+        buffers: 50 * MIB,
+        cached: 550 * MIB,
+        sreclaimable: 20 * MIB,
+        sunreclaim: 10 * MIB,
+        slab: 30 * MIB,
+        shmem: 5 * MIB,
+        swap_total: 500 * MIB,
+        swap_free: 500 * MIB,
+        committed_as: Some(400 * MIB),
+        commit_limit: Some(1000 * MIB),
+    }
+}
+
+#[test]
+fn figures_follow_procps_4() {
+    let f = figures(&healthy());
+    assert_eq!(f.used, 300 * MIB);
+    assert_eq!(f.cache, 570 * MIB);
+    assert_eq!(f.application, (900 - 50 - 570) * MIB);
+    assert!((f.application_percent - 280.0 / 9.0).abs() < 1e-9);
+    assert_eq!(f.swap_used_percent, Some(0.0));
+    assert_eq!(f.available_source, "MemAvailable");
+}
+
+#[test]
+fn available_falls_back_to_free_like_procps() {
+    let mut m = healthy();
+    m.available = None;
+    let f = figures(&m);
+    assert_eq!((f.available, f.used), (100 * MIB, 900 * MIB));
+    // A container showing the host's MemAvailable.
+    m.available = Some(5000 * MIB);
+    let f = figures(&m);
+    assert_eq!(f.available, 100 * MIB);
+    assert!(f.available_source.contains("above MemTotal"));
+    // Buffers and cache larger than what is not free: application falls back to non-free.
+    m.cached = 5000 * MIB;
+    assert_eq!(figures(&m).application, 900 * MIB);
+}
+
+#[test]
+fn healthy_cache_is_ok() {
+    assert!(reasons(&figures(&healthy()), None, None, &t()).is_empty());
+}
+
+#[test]
+fn each_threshold_raises_its_reason() {
+    let mut m = healthy();
+    m.available = Some(150 * MIB);
+    let r = reasons(&figures(&m), None, None, &t());
+    assert_eq!((r[0].code, r[0].status), ("available", Status::Warning));
+    assert!(
+        r[0].text.contains("15.0% of RAM") && r[0].text.contains("warning below 20%"),
+        "{}",
+        r[0].text
+    );
+    m.available = Some(50 * MIB);
+    m.swap_free = 50 * MIB;
+    m.sunreclaim = 200 * MIB;
+    m.committed_as = Some(1200 * MIB);
+    let psi = Psi {
+        some_avg10: 70.0,
+        some_avg60: 50.0,
+        full_avg10: Some(45.0),
+        full_avg60: Some(30.0),
+    };
+    let before = Vmstat {
+        pswpout: Some(0),
+        oom_kill: Some(1),
+        ..Vmstat::default()
+    };
+    let after = Vmstat {
+        pswpout: Some(220),
+        oom_kill: Some(2),
+        ..Vmstat::default()
+    };
+    let rt = rates(&before, &after, 20.0);
+    let r = reasons(&figures(&m), Some(&rt), Some(&psi), &t());
+    let codes: Vec<(&str, Status)> = r.iter().map(|r| (r.code, r.status)).collect();
+    assert_eq!(
+        codes,
+        vec![
+            ("available", Status::Critical),
+            ("swap_out", Status::Critical),
+            ("psi_full", Status::Critical),
+            ("swap_used", Status::Warning),
+            ("slab_unreclaimable", Status::Warning),
+            ("commit", Status::Warning),
+            ("oom_kill", Status::Warning),
+        ]
+    );
+    assert_eq!(r[1].value, 11.0);
+    assert_eq!(r[1].threshold, "10");
+}
+
+#[test]
+fn any_swap_out_is_a_warning_and_no_swap_is_fine() {
+    let before = Vmstat {
+        pswpout: Some(100),
+        ..Vmstat::default()
+    };
+    let after = Vmstat {
+        pswpout: Some(105),
+        ..Vmstat::default()
+    };
+    let rt = rates(&before, &after, 1.0);
+    let r = reasons(&figures(&healthy()), Some(&rt), None, &t());
+    assert_eq!((r[0].code, r[0].status), ("swap_out", Status::Warning));
+    let mut m = healthy();
+    m.swap_total = 0;
+    m.swap_free = 0;
+    assert!(reasons(&figures(&m), Some(&rates(&after, &after, 1.0)), None, &t()).is_empty());
+    assert_eq!(figures(&m).swap_used_percent, None);
+}
+
+#[test]
+fn counters_going_backwards_are_no_activity() {
+    let a = Vmstat {
+        pswpin: Some(10),
+        pswpout: Some(10),
+        ..Vmstat::default()
+    };
+    let b = Vmstat {
+        pswpin: Some(5),
+        pswpout: None,
+        ..Vmstat::default()
+    };
+    let r = rates(&a, &b, 2.0);
+    assert_eq!((r.swap_in, r.swap_out), (Some(0.0), None));
+}
+
+fn p(pid: i32, rss_mib: u64) -> ProcMem {
+    ProcMem {
+        pid,
+        starttime: 7,
+        comm: format!("p{pid}"),
+        rss: rss_mib * MIB,
+        anon: None,
+        vsize: 0,
+        peak: 0,
+        swap: 0,
+        major_faults: 0,
+    }
+}
+
+#[test]
+fn consumers_top_n_plus_every_big_one_with_growth() {
+    let now = vec![p(1, 300), p(2, 200), p(3, 150), p(4, 5)];
+    let mut restarted = p(2, 100);
+    restarted.starttime = 1;
+    let before = vec![p(1, 250), restarted];
+    let c = consumers(&now, Some(&before), 1000 * MIB, 1);
+    let pids: Vec<i32> = c.iter().map(|c| c.proc.pid).collect();
+    assert_eq!(pids, vec![1, 2, 3]);
+    assert_eq!(c[0].growth, Some(50 * MIB as i64));
+    // Same pid, another start time: another process, no growth.
+    assert_eq!(c[1].growth, None);
+    assert_eq!(c[2].ram_percent, 15.0);
+}
+
+#[test]
+fn suspect_is_the_big_one_that_grows_else_the_largest() {
+    let now = vec![p(1, 400), p(2, 200), p(3, 150), p(4, 90)];
+    let before = vec![p(1, 400), p(2, 150), p(3, 140), p(4, 10)];
+    let c = consumers(&now, Some(&before), 1000 * MIB, 10);
+    // pid 4 grew most but holds under 10% of RAM; pid 2 grew most among the big ones.
+    assert_eq!(suspect(&c).unwrap().proc.pid, 2);
+    let c = consumers(&now, None, 1000 * MIB, 10);
+    assert_eq!(suspect(&c).unwrap().proc.pid, 1);
+    let c = consumers(&now, None, 10_000 * MIB, 10);
+    assert!(suspect(&c).is_none());
+}
