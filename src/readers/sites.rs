@@ -140,6 +140,21 @@ pub fn discover(root: &Root, users: &UserDb) -> SiteDb {
         }
     }
     let domainmap = read_domainmap(root, &mut db.skips);
+    // Names that point to a site that is not there: a half-deleted site, worth saying.
+    let known = |site: &str| sites.values().any(|s| s.name == site);
+    for (name, site) in &aliases {
+        if !known(site) {
+            let reason = format!("symlink to {site}/fst, which does not exist");
+            db.skips.add(root, &base.join(name), &reason);
+        }
+    }
+    for (domain, site) in &domainmap {
+        if !known(site) {
+            let path = root.join("etc/virtualhosting/mappings/domainmap");
+            let reason = format!("maps {domain} to {site}, which does not exist");
+            db.skips.add(root, &path, &reason);
+        }
+    }
     for site in sites.values_mut() {
         identify(root, users, site, &aliases, &domainmap, &mut db.skips);
     }

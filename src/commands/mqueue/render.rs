@@ -27,8 +27,8 @@ impl MqueueReport {
             return format!("all {} queues empty", self.totals.queues);
         }
         let mut s = format!(
-            "{} queue holds {} in {}",
-            q.name.clone(),
+            "{}: {} in {}",
+            q.name,
             human_size(q.bytes),
             plural(q.messages, "message")
         );
@@ -40,7 +40,7 @@ impl MqueueReport {
             ));
         }
         if q.unbound() {
-            s.push_str(", not bound to its quota");
+            s.push_str("; not bound to its quota");
         }
         s
     }
@@ -60,10 +60,8 @@ impl Report for MqueueReport {
         let others =
             self.totals.unbound_sites - self.queues.first().map_or(0, |q| q.unbound() as usize);
         if others > 0 {
-            s.push_str(&format!(
-                "; {} more not bound",
-                plural(others as u64, "site")
-            ));
+            let sites = if others == 1 { "site" } else { "sites" };
+            s.push_str(&format!("; {others} more {sites} not bound"));
         }
         if self.skipped.count > 0 {
             s.push_str(&format!("; {} unreadable", thousands(self.skipped.count)));
@@ -72,12 +70,17 @@ impl Report for MqueueReport {
     }
 
     fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
-        writeln!(
-            out,
-            "{} {}",
-            style.status(self.status),
-            style.bold(&self.headline())
-        )?;
+        let head = format!("{} {}", self.status.word(), self.headline());
+        for (i, l) in wrap(&head, 80, 2).iter().enumerate() {
+            // The status word is coloured on the first line only; the rest is bold.
+            let l = match l.strip_prefix(self.status.word()) {
+                Some(rest) if i == 0 => {
+                    format!("{}{}", style.status(self.status), style.bold(rest))
+                }
+                _ => style.bold(l),
+            };
+            writeln!(out, "{l}")?;
+        }
         writeln!(
             out,
             "{} queues, {} messages, {} apparent, {} on disk; {} oversized ({})",
