@@ -2,7 +2,7 @@
 
 use super::judge::{MqueueReport, QueueReport};
 use super::text::{details, group, group_title, notable};
-use crate::render::text::{printable, truncate, wrap};
+use crate::render::text::{printable, wrap};
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
 use crate::units::{human_size, thousands};
@@ -130,12 +130,15 @@ impl Report for MqueueReport {
             writeln!(out)?;
             writeln!(
                 out,
-                "Could not read {}:",
+                "Could not read or parse {}:",
                 plural(self.skipped.count, "item")
             )?;
             for s in &self.skipped.first {
                 let line = format!("{}: {}", printable(&s.path), printable(&s.reason));
-                writeln!(out, "  {}", truncate(&line, 78))?;
+                // Paths have no spaces to break at: a long one overflows rather than lose its end.
+                for l in wrap(&line, 78, 4) {
+                    writeln!(out, "  {l}")?;
+                }
             }
         }
         Ok(())
