@@ -288,3 +288,110 @@ fn read_domainmap(root: &Root, skips: &mut Skips) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> (tempfile::TempDir, Root) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path();
+        let w = |rel: &str, text: &str| {
+            let f = p.join(rel);
+            std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+            std::fs::write(f, text).unwrap();
+        };
+        w(
+            "etc/passwd",
+            "root:x:0:0::/:/bin/sh\nadmin1:x:501:501::/:/bin/sh\nadmin2:x:502:502::/:/bin/sh\n",
+        );
+        w(
+            "etc/group",
+            "root:x:0:\nadmin1:x:501:\nadmin2:x:502:\nadmin3:x:503:\n",
+        );
+        w(
+            "etc/virtualhosting/mappings/domainmap",
+            "# map\nexample.com = site1\nshop.example.org:site2\n",
+        );
+        w(
+            "home/virtual/site1/info/current/siteinfo",
+            "[siteinfo]\ndomain = Example.com\nadmin_user = admin1\n",
+        );
+        for n in 1..=3 {
+            std::fs::create_dir_all(p.join(format!("home/virtual/site{n}/fst"))).unwrap();
+            std::os::unix::fs::lchown(
+                p.join(format!("home/virtual/site{n}/fst")),
+                None,
+                Some(500 + n),
+            )
+            .unwrap();
+        }
+        let hv = p.join("home/virtual");
+        symlink("site1/fst", hv.join("example.com")).unwrap();
+        symlink("/home/virtual/site1/fst/", hv.join("www.example.com")).unwrap();
+        symlink("site1/fst", hv.join("admin1")).unwrap();
+        symlink("site2/fst", hv.join("admin2")).unwrap();
+        // A symlink that names a site directory is not a second site.
+        symlink("site1", hv.join("site9")).unwrap();
+        let root = Root::new(p).unwrap();
+        (dir, root)
+    }
+
+    #[test]
+    fn names_each_site_once_from_every_source() {
+        let (_dir, root) = tree();
+        let db = discover(&root, &UserDb::open(&root).unwrap());
+        let names: Vec<&str> = db.sites.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["site1", "site2", "site3"]);
+        let s1 = &db.sites[0];
+        assert_eq!(s1.domains, ["example.com", "www.example.com"]);
+        assert_eq!(
+            (s1.admin.as_deref(), s1.uid, s1.gid),
+            (Some("admin1"), Some(501), Some(501))
+        );
+        assert!(s1.notes.is_empty(), "{:?}", s1.notes);
+        // No siteinfo: the admin comes from the adminN symlink, the domain from the map.
+        let s2 = &db.sites[1];
+        assert_eq!(s2.domains, ["shop.example.org"]);
+        assert_eq!(s2.admin.as_deref(), Some("admin2"));
+        // Nothing but the group owning fst.
+        let s3 = &db.sites[2];
+        assert_eq!(s3.admin.as_deref(), Some("admin3"));
+        assert_eq!(s3.uid, None);
+        for name in ["site1", "EXAMPLE.COM.", "www.example.com", "admin1"] {
+            assert_eq!(
+                db.find(name).map(|s| s.name.as_str()),
+                Some("site1"),
+                "{name}"
+            );
+        }
+        assert!(db.find("site9").is_none());
+    }
+
+    #[test]
+    fn disagreement_with_the_fst_group_is_noted() {
+        let (dir, root) = tree();
+        std::os::unix::fs::lchown(dir.path().join("home/virtual/site1/fst"), None, Some(502))
+            .unwrap();
+        let db = discover(&root, &UserDb::open(&root).unwrap());
+        assert_eq!(
+            db.sites[0].notes,
+            ["fst is owned by group admin2, not the admin group admin1"]
+        );
+    }
+
+    #[test]
+    fn symlink_targets() {
+        assert_eq!(
+            target_site(Path::new("site11/fst")).as_deref(),
+            Some("site11")
+        );
+        assert_eq!(
+            target_site(Path::new("/home/virtual/site2/fst/")).as_deref(),
+            Some("site2")
+        );
+        assert_eq!(target_site(Path::new("site2")), None);
+        assert_eq!(target_site(Path::new("/etc")), None);
+    }
+}
