@@ -150,12 +150,31 @@ pub enum MqueueCommand {
     Scan(MqueueScanArgs),
 }
 
+/// Every queue's size, its oversized mail and why it is stuck, and whether it counts against the
+/// site's quota.
+///
 /// Finds every queue (each site's fst/var/spool/mqueue, the host's var/spool/mqueue and
 /// var/spool/clientmqueue) and reports, per queue: messages, apparent and on-disk bytes, oversized
 /// messages, files not charged to the site's quota, anomalies, and whether the queue is bound to the
 /// site's quota (directory group, setgid, DefaultUser) with the `mqueue fix` command to run if not.
 /// Oversized messages are listed largest first, identical copies grouped, with their last delivery
 /// status classified. Symlinks inside a site are reported, never followed.
+///
+/// The exit status judges the largest queue's apparent size against -w/-c. Ages are taken from the
+/// clock on the live system; under a fake root from its proc/stat and proc/uptime, else from the
+/// newest queue file.
+///
+/// JSON fields: status, now {unix, source}, min_bytes, warning, critical, totals {queues, messages,
+/// bytes, disk_bytes, oversized, oversized_bytes, unbound_sites}, queues[] {label, name, site {name,
+/// domains, admin, uid, gid, notes}, path, state (ok, missing, symlink, unreadable), problem,
+/// messages, files, bytes, disk_bytes, oversized, oversized_bytes, foreign_files, foreign_bytes,
+/// oldest, oldest_age, anomalies {df_without_qf, df_without_qf_bytes, lost_qf, quarantined,
+/// other_files}, stale_tf, subdirs, symlinks, binding {bound, owner, mode, setgid, world_writable,
+/// default_user, default_user_file, reasons, fix}}, oversized[] {queue, site_domain, count, size,
+/// bytes, sender, subject, ids, created, age, owners, recipient_count, recipients, attempts,
+/// status_class (over_quota, unknown_user, host_unknown, refused_or_timeout, other, none), status,
+/// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}}. Sizes
+/// in bytes, times in Unix seconds, ages in seconds.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueScanArgs {

@@ -40,7 +40,7 @@ impl MqueueReport {
             ));
         }
         if q.unbound() {
-            s.push_str("; not bound to its quota");
+            s.push_str("; not bound to quota");
         }
         s
     }
@@ -156,10 +156,10 @@ impl Report for MqueueReport {
             Perf::new("unbound_sites", self.totals.unbound_sites as f64, "").min(0.0),
         ];
         for q in self.queues.iter().filter(|q| q.messages > 0 || q.bytes > 0) {
-            let label = q
-                .site
-                .as_ref()
-                .map_or_else(|| q.path.clone(), |s| s.name.clone());
+            let label = match &q.site {
+                Some(site) => site.name.clone(),
+                None => q.name.trim_start_matches("host ").to_string(),
+            };
             perf.push(Perf::new(format!("{label} bytes"), q.bytes as f64, "B").min(0.0));
             perf.push(Perf::new(format!("{label} oversized"), q.oversized as f64, "").min(0.0));
         }

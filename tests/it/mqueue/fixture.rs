@@ -8,7 +8,9 @@ fn text_names_the_runaway_site_and_the_fix() {
     let s = fakeroot();
     let out = s.run(&["mqueue", "scan"]);
     out.status(0)
-        .stdout_has("OK site1 example.com: 114 MiB in 4 messages, 3 >= 20.0 MiB; not bound to its")
+        .stdout_has(
+            "OK site1 example.com: 114 MiB in 4 messages, 3 >= 20.0 MiB; not bound to quota\n",
+        )
         .stdout_has("site1 example.com (admin1): NOT bound to its quota")
         .stdout_has("directory group is mail, not admin1; directory is not setgid;")
         .stdout_has("DefaultUser=mail:mail in etc/sendmail.cf")
