@@ -71,7 +71,14 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     });
     let sites = sites::discover(root, &users);
     let only = select_sites(&sites, &args.site)?;
-    let targets = targets::targets(root, &sites, &only, &args.spool, args.spool_only)?;
+    let targets = targets::targets(
+        root,
+        &sites,
+        &only,
+        &args.spool,
+        args.spool_only,
+        &mut skips,
+    )?;
     let opts = Options::from_args(args);
     let progress = Progress::bar(ctx, targets.len() as u64, "scanning queues");
     let scanned: Vec<Scanned> = targets

@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::readers::sites::SiteDb;
+use crate::readers::skips::Skips;
 use crate::root::Root;
 use std::path::{Component, Path, PathBuf};
 
@@ -36,6 +37,7 @@ pub fn targets(
     only: &[usize],
     spools: &[String],
     spool_only: bool,
+    skips: &mut Skips,
 ) -> Result<Vec<Target>> {
     let mut out = Vec::new();
     if !spool_only {
@@ -64,17 +66,19 @@ pub fn targets(
             )));
         }
         for path in found {
-            let t = match sites.sites.iter().position(|s| path.starts_with(&s.dir)) {
-                Some(i) => {
-                    let rel = path.strip_prefix(&sites.sites[i].dir).unwrap_or(&path);
-                    site_target(sites, i, rel.to_path_buf())
-                }
-                None => Target {
+            let t = match locate(root, sites, &path) {
+                Located::Site(i, rel) => site_target(sites, i, rel),
+                Located::Host => Target {
                     site: None,
                     base: path,
                     rel: PathBuf::new(),
                     optional: false,
                 },
+                Located::NotASite => {
+                    let why = "under home/virtual but in no site: not followed";
+                    skips.add(root, &path, why);
+                    continue;
+                }
             };
             if !out.iter().any(|o| o.path() == t.path()) {
                 out.push(t);
@@ -82,6 +86,42 @@ pub fn targets(
         }
     }
     Ok(out)
+}
+
+enum Located {
+    /// In site `i`, at `rel` below its directory.
+    Site(usize, PathBuf),
+    /// Outside home/virtual: an administrator's path, opened as given.
+    Host,
+    /// Under home/virtual, but not through a site or one of its names.
+    NotASite,
+}
+
+/// Which site a --spool path belongs to. A path through a site's name (`home/virtual/example.com/...`,
+/// a symlink to `site1/fst`) is rewritten to the site directory, so that the queue is opened without
+/// following that symlink, attributed to its site, and never scanned twice.
+fn locate(root: &Root, sites: &SiteDb, path: &Path) -> Located {
+    let Ok(rest) = path.strip_prefix(root.join("home/virtual")) else {
+        return Located::Host;
+    };
+    let mut comps = rest.components();
+    let Some(first) = comps.next() else {
+        return Located::NotASite;
+    };
+    let name = first.as_os_str().to_string_lossy();
+    let below = comps.as_path();
+    if let Some(i) = sites.sites.iter().position(|s| s.name == name) {
+        return Located::Site(i, below.to_path_buf());
+    }
+    match sites.find(&name) {
+        Some(site) => {
+            let i = sites.sites.iter().position(|s| s.name == site.name);
+            i.map_or(Located::NotASite, |i| {
+                Located::Site(i, Path::new("fst").join(below))
+            })
+        }
+        None => Located::NotASite,
+    }
 }
 
 fn site_target(sites: &SiteDb, i: usize, rel: PathBuf) -> Target {

@@ -73,7 +73,10 @@ fn json_has_the_figures() {
         .filter(|q| q["site"].is_object())
         .count();
     assert_eq!(sites, 4);
-    assert_eq!(j["now"]["source"], "newest queue file");
+    // Ages are "now" minus the oldest file's time, whatever the root's "now" comes from.
+    let now = j["now"]["unix"].as_i64().unwrap();
+    let oldest = site1["oldest"].as_i64().unwrap();
+    assert_eq!(site1["oldest_age"].as_i64().unwrap(), (now - oldest).max(0));
 }
 
 #[test]
@@ -169,6 +172,26 @@ fn spool_adds_or_replaces() {
         .json();
     assert_eq!(j["queues"].as_array().unwrap().len(), 4);
     assert_eq!(queue(&j, "site1")["binding"]["bound"], false);
+    // Through the sites' names (symlinks): the same four queues, each once, attributed to its site.
+    let j = s
+        .run(&[
+            "mqueue",
+            "scan",
+            "--json",
+            "--spool-only",
+            "--spool",
+            "/home/virtual/*/var/spool/mqueue",
+        ])
+        .status(0)
+        .json();
+    let labels: Vec<&str> = j["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels.len(), 4, "{labels:?}");
+    assert!(labels.iter().all(|l| l.starts_with("site")));
     s.write("srv/extra/mqueue/qfX", "V8\nSa@b\n.\n");
     let j = s
         .run(&["mqueue", "scan", "--json", "--spool", "srv/extra/mqueue"])
