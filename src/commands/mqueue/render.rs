@@ -19,6 +19,25 @@ impl QueueReport {
 }
 
 impl MqueueReport {
+    fn skipped_lines(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.skipped.count > 0 {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Could not read or parse {}:",
+                plural(self.skipped.count, "item")
+            )?;
+            for s in &self.skipped.first {
+                let line = format!("{}: {}", printable(&s.path), printable(&s.reason));
+                // Paths have no spaces to break at: a long one overflows rather than lose its end.
+                for l in wrap(&line, 78, 4) {
+                    writeln!(out, "  {l}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn headline(&self) -> String {
         let Some(q) = self.queues.iter().find(|q| q.state == "ok") else {
             return "no mail queue found".into();
@@ -81,6 +100,14 @@ impl Report for MqueueReport {
             };
             writeln!(out, "{l}")?;
         }
+        if self.queues.is_empty() {
+            let looked = "Looked in home/virtual/site*/fst/var/spool/mqueue, var/spool/mqueue \
+                          and var/spool/clientmqueue (add others with --spool).";
+            for l in wrap(looked, 80, 0) {
+                writeln!(out, "{l}")?;
+            }
+            return self.skipped_lines(out);
+        }
         writeln!(
             out,
             "{} queues, {} messages, {} apparent, {} on disk; {} oversized ({})",
@@ -126,22 +153,7 @@ impl Report for MqueueReport {
                 writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
             }
         }
-        if self.skipped.count > 0 {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "Could not read or parse {}:",
-                plural(self.skipped.count, "item")
-            )?;
-            for s in &self.skipped.first {
-                let line = format!("{}: {}", printable(&s.path), printable(&s.reason));
-                // Paths have no spaces to break at: a long one overflows rather than lose its end.
-                for l in wrap(&line, 78, 4) {
-                    writeln!(out, "  {l}")?;
-                }
-            }
-        }
-        Ok(())
+        self.skipped_lines(out)
     }
 
     fn perfdata(&self) -> Vec<Perf> {

@@ -220,5 +220,8 @@ fn host_without_virtual_sites() {
     s.write("etc/passwd", "root:x:0:0::/root:/bin/sh\n");
     s.write("etc/group", "root:x:0:\n");
     let out = s.run(&["mqueue", "scan"]);
-    out.status(0).stdout_has("no mail queue found");
+    out.status(0)
+        .stdout_has("OK no mail queue found\nLooked in home/virtual/site*/fst/var/spool/mqueue")
+        .stdout_lacks("QUEUE");
+    promtool_check(&s.run(&["mqueue", "scan", "--format", "prometheus"]).stdout);
 }
