@@ -169,7 +169,7 @@ pub enum MqueueCommand {
 /// domains, admin, uid, gid, notes}, path, state (ok, missing, symlink, unreadable), problem,
 /// messages, files, bytes, disk_bytes, oversized, oversized_bytes, foreign_files, foreign_bytes,
 /// oldest, oldest_age, anomalies {df_without_qf, df_without_qf_bytes, lost_qf, quarantined,
-/// other_files}, stale_tf, subdirs, symlinks, binding {bound, owner, mode, setgid, world_writable,
+/// other_files}, stale_tf, subdirs, symlinks, matching_incomplete, binding {bound, owner, mode, setgid, world_writable,
 /// default_user, default_user_file, reasons, fix}}, oversized[] {queue, site_domain, count, size,
 /// bytes, sender, subject, ids, created, age, owners, recipient_count, recipients, attempts,
 /// status_class (over_quota, unknown_user, host_unknown, refused_or_timeout, other, none), status,

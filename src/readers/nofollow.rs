@@ -112,17 +112,25 @@ pub fn is(st: FileStat, kind: SFlag) -> bool {
     SFlag::from_bits_truncate(st.st_mode & SFlag::S_IFMT.bits()) == kind
 }
 
-/// Reads at most `cap` bytes of the regular file `name` in `dir`, refusing a symlink.
-/// Returns the bytes and whether the file was longer than `cap`.
-pub fn read_file_at(dir: impl AsFd, name: &OsStr, cap: usize) -> std::io::Result<(Vec<u8>, bool)> {
+/// Reads at most `cap` bytes of the regular file `name` in `dir`, refusing a symlink (and anything
+/// but a regular file). Returns the bytes, whether the file was longer than `cap`, and its stat.
+pub fn read_file_at(
+    dir: impl AsFd,
+    name: &OsStr,
+    cap: usize,
+) -> std::io::Result<(Vec<u8>, bool, FileStat)> {
     let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
     let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
+    let st = nix::sys::stat::fstat(&fd).map_err(std::io::Error::from)?;
+    if !is(st, SFlag::S_IFREG) {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut file = std::fs::File::from(fd);
     let mut buf = Vec::new();
     (&mut file).take(cap as u64 + 1).read_to_end(&mut buf)?;
     let longer = buf.len() > cap;
     buf.truncate(cap);
-    Ok((buf, longer))
+    Ok((buf, longer, st))
 }
 
 /// Opens the directory `rel` below the open directory `fd` (shown as `base`), refusing symlinks.

@@ -30,7 +30,7 @@ pub fn read(fst: &Path) -> Option<(String, String)> {
         let Ok(fd) = open_dir_beneath(fst, dir) else {
             continue;
         };
-        let Ok((bytes, _)) = read_file_at(&fd, name, 4 << 20) else {
+        let Ok((bytes, _, _)) = read_file_at(&fd, name, 4 << 20) else {
             continue;
         };
         return parse(&bytes).map(|value| (value, rel.display().to_string()));

@@ -248,7 +248,7 @@ fn read_siteinfo(root: &Root, site_dir: &Path, skips: &mut Skips) -> BTreeMap<St
         return map;
     };
     match nofollow::read_file_at(&dir, OsStr::new("siteinfo"), 1 << 20) {
-        Ok((bytes, _)) => {
+        Ok((bytes, _, _)) => {
             for line in String::from_utf8_lossy(&bytes).lines() {
                 if let Some((k, v)) = line.split_once('=') {
                     map.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());

@@ -110,6 +110,8 @@ pub struct QueueReport {
     pub stale_tf: u64,
     pub subdirs: u64,
     pub symlinks: Vec<String>,
+    /// Too many files to match every df with its qf: `df_without_qf` is a lower bound.
+    pub matching_incomplete: bool,
     pub binding: Option<Binding>,
 }
 
@@ -252,6 +254,7 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
             stale_tf: 0,
             subdirs: 0,
             symlinks: Vec::new(),
+            matching_incomplete: false,
             binding: None,
         };
         match &s.found {
@@ -285,6 +288,7 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
                     .count() as u64;
                 q.subdirs = scan.subdirs;
                 q.symlinks = scan.symlinks.clone();
+                q.matching_incomplete = scan.matching_incomplete;
                 if let Some(site) = site {
                     let du = s.default_user.clone().map(|(value, file)| {
                         crate::readers::sendmail_cf::resolve(value, file, facts.users)

@@ -149,6 +149,12 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
     if !odd.is_empty() {
         lines.push(format!("anomalies: {}", odd.join(", ")));
     }
+    if q.matching_incomplete {
+        lines.push(format!(
+            "over {} files: data files without qf not all counted",
+            thousands(crate::readers::mqueue::queue::MAX_TRACKED as u64)
+        ));
+    }
     for s in &q.symlinks {
         lines.push(format!("symlink not followed: {}", s));
     }

@@ -1,7 +1,8 @@
 //! One queue directory walked through descriptors, symlinks never followed: totals from one `lstat`
 //! per file (apparent bytes, blocks with hard links counted once, files outside the site's group),
-//! anomalies, and the qf of each oversized message parsed and grouped. Memory is proportional to the
-//! number of messages in this one queue (a few dozen bytes each), never to the whole host.
+//! anomalies, and the qf of each oversized message parsed and grouped. Memory: about 50 bytes per
+//! message of this one queue for matching data and control files (capped, see `MAX_TRACKED`), never
+//! proportional to the whole host.
 
 use super::groups::{Groups, Message};
 use super::qf;
@@ -19,6 +20,10 @@ use std::path::{Path, PathBuf};
 
 /// A qf larger than this is read only this far (a qf holds headers and recipients, not the body).
 const QF_CAP: usize = 4 << 20;
+
+/// Ids remembered per queue to match df with qf files (about 50 bytes each). Beyond this the totals
+/// and oversized messages are still exact, but data files without control file are no longer counted.
+pub const MAX_TRACKED: usize = 1_000_000;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Owner {
@@ -64,6 +69,8 @@ pub struct QueueScan {
     /// Symlinks met in the queue, not followed ("path -> target").
     pub symlinks: Vec<String>,
     pub groups: Groups,
+    /// More than `MAX_TRACKED` ids: data files without control file were not all counted.
+    pub matching_incomplete: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -73,13 +80,34 @@ pub struct ScanOptions {
     pub site_gid: Option<u32>,
 }
 
-#[derive(Default, Clone, Copy)]
-struct Slot {
-    qf_dir: Option<u16>,
-    hf_dir: Option<u16>,
-    has_df: bool,
-    df_size: u64,
-    df_mtime: i64,
+/// A queue id as a fixed-size key: sendmail's ids (14 characters) as they are, longer names by a
+/// 128-bit hash, so that matching costs a few bytes per message whatever the names.
+type Key = [u8; 16];
+
+fn key(id: &[u8]) -> Key {
+    use std::hash::{Hash, Hasher};
+    let mut k = [0u8; 16];
+    if id.len() < 16 {
+        k[..id.len()].copy_from_slice(id);
+        k[15] = id.len() as u8;
+    } else {
+        for (half, seed) in [(0usize, 0u8), (8, 1)] {
+            let mut h = std::hash::DefaultHasher::new();
+            (seed, id).hash(&mut h);
+            k[half..half + 8].copy_from_slice(&h.finish().to_le_bytes());
+        }
+        // Lengths are below 16: this tag cannot collide with a short id.
+        k[15] = 0xff;
+    }
+    k
+}
+
+/// A data file at or over --min, kept until its control file is read.
+struct Big {
+    id: Box<[u8]>,
+    dir: u16,
+    size: u64,
+    mtime: i64,
     owner: (u32, u32),
 }
 
@@ -87,9 +115,11 @@ struct Walk<'a> {
     root: &'a Root,
     opts: ScanOptions,
     scan: QueueScan,
-    /// Relative paths (from the queue directory) of every directory walked; slots point into it.
+    /// Relative paths (from the queue directory) of every directory walked.
     dirs: Vec<PathBuf>,
-    slots: HashMap<Box<[u8]>, Slot>,
+    controls: HashSet<Key>,
+    data: HashMap<Key, u64>,
+    big: Vec<Big>,
     linked: HashSet<(u64, u64)>,
     skips: &'a mut Skips,
 }
@@ -107,7 +137,9 @@ pub fn scan_queue(
         opts,
         scan: QueueScan::default(),
         dirs: vec![PathBuf::new()],
-        slots: HashMap::new(),
+        controls: HashSet::new(),
+        data: HashMap::new(),
+        big: Vec::new(),
         linked: HashSet::new(),
         skips,
     };
@@ -210,28 +242,40 @@ impl Walk<'_> {
         }
         let (kind, id) = name.split_at(2);
         let mtime = st.st_mtime;
-        let slot = || Slot::default();
+        let room = self.controls.len() + self.data.len() < MAX_TRACKED;
+        if !room {
+            s.matching_incomplete = true;
+        }
         match kind {
-            b"qf" => {
-                s.messages += 1;
-                let e = self.slots.entry(id.into()).or_insert_with(slot);
-                e.qf_dir = Some(dir_index);
-                e.owner = (st.st_uid, st.st_gid);
-                oldest(s, mtime, !e.has_df);
-            }
-            b"hf" => {
-                s.anomalies.quarantined += 1;
-                self.slots.entry(id.into()).or_insert_with(slot).hf_dir = Some(dir_index);
+            b"qf" | b"hf" => {
+                if kind == b"qf" {
+                    s.messages += 1;
+                } else {
+                    s.anomalies.quarantined += 1;
+                }
+                // A qf is rewritten at every attempt: its time is the last attempt, but for a
+                // message without data file it is the best there is.
+                oldest(s, mtime);
+                if room {
+                    self.controls.insert(key(id));
+                }
             }
             b"df" => {
-                let e = self.slots.entry(id.into()).or_insert_with(slot);
-                e.has_df = true;
-                e.df_size = size;
-                e.df_mtime = mtime;
-                if e.qf_dir.is_none() {
-                    e.owner = (st.st_uid, st.st_gid);
+                oldest(s, mtime);
+                if room {
+                    self.data.insert(key(id), size);
                 }
-                oldest(s, mtime, true);
+                if size >= self.opts.min {
+                    s.oversized += 1;
+                    s.oversized_bytes += size;
+                    self.big.push(Big {
+                        id: id.into(),
+                        dir: dir_index,
+                        size,
+                        mtime,
+                        owner: (st.st_uid, st.st_gid),
+                    });
+                }
             }
             b"tf" => s.anomalies.tf_mtimes.push(mtime),
             b"Qf" => s.anomalies.lost_qf += 1,
@@ -240,83 +284,96 @@ impl Walk<'_> {
         }
     }
 
-    /// Matches data files with control files and reads the qf of every oversized message.
+    /// Counts data files without control file and reads the qf of every oversized message.
     fn finish(&mut self, fd: &OwnedFd, path: &Path) {
-        let slots = std::mem::take(&mut self.slots);
-        for (id, slot) in slots {
-            if !slot.has_df {
-                continue;
-            }
-            let control = slot.qf_dir.or(slot.hf_dir);
-            if control.is_none() {
+        for (k, size) in std::mem::take(&mut self.data) {
+            if !self.controls.contains(&k) {
                 self.scan.anomalies.df_without_qf += 1;
-                self.scan.anomalies.df_without_qf_bytes += slot.df_size;
+                self.scan.anomalies.df_without_qf_bytes += size;
             }
-            if slot.df_size < self.opts.min {
-                continue;
-            }
-            self.scan.oversized += 1;
-            self.scan.oversized_bytes += slot.df_size;
-            let id_text = qf::lossless_text(&id);
+        }
+        self.controls = HashSet::new();
+        for big in std::mem::take(&mut self.big) {
             let mut message = Message {
-                id: id_text,
-                size: slot.df_size,
-                mtime: slot.df_mtime,
-                owner: slot.owner,
+                id: qf::lossless_text(&big.id),
+                size: big.size,
+                mtime: big.mtime,
+                owner: big.owner,
                 control: None,
                 problem: None,
             };
-            match control {
-                None => message.problem = Some("no qf: data file without control file".into()),
-                Some(d) => {
-                    let prefix: &[u8] = if slot.qf_dir.is_some() { b"qf" } else { b"hf" };
-                    let name = [prefix, &id[..]].concat();
-                    match self.read_control(fd, path, d, &name) {
-                        Ok(c) => message.control = Some(c),
-                        Err(e) => message.problem = Some(e),
-                    }
+            // The control file sits beside the data file, or in the sibling qf/ of a df/.
+            let rel = &self.dirs[big.dir as usize];
+            let control_dir = match rel.file_name() {
+                Some(n) if n == "df" => rel.with_file_name("qf"),
+                _ => rel.clone(),
+            };
+            match self.read_control(fd, path, &control_dir, &big.id) {
+                Ok((c, owner)) => {
+                    message.control = Some(c);
+                    message.owner = owner;
                 }
+                Err(e) => message.problem = Some(e),
             }
             self.scan.groups.add(message);
         }
     }
 
+    /// Reads `qfID` (or the quarantined `hfID`) in `rel`; returns it with its owner.
     fn read_control(
         &mut self,
         fd: &OwnedFd,
         path: &Path,
-        dir_index: u16,
-        name: &[u8],
-    ) -> Result<qf::ControlFile, String> {
-        let rel = self.dirs[dir_index as usize].clone();
-        let dir_path = path.join(&rel);
-        let file_path = dir_path.join(OsStr::from_bytes(name));
+        rel: &Path,
+        id: &[u8],
+    ) -> Result<(qf::ControlFile, (u32, u32)), String> {
         let show = |p: &Path| self.root.display(p);
-        let sub = nofollow::open_dir_beneath_fd(fd, &rel, path).map_err(|b| b.describe(show))?;
-        match nofollow::read_file_at(&sub, OsStr::from_bytes(name), QF_CAP) {
-            Ok((bytes, longer)) => {
-                let mut c = qf::parse(&bytes);
-                if longer {
-                    c.problems
-                        .push(format!("larger than {QF_CAP} bytes: read in part"));
+        let dir = nofollow::open_dir_beneath_fd(fd, rel, path).map_err(|b| b.describe(show))?;
+        let mut last = None;
+        for prefix in [&b"qf"[..], b"hf"] {
+            let name = [prefix, id].concat();
+            let name = OsStr::from_bytes(&name);
+            let file_path = path.join(rel).join(name);
+            match nofollow::read_file_at(&dir, name, QF_CAP) {
+                Ok((bytes, longer, st)) => {
+                    let mut c = qf::parse(&bytes);
+                    if longer {
+                        c.problems
+                            .push(format!("larger than {QF_CAP} bytes: read in part"));
+                    }
+                    if c.is_damaged() {
+                        let reason = format!("malformed qf: {}", c.problems.join("; "));
+                        self.skips.add(self.root, &file_path, &reason);
+                    }
+                    return Ok((c, (st.st_uid, st.st_gid)));
                 }
-                if c.is_damaged() {
-                    let reason = format!("malformed qf: {}", c.problems.join("; "));
-                    self.skips.add(self.root, &file_path, &reason);
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    self.skips.add(self.root, &file_path, &e.to_string());
+                    last = Some(format!("qf unreadable: {e}"));
                 }
-                Ok(c)
-            }
-            Err(e) => {
-                self.skips.add(self.root, &file_path, &e.to_string());
-                Err(format!("qf unreadable: {e}"))
             }
         }
+        Err(last.unwrap_or_else(|| "no qf: data file without control file".into()))
     }
 }
 
-fn oldest(s: &mut QueueScan, mtime: i64, counts: bool) {
-    if counts {
-        s.oldest = Some(s.oldest.map_or(mtime, |o| o.min(mtime)));
-    }
+fn oldest(s: &mut QueueScan, mtime: i64) {
+    s.oldest = Some(s.oldest.map_or(mtime, |o| o.min(mtime)));
     s.newest = Some(s.newest.map_or(mtime, |n| n.max(mtime)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key;
+
+    #[test]
+    fn keys_tell_ids_apart() {
+        assert_ne!(key(b"6AM2aXUG006021"), key(b"6AM2aXUG006022"));
+        assert_ne!(key(b"ab"), key(b"ab\0"));
+        let long = b"a very long queue file name indeed";
+        assert_eq!(key(long), key(long));
+        assert_ne!(key(long), key(b"a very long queue file name indeeD"));
+        assert_eq!(key(long)[15], 0xff);
+    }
 }
