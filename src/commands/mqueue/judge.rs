@@ -375,3 +375,82 @@ fn oversized(g: Group, queue: &str, domain: Option<String>, facts: &Facts) -> Ov
         problem: g.problem,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readers::sendmail_cf::DefaultUser;
+
+    fn site() -> Site {
+        Site {
+            name: "site11".into(),
+            domains: vec!["example.com".into()],
+            admin: Some("admin11".into()),
+            uid: Some(511),
+            gid: Some(511),
+            fst_gid: Some(511),
+            ..Default::default()
+        }
+    }
+
+    fn du(value: &str, gid: u32) -> DefaultUser {
+        DefaultUser {
+            value: value.into(),
+            uid: Some(gid),
+            gid: Some(gid),
+            file: "etc/sendmail.cf".into(),
+        }
+    }
+
+    fn users() -> UserDb {
+        let mut m = uzers::mock::MockUsers::with_current_uid(0);
+        m.add_group(uzers::Group::new(12, "mail"));
+        m.add_group(uzers::Group::new(511, "admin11"));
+        m.add_user(uzers::User::new(0, "root", 0));
+        UserDb::Files(m)
+    }
+
+    #[test]
+    fn bound_needs_group_setgid_and_default_user() {
+        let ok = Owner {
+            uid: 0,
+            gid: 511,
+            mode: 0o2770,
+        };
+        let b = binding(&site(), ok, Some(&du("511:511", 511)), &users());
+        assert!(b.bound && b.reasons.is_empty() && b.fix.is_none());
+        assert_eq!(
+            (b.owner.as_str(), b.mode.as_str()),
+            ("root:admin11", "2770")
+        );
+        let ensim = Owner {
+            uid: 0,
+            gid: 12,
+            mode: 0o700,
+        };
+        let b = binding(&site(), ensim, Some(&du("mail:mail", 12)), &users());
+        assert!(!b.bound);
+        assert_eq!(
+            b.reasons,
+            [
+                "directory group is mail, not admin11",
+                "directory is not setgid",
+                "DefaultUser=mail:mail in etc/sendmail.cf"
+            ]
+        );
+        assert_eq!(
+            b.fix.as_deref(),
+            Some("toolkit mqueue fix --site example.com")
+        );
+        // The old recipe's 2777 binds, but lets anyone delete queued mail.
+        let open = Owner {
+            uid: 511,
+            gid: 511,
+            mode: 0o2777,
+        };
+        let b = binding(&site(), open, Some(&du("511:511", 511)), &users());
+        assert!(b.bound && b.world_writable);
+        let b = binding(&site(), ok, None, &users());
+        assert_eq!(b.reasons, ["no DefaultUser in the site's sendmail.cf"]);
+    }
+}

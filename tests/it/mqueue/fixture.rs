@@ -225,3 +225,34 @@ fn host_without_virtual_sites() {
         .stdout_lacks("QUEUE");
     promtool_check(&s.run(&["mqueue", "scan", "--format", "prometheus"]).stdout);
 }
+
+#[test]
+fn multiple_queue_directories() {
+    // QueueDirectory=/var/spool/mqueue/q*: each sub-queue, itself split in qf/ df/, is walked.
+    let s = fakeroot();
+    let host = s.join("var/spool/mqueue");
+    for (q, id) in [("q1", "6AM2afXI006272"), ("q2", "6AM2afXI006273")] {
+        let qf = std::fs::read(host.join("qf6AM2afXI006272")).unwrap();
+        s.write(&format!("var/spool/mqueue/{q}/qf/qf{id}"), qf);
+        super::sparse(&host.join(format!("{q}/df/df{id}")), 21 * MIB);
+    }
+    let j = s.run(&["mqueue", "scan", "--json"]).status(0).json();
+    let q = j["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "host /var/spool/mqueue")
+        .unwrap();
+    assert_eq!(q["messages"], 3);
+    assert_eq!(q["oversized"], 2);
+    assert_eq!(q["subdirs"], 6);
+    assert_eq!(q["anomalies"]["df_without_qf"], 0);
+    let g = j["oversized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["queue"] == "host")
+        .unwrap();
+    assert_eq!(g["count"], 2);
+    assert_eq!(g["sender"], "root@mail.example.com");
+}
