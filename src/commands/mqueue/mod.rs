@@ -4,6 +4,7 @@
 //! Read (sites, then every queue in parallel, qf files only for oversized messages), judge (pure, in
 //! `judge`), render (`render`).
 
+mod binding;
 pub mod judge;
 mod render;
 pub mod targets;
