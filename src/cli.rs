@@ -164,7 +164,7 @@ pub enum MqueueCommand {
 /// clock on the live system; under a fake root from its proc/stat and proc/uptime, else from the
 /// newest queue file.
 ///
-/// JSON fields: status, now {unix, source}, min_bytes, warning, critical, totals {queues, messages,
+/// JSON fields: status, now {unix, source}, min_bytes, top, warning, critical, totals {queues, messages,
 /// bytes, disk_bytes, oversized, oversized_bytes, unbound_sites}, queues[] {label, name, site {name,
 /// domains, admin, uid, gid, notes}, path, state (ok, missing, symlink, unreadable), problem,
 /// messages, files, bytes, disk_bytes, oversized, oversized_bytes, foreign_files, foreign_bytes,
@@ -181,7 +181,8 @@ pub struct MqueueScanArgs {
     /// Messages at least this large are oversized (20M = 20 MiB, 20MB = 20,000,000 bytes)
     #[arg(long, default_value = "20M", value_name = "SIZE")]
     pub min: Size,
-    /// How many oversized messages (groups of identical copies count once) to list
+    /// How many oversized messages (groups of identical copies count once) to list, and queues to
+    /// show in text
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub top: usize,
     /// Only this site: siteN, one of its domains or its adminN user (repeatable; host queues are skipped)

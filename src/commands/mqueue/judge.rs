@@ -48,6 +48,8 @@ pub struct MqueueReport {
     pub status: Status,
     pub now: Now,
     pub min_bytes: u64,
+    /// --top: oversized groups listed, and queues detailed in text.
+    pub top: usize,
     pub warning: String,
     pub critical: String,
     #[serde(skip)]
@@ -273,6 +275,7 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
         status,
         now: facts.now,
         min_bytes: opts.min,
+        top: opts.top,
         warning: opts.warning.to_string(),
         critical: opts.critical.to_string(),
         warning_range: opts.warning.clone(),

@@ -12,6 +12,11 @@ pub(super) fn plural(n: u64, word: &str) -> String {
     format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
+/// Queues given their own perfdata in Nagios output (Prometheus has every queue).
+const PERF_QUEUES: usize = 50;
+/// Unbound queues given their own line in the Nagios long output.
+const DETAIL_QUEUES: usize = 10;
+
 impl QueueReport {
     pub(super) fn unbound(&self) -> bool {
         self.binding.as_ref().is_some_and(|b| !b.bound)
@@ -108,20 +113,45 @@ impl Report for MqueueReport {
             }
             return self.skipped_lines(out);
         }
-        writeln!(
-            out,
+        let totals = format!(
             "{} queues, {} messages, {} apparent, {} on disk; {} oversized ({})",
-            self.totals.queues,
+            thousands(self.totals.queues as u64),
             thousands(self.totals.messages),
             human_size(self.totals.bytes),
             human_size(self.totals.disk_bytes),
             thousands(self.totals.oversized),
             human_size(self.totals.oversized_bytes)
-        )?;
-        super::text::table(out, style, &self.queues, self.min_bytes)?;
-        for q in self.queues.iter().filter(|q| notable(q)) {
+        );
+        for l in wrap(&totals, 80, 2) {
+            writeln!(out, "{l}")?;
+        }
+        // A person reads the --top largest queues; --json has them all.
+        let top = self.top.max(1);
+        let shown = &self.queues[..self.queues.len().min(top)];
+        super::text::table(out, style, shown, self.min_bytes)?;
+        let rest = &self.queues[shown.len()..];
+        if !rest.is_empty() {
+            let bytes: u64 = rest.iter().map(|q| q.bytes).sum();
+            writeln!(
+                out,
+                "... {} more queues holding {} (--top {} lists more)",
+                thousands(rest.len() as u64),
+                human_size(bytes),
+                top * 5
+            )?;
+        }
+        let notables: Vec<&QueueReport> = self.queues.iter().filter(|q| notable(q)).collect();
+        for q in notables.iter().take(top) {
             writeln!(out)?;
             details(out, style, q, self.min_bytes)?;
+        }
+        if notables.len() > top {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "... details of {} more queues in --json",
+                notables.len() - top
+            )?;
         }
         let idle: Vec<String> = self
             .queues
@@ -131,13 +161,23 @@ impl Report for MqueueReport {
             .collect();
         if !idle.is_empty() {
             writeln!(out)?;
-            let text = format!(
-                "Not bound to their quota (empty for now): {}",
-                idle.join(", ")
-            );
+            let mut names = idle.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+            if idle.len() > 10 {
+                names.push_str(&format!(" and {} more", idle.len() - 10));
+            }
+            let text = format!("Not bound to their quota (empty for now): {names}");
             for l in wrap(&text, 80, 2) {
                 writeln!(out, "{l}")?;
             }
+        }
+        if self.totals.unbound_sites > 1 {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} sites not bound to their quota; bind them all: {}",
+                thousands(self.totals.unbound_sites as u64),
+                style.bold("toolkit mqueue fix --all")
+            )?;
         }
         if !self.oversized.is_empty() {
             writeln!(out)?;
@@ -167,7 +207,9 @@ impl Report for MqueueReport {
             Perf::new("oversized", self.totals.oversized as f64, "").min(0.0),
             Perf::new("unbound_sites", self.totals.unbound_sites as f64, "").min(0.0),
         ];
-        for q in self.queues.iter().filter(|q| q.messages > 0 || q.bytes > 0) {
+        // Largest first and at most PERF_QUEUES: Nagios truncates long plugin output, perfdata last.
+        let busy = self.queues.iter().filter(|q| q.messages > 0 || q.bytes > 0);
+        for q in busy.take(PERF_QUEUES) {
             let label = match &q.site {
                 Some(site) => site.name.clone(),
                 None => q.name.trim_start_matches("host ").to_string(),
@@ -180,14 +222,25 @@ impl Report for MqueueReport {
 
     fn nagios_details(&self) -> Vec<String> {
         let mut d = Vec::new();
-        for q in self.queues.iter().filter(|q| q.unbound() && q.files > 0) {
+        let unbound: Vec<&QueueReport> = self
+            .queues
+            .iter()
+            .filter(|q| q.unbound() && q.files > 0)
+            .collect();
+        for q in unbound.iter().take(DETAIL_QUEUES) {
             if let Some(fix) = q.binding.as_ref().and_then(|b| b.fix.as_ref()) {
                 d.push(format!(
                     "{}: {} not bound to quota; run: {fix}",
-                    q.name.clone(),
+                    q.name,
                     human_size(q.bytes)
                 ));
             }
+        }
+        if unbound.len() > DETAIL_QUEUES {
+            let more = unbound.len() - DETAIL_QUEUES;
+            d.push(format!(
+                "{more} more queues not bound; run: toolkit mqueue fix --all"
+            ));
         }
         for g in &self.oversized {
             d.push(format!("{}: {}", g.queue, group_title(g)));

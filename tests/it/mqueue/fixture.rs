@@ -256,3 +256,37 @@ fn multiple_queue_directories() {
     assert_eq!(g["count"], 2);
     assert_eq!(g["sender"], "root@mail.example.com");
 }
+
+#[test]
+fn many_sites_are_summarised() {
+    let s = Scenario::empty();
+    s.write("etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    s.write("etc/group", "root:x:0:\nmail:x:12:\n");
+    for n in 1..=30 {
+        let q = format!("home/virtual/site{n}/fst/var/spool/mqueue");
+        s.write(
+            &format!("{q}/qfid{n:04}"),
+            "V8\nSa@example.com\nRPFD:b@example.net\n.\n",
+        );
+        s.write(&format!("{q}/dfid{n:04}"), vec![b'x'; 100 * n]);
+    }
+    let out = s.run(&["mqueue", "scan", "--top", "5"]);
+    out.status(0)
+        .stdout_has("OK site30: 3.0 KiB in 1 message; not bound to quota")
+        .stdout_has("... 25 more queues holding ")
+        .stdout_has("... details of 25 more queues in --json")
+        .stdout_has("30 sites not bound to their quota; bind them all: toolkit mqueue fix --all");
+    assert!(
+        out.stdout.lines().all(|l| l.chars().count() <= 80),
+        "{}",
+        out.stdout
+    );
+    let nagios = s.run(&["mqueue", "scan", "--format", "nagios"]).stdout;
+    assert!(nagios.contains("20 more queues not bound; run: toolkit mqueue fix --all"));
+    let j = s.run(&["mqueue", "scan", "--json", "--top", "5"]).json();
+    assert_eq!(
+        j["queues"].as_array().unwrap().len(),
+        30,
+        "JSON has every queue"
+    );
+}
