@@ -173,6 +173,7 @@ pub enum MqueueCommand {
 /// default_user, default_user_file, reasons, fix}}, oversized[] {queue, site_domain, count, size,
 /// bytes, sender, subject, ids, created, age, owners, recipient_count, recipients, attempts,
 /// status_class (over_quota, unknown_user, host_unknown, refused_or_timeout, other, none), status,
+/// quarantine,
 /// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}}. Sizes
 /// in bytes, times in Unix seconds, ages in seconds.
 #[derive(Debug, Args)]

@@ -233,6 +233,9 @@ pub fn group(out: &mut dyn Write, g: &OversizedGroup) -> io::Result<()> {
             .trim_end_matches(": ")
             .to_string(),
     );
+    if let Some(q) = &g.quarantine {
+        lines.push(format!("quarantined by sendmail: {}", printable(q)));
+    }
     if g.count > 1 {
         let ids: Vec<String> = g.ids.iter().map(|s| printable(s)).collect();
         let more = g.count.saturating_sub(ids.len() as u64);

@@ -43,6 +43,8 @@ pub struct Group {
     pub attempts: Option<u32>,
     pub status_class: Class,
     pub status: Option<String>,
+    /// Quarantine reason (qf `q` line) of the first copy, when sendmail holds it.
+    pub quarantine: Option<String>,
     /// How many copies fall in each status class.
     pub classes: BTreeMap<Class, u64>,
     /// Copies whose control file is missing, unreadable or damaged, and the first reason.
@@ -88,6 +90,7 @@ impl Groups {
             attempts: None,
             status_class: class,
             status: status.clone(),
+            quarantine: c.and_then(|c| c.quarantine.clone()),
             classes: BTreeMap::new(),
             damaged: 0,
             problem: None,

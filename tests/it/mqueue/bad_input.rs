@@ -188,3 +188,37 @@ fn missing_sites_are_reported() {
     s.run(&["mqueue", "scan", "--site", "gone.example.com"])
         .status(3);
 }
+
+#[test]
+fn lost_and_quarantined_control_files() {
+    let s = fakeroot();
+    let q = s.join(SITE3_QUEUE);
+    // sendmail renames a qf it cannot use to Qf, and a quarantined one to hf.
+    std::fs::write(q.join("Qf6AMlost0000001"), b"garbage\n").unwrap();
+    std::fs::write(q.join("df6AMlost0000001"), b"body\n").unwrap();
+    let mut held = genuine_qf(&s);
+    let at = held.iter().position(|&b| b == b'H').unwrap();
+    held.splice(at..at, b"qsuspected spam\n".iter().copied());
+    std::fs::write(q.join("hf6AMheld0000002"), held).unwrap();
+    sparse(&q.join("df6AMheld0000002"), 22 * MIB);
+    let j = s.run(&["mqueue", "scan", "--json"]).status(0).json();
+    let site3 = queue(&j, "site3");
+    assert_eq!(site3["anomalies"]["lost_qf"], 1);
+    assert_eq!(site3["anomalies"]["quarantined"], 1);
+    // The data file of the lost Qf has no usable control file.
+    assert_eq!(site3["anomalies"]["df_without_qf"], 1);
+    assert_eq!(site3["messages"], 0, "mailq does not count them either");
+    let held = j["oversized"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["queue"] == "site3")
+        .unwrap();
+    assert_eq!(held["sender"], "jdoe@example.com");
+    assert_eq!(held["damaged"], 0);
+    assert_eq!(held["quarantine"], "suspected spam");
+    s.run(&["mqueue", "scan"])
+        .status(0)
+        .stdout_has("anomalies: 1 df without qf (5 B), 1 lost Qf, 1 quarantined hf")
+        .stdout_has("quarantined by sendmail: suspected spam");
+}
