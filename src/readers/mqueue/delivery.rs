@@ -71,6 +71,8 @@ pub fn classify(status: &str) -> Class {
             "unreachable",
             "no route to host",
             "lost input channel",
+            "read error",
+            "connection closed",
         ])
     {
         Class::RefusedOrTimeout
@@ -142,6 +144,10 @@ mod tests {
                 Class::RefusedOrTimeout,
             ),
             ("Deferred: 451 4.3.0 Temporary local problem", Class::Other),
+            (
+                "reply: read error from [127.0.0.1]",
+                Class::RefusedOrTimeout,
+            ),
             ("", Class::None),
         ] {
             assert_eq!(classify(text), class, "{text}");
