@@ -43,20 +43,6 @@ impl Site {
         self.domains.first().unwrap_or(&self.name)
     }
 
-    /// `site11 example.com admin11`, for a person.
-    pub fn label(&self) -> String {
-        let mut s = self.name.clone();
-        if let Some(d) = self.domains.first() {
-            s.push(' ');
-            s.push_str(d);
-        }
-        if let Some(a) = &self.admin {
-            s.push(' ');
-            s.push_str(a);
-        }
-        s
-    }
-
     /// The gid the site's quota is on: the admin group, else the group owning fst.
     pub fn quota_gid(&self) -> Option<u32> {
         self.gid.or(self.fst_gid)
@@ -79,11 +65,6 @@ impl SiteDb {
                 || s.domains.iter().any(|d| d.eq_ignore_ascii_case(&name))
                 || s.admin.as_deref() == Some(name.as_str())
         })
-    }
-
-    /// The site whose directory contains `path` (a path under the root).
-    pub fn owning(&self, path: &Path) -> Option<&Site> {
-        self.sites.iter().find(|s| path.starts_with(&s.dir))
     }
 }
 

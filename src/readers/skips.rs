@@ -39,8 +39,4 @@ impl Skips {
             }
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
 }
