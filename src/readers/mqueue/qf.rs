@@ -185,7 +185,8 @@ pub fn parse(data: &[u8]) -> ControlFile {
             b'.' if value.is_empty() => qf.complete = true,
             // Known items the scan has no use for: priority, flags, macros, inode, data dir,
             // auth, controlling user, original/final recipient, error recipient, charset, envid,
-            // deliver-by, and the QUEUE_DIRS "Z" line.
+            // deliver-by, and obsolete ones. Any other line is malformed: sendmail itself refuses
+            // such a file and sets it aside as Qf.
             b'P' | b'F' | b'$' | b'I' | b'd' | b'A' | b'C' | b'Q' | b'r' | b'E' | b'X' | b'Z'
             | b'!' | b'G' | b'L' | b'D' => {}
             other => qf.problem(
