@@ -19,7 +19,8 @@ mkdir -p "$dest"
 for deb in ./*.deb; do dpkg -x "$deb" "$dest"; done
 # The shared libraries sendmail links against are in the base system; say so early if not.
 if ldd "$dest/usr/libexec/sendmail/sendmail" | grep -q 'not found'; then
-  apt-get install -y -qq $(ldd "$dest/usr/libexec/sendmail/sendmail" | awk '/not found/{print $1}' | sed 's/\.so.*//') >/dev/null || true
+  # libwrap.so.0 -> package libwrap0 (Debian names library packages after the soname).
+  apt-get install -y -qq $(ldd "$dest/usr/libexec/sendmail/sendmail" | awk '/not found/{print $1}' | sed 's/\.so\.//; s/\.so$//') >/dev/null || true
 fi
 command -v ps >/dev/null && command -v free >/dev/null || apt-get install -y -qq procps >/dev/null
 touch "$stamp"

@@ -1,7 +1,7 @@
 //! `toolkit check`: every read-only check, one line each, worst first; the exit status is the worst.
 //! A check that cannot run (unreadable input) is UNKNOWN with its reason; the others still run.
 
-use crate::cli::{CheckArgs, MemVerdictArgs, ZombiesArgs};
+use crate::cli::{CheckArgs, MemVerdictArgs, MqueueScanArgs, ZombiesArgs};
 use crate::context::Context;
 use crate::error::Result;
 use crate::render::{prometheus, Family, Perf, Report, Style};
@@ -81,6 +81,11 @@ pub fn build(ctx: &Context) -> CheckReport {
             super::mem::verdict(ctx, &mem_opts),
         ),
     ];
+    checks.push(CheckEntry::from_result(
+        "mqueue",
+        "toolkit mqueue scan",
+        super::mqueue::scan(ctx, &defaults::<MqueueScanArgs>()),
+    ));
     checks.sort_by_key(|c| std::cmp::Reverse(rank(c.status)));
     CheckReport {
         status: Status::worst_of(checks.iter().map(|c| c.status)),

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod mem;
+pub mod mqueue;
 pub mod zombies;
 
 use crate::cli::Command;
@@ -15,6 +16,7 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Status> {
     match command {
         Command::Zombies(args) => zombies::run(ctx, args),
         Command::Mem(args) => mem::run(ctx, args),
+        Command::Mqueue(args) => mqueue::run(ctx, args),
         Command::Check(args) => check::run(ctx, args),
     }
 }

@@ -3,6 +3,11 @@
 
 pub mod guard;
 pub mod memory;
+pub mod mqueue;
+pub mod nofollow;
 pub mod procmem;
 pub mod procs;
+pub mod sendmail_cf;
+pub mod sites;
+pub mod skips;
 pub mod users;

@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod man;
 mod mem;
+mod mqueue;
 mod sendmail_m4;
 mod zombies;

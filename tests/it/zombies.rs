@@ -66,7 +66,7 @@ fn fakeroot_json_groups_diagnoses_and_orders() {
     let crond = parent(&r, 612);
     assert_eq!(crond["zombie_count"], 12);
     assert_eq!(crond["oldest_age"], 259200);
-    assert_eq!(crond["zombies"][0]["started"], 1763366400 + 400000 - 259200);
+    assert_eq!(crond["zombies"][0]["started"], 1794948800 + 400000 - 259200);
     assert_eq!(codes(crond, "diagnosis", "code"), vec!["not_waiting"]);
     assert_eq!(
         codes(crond, "suggestions", "kind"),

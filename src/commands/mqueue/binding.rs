@@ -1,0 +1,144 @@
+//! Is a site's queue charged to its quota? The directory's group and setgid bit make new queue files
+//! the site's; the `DefaultUser` in its sendmail.cf decides what sendmail runs as. Pure: every fact
+//! is passed in.
+
+use crate::readers::mqueue::queue::Owner;
+use crate::readers::sendmail_cf::DefaultUser;
+use crate::readers::sites::Site;
+use crate::readers::users::UserDb;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+pub struct Binding {
+    pub bound: bool,
+    /// `root:mail`.
+    pub owner: String,
+    /// `0700`, `2770`.
+    pub mode: String,
+    pub setgid: bool,
+    pub world_writable: bool,
+    pub default_user: Option<String>,
+    pub default_user_file: Option<String>,
+    /// Why it is not bound (empty when bound).
+    pub reasons: Vec<String>,
+    /// The command that binds it.
+    pub fix: Option<String>,
+}
+
+/// The binding state of `site`'s queue directory, with the reasons it is not bound.
+pub fn binding(
+    site: &Site,
+    dir: Owner,
+    default_user: Option<&DefaultUser>,
+    users: &UserDb,
+) -> Binding {
+    let gid = site.quota_gid();
+    let group_name = |g: u32| users.group_name(g);
+    let admin = site.admin.clone().unwrap_or_else(|| site.name.clone());
+    let mut reasons = Vec::new();
+    if gid != Some(dir.gid) {
+        reasons.push(format!(
+            "directory group is {}, not {admin}",
+            group_name(dir.gid)
+        ));
+    }
+    let setgid = dir.mode & 0o2000 != 0;
+    if !setgid {
+        reasons.push("directory is not setgid".into());
+    }
+    match default_user {
+        Some(du) if du.gid.is_some() && du.gid == gid => {}
+        Some(du) => reasons.push(format!("DefaultUser={} in {}", du.value, du.file)),
+        None => reasons.push("no DefaultUser in the site's sendmail.cf".into()),
+    }
+    let bound = reasons.is_empty();
+    Binding {
+        bound,
+        owner: format!("{}:{}", users.user_name(dir.uid), group_name(dir.gid)),
+        mode: format!("{:04o}", dir.mode),
+        setgid,
+        world_writable: dir.mode & 0o002 != 0,
+        default_user: default_user.map(|d| d.value.clone()),
+        default_user_file: default_user.map(|d| d.file.clone()),
+        reasons,
+        fix: (!bound).then(|| format!("toolkit mqueue fix --site {}", site.handle())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Site {
+        Site {
+            name: "site11".into(),
+            domains: vec!["example.com".into()],
+            admin: Some("admin11".into()),
+            uid: Some(511),
+            gid: Some(511),
+            fst_gid: Some(511),
+            ..Default::default()
+        }
+    }
+
+    fn du(value: &str, gid: u32) -> DefaultUser {
+        DefaultUser {
+            value: value.into(),
+            uid: Some(gid),
+            gid: Some(gid),
+            file: "etc/sendmail.cf".into(),
+        }
+    }
+
+    fn users() -> UserDb {
+        let mut m = uzers::mock::MockUsers::with_current_uid(0);
+        m.add_group(uzers::Group::new(12, "mail"));
+        m.add_group(uzers::Group::new(511, "admin11"));
+        m.add_user(uzers::User::new(0, "root", 0));
+        UserDb::Files(m)
+    }
+
+    #[test]
+    fn bound_needs_group_setgid_and_default_user() {
+        let ok = Owner {
+            uid: 0,
+            gid: 511,
+            mode: 0o2770,
+        };
+        let b = binding(&site(), ok, Some(&du("511:511", 511)), &users());
+        assert!(b.bound && b.reasons.is_empty() && b.fix.is_none());
+        assert_eq!(
+            (b.owner.as_str(), b.mode.as_str()),
+            ("root:admin11", "2770")
+        );
+        let ensim = Owner {
+            uid: 0,
+            gid: 12,
+            mode: 0o700,
+        };
+        let b = binding(&site(), ensim, Some(&du("mail:mail", 12)), &users());
+        assert!(!b.bound);
+        assert_eq!(
+            b.reasons,
+            [
+                "directory group is mail, not admin11",
+                "directory is not setgid",
+                "DefaultUser=mail:mail in etc/sendmail.cf"
+            ]
+        );
+        assert_eq!(
+            b.fix.as_deref(),
+            Some("toolkit mqueue fix --site example.com")
+        );
+        // The old recipe's 2777 binds, but lets anyone delete queued mail.
+        let open = Owner {
+            uid: 511,
+            gid: 511,
+            mode: 0o2777,
+        };
+        let b = binding(&site(), open, Some(&du("511:511", 511)), &users());
+        assert!(b.bound && b.world_writable);
+        let b = binding(&site(), ok, None, &users());
+        assert_eq!(b.reasons, ["no DefaultUser in the site's sendmail.cf"]);
+    }
+}

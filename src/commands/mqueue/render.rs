@@ -1,0 +1,327 @@
+//! The mqueue report in text, Nagios and Prometheus terms (JSON is its serde form).
+
+use super::judge::{MqueueReport, QueueReport};
+use super::text::{details, group, group_title, notable};
+use crate::render::text::{printable, wrap};
+use crate::render::{Family, Perf, Report, Style};
+use crate::status::Status;
+use crate::units::{human_size, thousands};
+use std::io::{self, Write};
+
+pub(super) fn plural(n: u64, word: &str) -> String {
+    format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
+/// Queues given their own perfdata in Nagios output (Prometheus has every queue).
+const PERF_QUEUES: usize = 50;
+/// Unbound queues given their own line in the Nagios long output.
+const DETAIL_QUEUES: usize = 10;
+
+impl QueueReport {
+    pub(super) fn unbound(&self) -> bool {
+        self.binding.as_ref().is_some_and(|b| !b.bound)
+    }
+}
+
+impl MqueueReport {
+    fn skipped_lines(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.skipped.count > 0 {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "Could not read or parse {}:",
+                plural(self.skipped.count, "item")
+            )?;
+            for s in &self.skipped.first {
+                let line = format!("{}: {}", printable(&s.path), printable(&s.reason));
+                // Paths have no spaces to break at: a long one overflows rather than lose its end.
+                for l in wrap(&line, 78, 4) {
+                    writeln!(out, "  {l}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn headline(&self) -> String {
+        let Some(q) = self.queues.iter().find(|q| q.state == "ok") else {
+            return "no mail queue found".into();
+        };
+        if q.bytes == 0 {
+            return format!("all {} queues empty", self.totals.queues);
+        }
+        let mut s = format!(
+            "{}: {} in {}",
+            q.name,
+            human_size(q.bytes),
+            plural(q.messages, "message")
+        );
+        if q.oversized > 0 {
+            s.push_str(&format!(
+                ", {} >= {}",
+                thousands(q.oversized),
+                human_size(self.min_bytes)
+            ));
+        }
+        if q.unbound() {
+            s.push_str("; not bound to quota");
+        }
+        s
+    }
+}
+
+impl Report for MqueueReport {
+    fn check_name(&self) -> &'static str {
+        "mqueue"
+    }
+
+    fn status(&self) -> Status {
+        self.status
+    }
+
+    fn summary(&self) -> String {
+        let mut s = self.headline();
+        let others =
+            self.totals.unbound_sites - self.queues.first().map_or(0, |q| q.unbound() as usize);
+        if others > 0 {
+            let sites = if others == 1 { "site" } else { "sites" };
+            s.push_str(&format!("; {others} more {sites} not bound"));
+        }
+        if self.skipped.count > 0 {
+            s.push_str(&format!("; {} unreadable", thousands(self.skipped.count)));
+        }
+        s
+    }
+
+    fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let head = format!("{} {}", self.status.word(), self.headline());
+        for (i, l) in wrap(&head, 80, 2).iter().enumerate() {
+            // The status word is coloured on the first line only; the rest is bold.
+            let l = match l.strip_prefix(self.status.word()) {
+                Some(rest) if i == 0 => {
+                    format!("{}{}", style.status(self.status), style.bold(rest))
+                }
+                _ => style.bold(l),
+            };
+            writeln!(out, "{l}")?;
+        }
+        if self.queues.is_empty() {
+            let looked = "Looked in home/virtual/site*/fst/var/spool/mqueue, var/spool/mqueue \
+                          and var/spool/clientmqueue (add others with --spool).";
+            for l in wrap(looked, 80, 0) {
+                writeln!(out, "{l}")?;
+            }
+            return self.skipped_lines(out);
+        }
+        let totals = format!(
+            "{} queues, {} messages, {} apparent, {} on disk; {} oversized ({})",
+            thousands(self.totals.queues as u64),
+            thousands(self.totals.messages),
+            human_size(self.totals.bytes),
+            human_size(self.totals.disk_bytes),
+            thousands(self.totals.oversized),
+            human_size(self.totals.oversized_bytes)
+        );
+        for l in wrap(&totals, 80, 2) {
+            writeln!(out, "{l}")?;
+        }
+        // A person reads the --top largest queues; --json has them all.
+        let top = self.top.max(1);
+        let shown = &self.queues[..self.queues.len().min(top)];
+        super::text::table(out, style, shown, self.min_bytes)?;
+        let rest = &self.queues[shown.len()..];
+        if !rest.is_empty() {
+            let bytes: u64 = rest.iter().map(|q| q.bytes).sum();
+            writeln!(
+                out,
+                "... {} more queues holding {} (--top {} lists more)",
+                thousands(rest.len() as u64),
+                human_size(bytes),
+                top * 5
+            )?;
+        }
+        let notables: Vec<&QueueReport> = self.queues.iter().filter(|q| notable(q)).collect();
+        for q in notables.iter().take(top) {
+            writeln!(out)?;
+            details(out, style, q, self.min_bytes)?;
+        }
+        if notables.len() > top {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "... details of {} more queues in --json",
+                notables.len() - top
+            )?;
+        }
+        let idle: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|q| q.unbound() && !notable(q))
+            .map(|q| q.name.clone())
+            .collect();
+        if !idle.is_empty() {
+            writeln!(out)?;
+            let mut names = idle.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+            if idle.len() > 10 {
+                names.push_str(&format!(" and {} more", idle.len() - 10));
+            }
+            let text = format!("Not bound to their quota (empty for now): {names}");
+            for l in wrap(&text, 80, 2) {
+                writeln!(out, "{l}")?;
+            }
+        }
+        if self.totals.unbound_sites > 1 {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} sites not bound to their quota; bind them all: {}",
+                thousands(self.totals.unbound_sites as u64),
+                style.bold("toolkit mqueue fix --all")
+            )?;
+        }
+        if !self.oversized.is_empty() {
+            writeln!(out)?;
+            let head = format!(
+                "Oversized messages (>= {}), largest first",
+                human_size(self.min_bytes)
+            );
+            writeln!(out, "{}", style.bold(&head))?;
+            for g in &self.oversized {
+                group(out, g)?;
+            }
+            if self.oversized_not_listed > 0 {
+                writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
+            }
+        }
+        self.skipped_lines(out)
+    }
+
+    fn perfdata(&self) -> Vec<Perf> {
+        let largest = self.queues.first().map_or(0, |q| q.bytes);
+        let (w, c) = (&self.warning_range, &self.critical_range);
+        let mut perf = vec![
+            Perf::new("largest_queue", largest as f64, "B")
+                .thresholds(w, c)
+                .min(0.0),
+            Perf::new("messages", self.totals.messages as f64, "").min(0.0),
+            Perf::new("oversized", self.totals.oversized as f64, "").min(0.0),
+            Perf::new("unbound_sites", self.totals.unbound_sites as f64, "").min(0.0),
+        ];
+        // Largest first and at most PERF_QUEUES: Nagios truncates long plugin output, perfdata last.
+        let busy = self.queues.iter().filter(|q| q.messages > 0 || q.bytes > 0);
+        for q in busy.take(PERF_QUEUES) {
+            let label = match &q.site {
+                Some(site) => site.name.clone(),
+                None => q.name.trim_start_matches("host ").to_string(),
+            };
+            perf.push(Perf::new(format!("{label} bytes"), q.bytes as f64, "B").min(0.0));
+            perf.push(Perf::new(format!("{label} oversized"), q.oversized as f64, "").min(0.0));
+        }
+        perf
+    }
+
+    fn nagios_details(&self) -> Vec<String> {
+        let mut d = Vec::new();
+        let unbound: Vec<&QueueReport> = self
+            .queues
+            .iter()
+            .filter(|q| q.unbound() && q.files > 0)
+            .collect();
+        for q in unbound.iter().take(DETAIL_QUEUES) {
+            if let Some(fix) = q.binding.as_ref().and_then(|b| b.fix.as_ref()) {
+                d.push(format!(
+                    "{}: {} not bound to quota; run: {fix}",
+                    q.name,
+                    human_size(q.bytes)
+                ));
+            }
+        }
+        if unbound.len() > DETAIL_QUEUES {
+            let more = unbound.len() - DETAIL_QUEUES;
+            d.push(format!(
+                "{more} more queues not bound; run: toolkit mqueue fix --all"
+            ));
+        }
+        for g in &self.oversized {
+            d.push(format!("{}: {}", g.queue, group_title(g)));
+        }
+        d
+    }
+
+    fn metrics(&self) -> Vec<Family> {
+        let gauge = |n: &str, h: &str| Family::gauge(n, h);
+        let mut f = [
+            gauge(
+                "toolkit_mqueue_bytes",
+                "Apparent size of the queue's files, in bytes.",
+            ),
+            gauge(
+                "toolkit_mqueue_disk_bytes",
+                "Disk space used by the queue, in bytes (hard links once).",
+            ),
+            gauge(
+                "toolkit_mqueue_messages",
+                "Messages (qf control files) in the queue.",
+            ),
+            gauge(
+                "toolkit_mqueue_oversized_messages",
+                "Messages at least --min bytes.",
+            ),
+            gauge(
+                "toolkit_mqueue_oversized_bytes",
+                "Bytes of the messages at least --min bytes.",
+            ),
+            gauge(
+                "toolkit_mqueue_uncharged_bytes",
+                "Bytes of queue files not in the site's group (outside its quota).",
+            ),
+            gauge(
+                "toolkit_mqueue_oldest_age_seconds",
+                "Age of the oldest message in the queue.",
+            ),
+        ];
+        let mut bound = gauge(
+            "toolkit_mqueue_bound",
+            "1 when the site's queue is bound to its quota.",
+        );
+        for q in &self.queues {
+            let labels = || {
+                let site = q.site.as_ref();
+                vec![
+                    ("queue", q.label.clone()),
+                    (
+                        "domain",
+                        site.and_then(|s| s.domains.first().cloned())
+                            .unwrap_or_default(),
+                    ),
+                    ("path", q.path.clone()),
+                ]
+            };
+            let values = [
+                q.bytes as f64,
+                q.disk_bytes as f64,
+                q.messages as f64,
+                q.oversized as f64,
+                q.oversized_bytes as f64,
+                q.foreign_bytes as f64,
+                q.oldest_age.unwrap_or(0) as f64,
+            ];
+            for (fam, v) in f.iter_mut().zip(values) {
+                fam.push(labels(), v);
+            }
+            if let Some(b) = &q.binding {
+                bound.push(labels(), if b.bound { 1.0 } else { 0.0 });
+            }
+        }
+        let mut out: Vec<Family> = f.into_iter().collect();
+        out.push(bound);
+        out.push(
+            gauge(
+                "toolkit_mqueue_unreadable",
+                "Queue files or directories the scan could not read.",
+            )
+            .single(self.skipped.count as f64),
+        );
+        out
+    }
+}
