@@ -22,6 +22,9 @@ _toolkit() {
             toolkit,help)
                 cmd="toolkit__subcmd__help"
                 ;;
+            toolkit,mqueue)
+                cmd="toolkit__subcmd__mqueue"
+                ;;
             toolkit,zombies)
                 cmd="toolkit__subcmd__zombies"
                 ;;
@@ -31,8 +34,26 @@ _toolkit() {
             toolkit__subcmd__help,help)
                 cmd="toolkit__subcmd__help__subcmd__help"
                 ;;
+            toolkit__subcmd__help,mqueue)
+                cmd="toolkit__subcmd__help__subcmd__mqueue"
+                ;;
             toolkit__subcmd__help,zombies)
                 cmd="toolkit__subcmd__help__subcmd__zombies"
+                ;;
+            toolkit__subcmd__help__subcmd__mqueue,scan)
+                cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__scan"
+                ;;
+            toolkit__subcmd__mqueue,help)
+                cmd="toolkit__subcmd__mqueue__subcmd__help"
+                ;;
+            toolkit__subcmd__mqueue,scan)
+                cmd="toolkit__subcmd__mqueue__subcmd__scan"
+                ;;
+            toolkit__subcmd__mqueue__subcmd__help,help)
+                cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__help"
+                ;;
+            toolkit__subcmd__mqueue__subcmd__help,scan)
+                cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__scan"
                 ;;
             *)
                 ;;
@@ -41,7 +62,7 @@ _toolkit() {
 
     case "${cmd}" in
         toolkit)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version zombies check help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version zombies mqueue check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,7 +114,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help)
-            opts="zombies check help"
+            opts="zombies mqueue check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -134,6 +155,34 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        toolkit__subcmd__help__subcmd__mqueue)
+            opts="scan"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mqueue__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         toolkit__subcmd__help__subcmd__zombies)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -141,6 +190,132 @@ _toolkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue)
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__help)
+            opts="scan help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__help__subcmd__scan)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__scan)
+            opts="-w -c -q -h -V --min --top --site --spool --spool-only --warning --critical --root --format --json --color --quiet --yes --dry-run --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --site)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -w)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

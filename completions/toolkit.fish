@@ -39,6 +39,7 @@ complete -c toolkit -n "__fish_toolkit_needs_command" -l dry-run -d 'Show what w
 complete -c toolkit -n "__fish_toolkit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_needs_command" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
+complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "mqueue" -d 'Sendmail queues per site: how big, what is oversized and why it is stuck, and whether queued mail counts against the site\'s quota'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l min-age -d 'Zombies younger than this are only counted, as transient' -r
@@ -62,6 +63,45 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l yes -d 'Appl
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -f -a "scan" -d 'Finds every queue (each site\'s fst/var/spool/mqueue, the host\'s var/spool/mqueue and var/spool/clientmqueue) and reports, per queue: messages, apparent and on-disk bytes, oversized messages, files not charged to the site\'s quota, anomalies, and whether the queue is bound to the site\'s quota (directory group, setgid, DefaultUser) with the `mqueue fix` command to run if not. Oversized messages are listed largest first, identical copies grouped, with their last delivery status classified. Symlinks inside a site are reported, never followed'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l min -d 'Messages at least this large are oversized (20M = 20 MiB, 20MB = 20,000,000 bytes)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l top -d 'How many oversized messages (groups of identical copies count once) to list' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l site -d 'Only this site: siteN, one of its domains or its adminN user (repeatable; host queues are skipped)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l spool -d 'Also scan this queue directory under the root, or every directory matching a glob (* and ?) (repeatable)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s w -l warning -d 'Warning range on the largest queue\'s apparent size (Nagios range syntax, sizes like 1G allowed)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s c -l critical -d 'Critical range on the largest queue\'s apparent size' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l spool-only -d 'Scan only the --spool queues, instead of adding them to the site and host queues'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "scan" -d 'Finds every queue (each site\'s fst/var/spool/mqueue, the host\'s var/spool/mqueue and var/spool/clientmqueue) and reports, per queue: messages, apparent and on-disk bytes, oversized messages, files not charged to the site\'s quota, anomalies, and whether the queue is bound to the site\'s quota (directory group, setgid, DefaultUser) with the `mqueue fix` command to run if not. Oversized messages are listed largest first, identical copies grouped, with their last delivery status classified. Symlinks inside a site are reported, never followed'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
@@ -76,6 +116,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l yes -d 'Apply 
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s V -l version -d 'Print version'
-complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
-complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
-complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mqueue check help" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mqueue check help" -f -a "mqueue" -d 'Sendmail queues per site: how big, what is oversized and why it is stuck, and whether queued mail counts against the site\'s quota'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mqueue check help" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mqueue check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "scan" -d 'Finds every queue (each site\'s fst/var/spool/mqueue, the host\'s var/spool/mqueue and var/spool/clientmqueue) and reports, per queue: messages, apparent and on-disk bytes, oversized messages, files not charged to the site\'s quota, anomalies, and whether the queue is bound to the site\'s quota (directory group, setgid, DefaultUser) with the `mqueue fix` command to run if not. Oversized messages are listed largest first, identical copies grouped, with their last delivery status classified. Symlinks inside a site are reported, never followed'

@@ -2,7 +2,7 @@
 //! shell completions are generated from these definitions (see `tests/man.rs`).
 
 use crate::render::{Format, Range};
-use crate::units::Duration;
+use crate::units::{Duration, Size};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -69,6 +69,7 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Zombies(ZombiesArgs),
+    Mqueue(MqueueArgs),
     Check(CheckArgs),
 }
 
@@ -150,6 +151,90 @@ pub struct ZombieThresholds {
         value_name = "RANGE"
     )]
     pub critical: Range,
+}
+
+const MQUEUE_EXAMPLES: &str = "\
+Examples:
+  toolkit mqueue scan                  every site's queue, oversized mail, quota binding
+  toolkit mqueue scan --min 10M --top 5
+  toolkit mqueue scan --site example.com --site admin12
+  toolkit mqueue scan --spool '/var/spool/mqueue*' --spool-only
+  toolkit mqueue scan --format nagios -w 2G -c 20G";
+
+/// Sendmail queues per site: how big, what is oversized and why it is stuck, and whether queued mail
+/// counts against the site's quota.
+#[derive(Debug, Args)]
+#[command(after_help = MQUEUE_EXAMPLES)]
+pub struct MqueueArgs {
+    #[command(subcommand)]
+    pub command: MqueueCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MqueueCommand {
+    Scan(MqueueScanArgs),
+}
+
+/// Finds every queue (each site's fst/var/spool/mqueue, the host's var/spool/mqueue and
+/// var/spool/clientmqueue) and reports, per queue: messages, apparent and on-disk bytes, oversized
+/// messages, files not charged to the site's quota, anomalies, and whether the queue is bound to the
+/// site's quota (directory group, setgid, DefaultUser) with the `mqueue fix` command to run if not.
+/// Oversized messages are listed largest first, identical copies grouped, with their last delivery
+/// status classified. Symlinks inside a site are reported, never followed.
+#[derive(Debug, Args)]
+#[command(after_help = MQUEUE_EXAMPLES)]
+pub struct MqueueScanArgs {
+    /// Messages at least this large are oversized (20M = 20 MiB, 20MB = 20,000,000 bytes)
+    #[arg(long, default_value = "20M", value_name = "SIZE")]
+    pub min: Size,
+    /// How many oversized messages (groups of identical copies count once) to list
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub top: usize,
+    /// Only this site: siteN, one of its domains or its adminN user (repeatable; host queues are skipped)
+    #[arg(long, value_name = "SITE")]
+    pub site: Vec<String>,
+    /// Also scan this queue directory under the root, or every directory matching a glob (* and ?)
+    /// (repeatable)
+    #[arg(long, value_name = "PATH_OR_GLOB")]
+    pub spool: Vec<String>,
+    /// Scan only the --spool queues, instead of adding them to the site and host queues
+    #[arg(long, requires = "spool")]
+    pub spool_only: bool,
+    #[command(flatten)]
+    pub thresholds: MqueueThresholds,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct MqueueThresholds {
+    /// Warning range on the largest queue's apparent size (Nagios range syntax, sizes like 1G allowed)
+    #[arg(short = 'w', long = "warning", default_value = "1G", value_name = "RANGE", value_parser = size_range)]
+    pub warning: Range,
+    /// Critical range on the largest queue's apparent size
+    #[arg(short = 'c', long = "critical", default_value = "10G", value_name = "RANGE", value_parser = size_range)]
+    pub critical: Range,
+}
+
+/// A Nagios range whose bounds may be sizes (`1G`, `500M:`, `@1G:2G`): converted to bytes.
+pub fn size_range(s: &str) -> Result<Range, String> {
+    let (at, body) = match s.strip_prefix('@') {
+        Some(rest) => ("@", rest),
+        None => ("", s),
+    };
+    let bad = || format!("invalid threshold range '{s}' (e.g. 1G, 500M:, ~:2G, @1G:2G)");
+    let bound = |b: &str| -> Result<String, String> {
+        if b.is_empty() || b == "~" {
+            Ok(b.to_string())
+        } else {
+            b.parse::<Size>()
+                .map(|v| v.0.to_string())
+                .map_err(|_| bad())
+        }
+    };
+    let converted = match body.split_once(':') {
+        Some((a, b)) => format!("{at}{}:{}", bound(a)?, bound(b)?),
+        None => format!("{at}{}", bound(body)?),
+    };
+    converted.parse().map_err(|_| bad())
 }
 
 const CHECK_EXAMPLES: &str = "\

@@ -1,7 +1,7 @@
 //! `toolkit check`: every read-only check, one line each, worst first; the exit status is the worst.
 //! A check that cannot run (unreadable input) is UNKNOWN with its reason; the others still run.
 
-use crate::cli::{CheckArgs, ZombiesArgs};
+use crate::cli::{CheckArgs, MqueueScanArgs, ZombiesArgs};
 use crate::context::Context;
 use crate::error::Result;
 use crate::render::{prometheus, Family, Perf, Report, Style};
@@ -71,6 +71,11 @@ pub fn build(ctx: &Context) -> CheckReport {
         "toolkit zombies",
         super::zombies::scan(ctx, &zombie_opts),
     )];
+    checks.push(CheckEntry::from_result(
+        "mqueue",
+        "toolkit mqueue scan",
+        super::mqueue::scan(ctx, &defaults::<MqueueScanArgs>()),
+    ));
     checks.sort_by_key(|c| std::cmp::Reverse(rank(c.status)));
     CheckReport {
         status: Status::worst_of(checks.iter().map(|c| c.status)),

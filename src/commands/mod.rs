@@ -2,6 +2,7 @@
 //! for fixing commands turns it into a plan and acts on it.
 
 pub mod check;
+pub mod mqueue;
 pub mod zombies;
 
 use crate::cli::Command;
@@ -13,6 +14,7 @@ use crate::status::Status;
 pub fn dispatch(ctx: &Context, command: &Command) -> Result<Status> {
     match command {
         Command::Zombies(args) => zombies::run(ctx, args),
+        Command::Mqueue(args) => mqueue::run(ctx, args),
         Command::Check(args) => check::run(ctx, args),
     }
 }

@@ -2,5 +2,10 @@
 //! or `/etc` directly.
 
 pub mod guard;
+pub mod mqueue;
+pub mod nofollow;
 pub mod procs;
+pub mod sendmail_cf;
+pub mod sites;
+pub mod skips;
 pub mod users;

@@ -1,0 +1,177 @@
+//! `toolkit mqueue scan`: every sendmail queue, per site, what is oversized and why it is stuck, and
+//! whether queued mail counts against the site's quota.
+//!
+//! Read (sites, then every queue in parallel, qf files only for oversized messages), judge (pure, in
+//! `judge`), render (`render`).
+
+pub mod judge;
+mod render;
+pub mod targets;
+mod text;
+
+use crate::cli::{MqueueArgs, MqueueCommand, MqueueScanArgs};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::readers::mqueue::queue::{scan_queue, QueueScan, ScanOptions};
+use crate::readers::nofollow::{open_dir_beneath, Blocked};
+use crate::readers::sendmail_cf;
+use crate::readers::sites::{self, SiteDb};
+use crate::readers::skips::Skips;
+use crate::readers::users::UserDb;
+use crate::root::SysInfo;
+use crate::status::Status;
+use crate::ui::Progress;
+pub use judge::{MqueueReport, Now, Options};
+use rayon::prelude::*;
+use targets::Target;
+
+impl Options {
+    pub fn from_args(args: &MqueueScanArgs) -> Options {
+        Options {
+            min: args.min.0,
+            top: args.top,
+            warning: args.thresholds.warning.clone(),
+            critical: args.thresholds.critical.clone(),
+        }
+    }
+}
+
+pub fn run(ctx: &Context, args: &MqueueArgs) -> Result<Status> {
+    match &args.command {
+        MqueueCommand::Scan(scan_args) => {
+            let report = scan(ctx, scan_args)?;
+            super::output(ctx, &report)
+        }
+    }
+}
+
+/// What was found at one target: the queue's contents, or why it could not be opened.
+pub enum Found {
+    Queue(Box<QueueScan>),
+    Blocked(Blocked),
+}
+
+/// Everything read for one queue.
+pub struct Scanned {
+    pub target: Target,
+    pub found: Found,
+    /// The site's DefaultUser setting and the cf file it is in, resolved in `judge`.
+    pub default_user: Option<(String, String)>,
+    pub skips: Skips,
+}
+
+/// Reads the root and judges.
+pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
+    let root = &ctx.root;
+    let mut skips = Skips::default();
+    // Names are a convenience: without a readable passwd/group, numbers are shown.
+    let users = UserDb::open(root).unwrap_or_else(|e| {
+        skips.add(root, &root.join("etc/passwd"), &e.to_string());
+        UserDb::Files(uzers::mock::MockUsers::with_current_uid(0))
+    });
+    let sites = sites::discover(root, &users);
+    let only = select_sites(&sites, &args.site)?;
+    let targets = targets::targets(root, &sites, &only, &args.spool, args.spool_only)?;
+    let opts = Options::from_args(args);
+    let progress = Progress::bar(ctx, targets.len() as u64, "scanning queues");
+    let scanned: Vec<Scanned> = targets
+        .into_par_iter()
+        .map(|t| {
+            let s = scan_target(ctx, &sites, t, opts.min);
+            progress.inc(1);
+            s
+        })
+        .collect();
+    progress.finish();
+    let now = now(ctx, &scanned);
+    skips.merge(sites.skips.clone());
+    Ok(judge::judge(
+        &judge::Facts {
+            root,
+            users: &users,
+            sites: &sites,
+            scanned,
+            now,
+            skips,
+        },
+        &opts,
+    ))
+}
+
+fn select_sites(sites: &SiteDb, wanted: &[String]) -> Result<Vec<usize>> {
+    wanted
+        .iter()
+        .map(|w| {
+            sites
+                .find(w)
+                .and_then(|s| sites.sites.iter().position(|x| x.name == s.name))
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--site {w}: no such site (give siteN, one of its domains or adminN)"
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn scan_target(ctx: &Context, sites: &SiteDb, target: Target, min: u64) -> Scanned {
+    let root = &ctx.root;
+    let site = target.site.map(|i| &sites.sites[i]);
+    let mut skips = Skips::default();
+    let default_user = site.and_then(|s| sendmail_cf::read(&s.fst()));
+    let found = match open_dir_beneath(&target.base, &target.rel) {
+        Ok(fd) => {
+            let opts = ScanOptions {
+                min,
+                site_gid: site.and_then(|s| s.quota_gid()),
+            };
+            Found::Queue(Box::new(scan_queue(
+                root,
+                fd,
+                &target.path(),
+                opts,
+                &mut skips,
+            )))
+        }
+        Err(b) => Found::Blocked(b),
+    };
+    Scanned {
+        target,
+        found,
+        default_user,
+        skips,
+    }
+}
+
+/// "Now" for ages. A live root uses the clock; a fake root its own `proc/stat` and `proc/uptime` when it
+/// has them, else the newest queue file, so that a fake root gives the same ages whenever it is read.
+fn now(ctx: &Context, scanned: &[Scanned]) -> Now {
+    if ctx.root.is_live() {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        return Now {
+            unix: secs,
+            source: "clock",
+        };
+    }
+    if let Ok(sys) = SysInfo::read(&ctx.root) {
+        return Now {
+            unix: sys.now_unix() as i64,
+            source: "proc",
+        };
+    }
+    let newest = scanned
+        .iter()
+        .filter_map(|s| match &s.found {
+            Found::Queue(q) => q.newest,
+            Found::Blocked(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    Now {
+        unix: newest,
+        source: "newest queue file",
+    }
+}

@@ -1,0 +1,254 @@
+//! Text pieces of the mqueue report: the queue table, a queue's details, an oversized group. Every
+//! line fits 80 columns; names from the queue (ids, senders, subjects) are printed escaped.
+
+use super::judge::{OversizedGroup, QueueReport};
+use super::render::plural;
+use crate::render::text::{printable, truncate, wrap};
+use crate::render::Style;
+use crate::units::{human_duration, human_size, thousands};
+use std::io::{self, Write};
+
+const SHOWN_RECIPIENTS: usize = 3;
+
+/// Worth its own paragraph: something in it, or something wrong with it.
+pub fn notable(q: &QueueReport) -> bool {
+    q.files > 0
+        || q.problem.is_some()
+        || !q.symlinks.is_empty()
+        || q.site.as_ref().is_some_and(|s| !s.notes.is_empty())
+}
+
+pub fn table(
+    out: &mut dyn Write,
+    style: &Style,
+    queues: &[QueueReport],
+    min: u64,
+) -> io::Result<()> {
+    writeln!(out)?;
+    let head = format!(
+        "{:<29} {:>7} {:>10} {:>10} {:>6}  {}",
+        "QUEUE",
+        "MSGS",
+        "APPARENT",
+        "ON DISK",
+        format!(">={}", short_size(min)),
+        "QUOTA"
+    );
+    writeln!(out, "{}", style.bold(&head))?;
+    for q in queues {
+        let quota = match (&q.binding, q.state) {
+            (_, "ok") if q.site.is_none() => "-",
+            (Some(b), _) if b.bound => "bound",
+            (Some(_), _) => "NOT BOUND",
+            (None, "symlink") => "SYMLINK",
+            (None, "missing") => "no queue",
+            (None, _) => "UNREADABLE",
+        };
+        writeln!(
+            out,
+            "{:<29} {:>7} {:>10} {:>10} {:>6}  {}",
+            truncate(&printable(&q.name), 29),
+            thousands(q.messages),
+            human_size(q.bytes),
+            human_size(q.disk_bytes),
+            thousands(q.oversized),
+            quota
+        )?;
+    }
+    Ok(())
+}
+
+/// `20M` for the column head.
+fn short_size(b: u64) -> String {
+    human_size(b)
+        .replace(".0 ", "")
+        .replace("iB", "")
+        .replace(' ', "")
+}
+
+pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) -> io::Result<()> {
+    let mut title = q.name.clone();
+    if let Some(a) = q.site.as_ref().and_then(|s| s.admin.as_ref()) {
+        title.push_str(&format!(" ({a})"));
+    }
+    match &q.binding {
+        Some(b) if b.bound => title.push_str(": bound to its quota"),
+        Some(_) => title.push_str(": NOT bound to its quota"),
+        None => {}
+    }
+    writeln!(out, "{}", style.bold(&printable(&title)))?;
+    let mut lines: Vec<String> = Vec::new();
+    if let Some(p) = &q.problem {
+        lines.push(format!("queue {}", p));
+    }
+    if let Some(b) = &q.binding {
+        lines.push(format!("{}  {} mode {}", q.path, b.owner, b.mode));
+        if !b.reasons.is_empty() {
+            lines.push(format!("{}.", b.reasons.join("; ")));
+        }
+        if b.world_writable {
+            lines.push("world-writable: any local user can delete queued mail".into());
+        }
+    } else if q.site.is_some() && q.problem.is_none() {
+        lines.push(q.path.clone());
+    }
+    if q.files > 0 {
+        let mut s = format!(
+            "{}, {} files, {} apparent, {} on disk",
+            plural(q.messages, "message"),
+            thousands(q.files),
+            human_size(q.bytes),
+            human_size(q.disk_bytes)
+        );
+        if let Some(age) = q.oldest_age {
+            s.push_str(&format!(", oldest {}", human_duration(age)));
+        }
+        lines.push(s);
+    }
+    if q.oversized > 0 {
+        lines.push(format!(
+            "{} at or over {} ({})",
+            plural(q.oversized, "message"),
+            human_size(min),
+            human_size(q.oversized_bytes)
+        ));
+    }
+    if q.foreign_files > 0 {
+        let group = q
+            .site
+            .as_ref()
+            .and_then(|s| s.admin.clone())
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} files ({}) not in group {group}: not charged to its quota",
+            thousands(q.foreign_files),
+            human_size(q.foreign_bytes)
+        ));
+    }
+    let a = &q.anomalies;
+    let mut odd = Vec::new();
+    if a.df_without_qf > 0 {
+        odd.push(format!(
+            "{} df without qf ({})",
+            thousands(a.df_without_qf),
+            human_size(a.df_without_qf_bytes)
+        ));
+    }
+    if q.stale_tf > 0 {
+        odd.push(format!("{} stale tf", thousands(q.stale_tf)));
+    }
+    if a.lost_qf > 0 {
+        odd.push(format!("{} lost Qf", thousands(a.lost_qf)));
+    }
+    if a.quarantined > 0 {
+        odd.push(format!("{} quarantined hf", thousands(a.quarantined)));
+    }
+    if a.other_files > 0 {
+        odd.push(format!("{} not queue files", thousands(a.other_files)));
+    }
+    if !odd.is_empty() {
+        lines.push(format!("anomalies: {}", odd.join(", ")));
+    }
+    for s in &q.symlinks {
+        lines.push(format!("symlink not followed: {}", s));
+    }
+    if let Some(site) = &q.site {
+        lines.extend(site.notes.iter().map(|n| format!("note: {n}")));
+    }
+    for l in lines {
+        for w in wrap(&printable(&l), 78, 2) {
+            writeln!(out, "  {w}")?;
+        }
+    }
+    if let Some(fix) = q.binding.as_ref().and_then(|b| b.fix.as_ref()) {
+        writeln!(out, "  fix: {}", style.bold(fix))?;
+    }
+    Ok(())
+}
+
+/// "2,074 copies of one 38.0 MiB message from x (77.0 GiB)" or "38.0 MiB message ID from x".
+pub fn group_title(g: &OversizedGroup) -> String {
+    let from = g
+        .sender
+        .as_deref()
+        .map_or_else(|| "unknown sender".to_string(), printable);
+    if g.count > 1 {
+        format!(
+            "{} copies of one {} message from {from} ({})",
+            thousands(g.count),
+            human_size(g.size),
+            human_size(g.bytes)
+        )
+    } else {
+        let id = g.ids.first().map(|s| printable(s)).unwrap_or_default();
+        format!("{} message {id} from {from}", human_size(g.size))
+    }
+}
+
+pub fn group(out: &mut dyn Write, g: &OversizedGroup) -> io::Result<()> {
+    let mut lines = vec![group_title(g)];
+    let mut meta = vec![match &g.site_domain {
+        Some(d) => format!("{} {d}", g.queue),
+        None => g.queue.clone(),
+    }];
+    if let Some(s) = &g.subject {
+        meta.push(format!("\"{}\"", truncate(&printable(s), 50)));
+    }
+    lines.push(meta.join(", "));
+    let mut meta = vec![format!("age {}", human_duration(g.age))];
+    if !g.owners.is_empty() {
+        meta.push(g.owners.join(" "));
+    }
+    if let Some(n) = g.attempts {
+        meta.push(plural(n as u64, "attempt"));
+    }
+    lines.push(meta.join(", "));
+    if g.recipient_count > 0 {
+        let shown: Vec<String> = g
+            .recipients
+            .iter()
+            .take(SHOWN_RECIPIENTS)
+            .map(|r| printable(r))
+            .collect();
+        let more = g.recipient_count.saturating_sub(shown.len());
+        let mut s = format!(
+            "to {}: {}",
+            plural(g.recipient_count as u64, "recipient"),
+            shown.join(", ")
+        );
+        if more > 0 {
+            s.push_str(&format!(" and {more} more"));
+        }
+        lines.push(s);
+    }
+    let status = g.status.as_deref().map(printable).unwrap_or_default();
+    lines.push(
+        format!("{}: {}", g.status_class.label(), truncate(&status, 100))
+            .trim_end_matches(": ")
+            .to_string(),
+    );
+    if g.count > 1 {
+        let ids: Vec<String> = g.ids.iter().map(|s| printable(s)).collect();
+        let more = g.count.saturating_sub(ids.len() as u64);
+        let tail = if more > 0 {
+            format!(" and {} more", thousands(more))
+        } else {
+            String::new()
+        };
+        lines.push(format!("ids {}{tail}", ids.join(" ")));
+    }
+    if g.damaged > 0 {
+        let why = g.problem.as_deref().map(printable).unwrap_or_default();
+        lines.push(format!(
+            "{} with a damaged or missing qf: {why}",
+            thousands(g.damaged)
+        ));
+    }
+    for (i, l) in lines.iter().enumerate() {
+        let indent = if i == 0 { 2 } else { 4 };
+        for w in wrap(l, 80 - indent, 2) {
+            writeln!(out, "{}{w}", " ".repeat(indent))?;
+        }
+    }
+    Ok(())
+}

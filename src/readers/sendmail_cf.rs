@@ -1,0 +1,111 @@
+//! The `DefaultUser` a site's sendmail runs deliveries and queue files as, from its `sendmail.cf`
+//! (`O DefaultUser=mail:mail`, or the old one-letter `Ou`/`Og` options), read without following
+//! symlinks inside the site.
+
+use crate::readers::nofollow::{open_dir_beneath, read_file_at};
+use crate::readers::users::UserDb;
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DefaultUser {
+    /// As written: `mail:mail`, `501:501`, `admin11`.
+    pub value: String,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// The cf file it was read from, relative to the site's fst (`etc/sendmail.cf`).
+    pub file: String,
+}
+
+/// Where sendmail.cf lives in a site tree, in the order sendmail's builds use.
+const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
+
+/// The DefaultUser setting as written in the sendmail.cf under `fst`, and the cf's path relative to
+/// fst. `None` when there is no cf or no setting. (Names are resolved apart, with `resolve`, because
+/// the user database cannot be shared between scanning threads.)
+pub fn read(fst: &Path) -> Option<(String, String)> {
+    for rel in CF_FILES {
+        let rel = Path::new(rel);
+        let (dir, name) = (rel.parent()?, rel.file_name()?);
+        let Ok(fd) = open_dir_beneath(fst, dir) else {
+            continue;
+        };
+        let Ok((bytes, _)) = read_file_at(&fd, name, 4 << 20) else {
+            continue;
+        };
+        return parse(&bytes).map(|value| (value, rel.display().to_string()));
+    }
+    None
+}
+
+/// The DefaultUser value of a cf file's text (the last setting wins, as in sendmail).
+pub fn parse(cf: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(cf);
+    let mut user: Option<String> = None;
+    let mut group: Option<String> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("O ") {
+            let Some((k, v)) = rest.split_once('=') else {
+                continue;
+            };
+            if k.trim().eq_ignore_ascii_case("DefaultUser") {
+                user = Some(v.trim().to_string());
+                group = None;
+            }
+        } else if let Some(v) = line.strip_prefix("Ou") {
+            user = Some(v.trim().to_string());
+        } else if let Some(v) = line.strip_prefix("Og") {
+            group = Some(v.trim().to_string());
+        }
+    }
+    match (user, group) {
+        (Some(u), Some(g)) if !u.contains(':') => Some(format!("{u}:{g}")),
+        (u, _) => u,
+    }
+}
+
+/// The uid and gid a DefaultUser value stands for.
+pub fn resolve(value: String, file: String, users: &UserDb) -> DefaultUser {
+    let (u, g) = match value.split_once(':') {
+        Some((u, g)) => (u.to_string(), Some(g.to_string())),
+        None => (value.clone(), None),
+    };
+    let uid = u
+        .parse()
+        .ok()
+        .or_else(|| users.user_by_name(&u).map(|x| x.uid()));
+    let gid = match g {
+        Some(g) => g
+            .parse()
+            .ok()
+            .or_else(|| users.group_by_name(&g).map(|x| x.gid())),
+        // A user alone means its primary group.
+        None => users.user_by_name(&u).map(|x| x.primary_group_id()),
+    };
+    DefaultUser {
+        value,
+        uid,
+        gid,
+        file,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn forms() {
+        assert_eq!(
+            parse(b"# x\nO DefaultUser=mail:mail\n").as_deref(),
+            Some("mail:mail")
+        );
+        assert_eq!(
+            parse(b"O DefaultUser = 501:501\n").as_deref(),
+            Some("501:501")
+        );
+        assert_eq!(parse(b"Ou8\nOg12\n").as_deref(), Some("8:12"));
+        assert_eq!(parse(b"#O DefaultUser=mail:mail\n"), None);
+        assert_eq!(parse(b"\xff\xfe"), None);
+    }
+}

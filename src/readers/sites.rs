@@ -1,0 +1,275 @@
+//! Ensim-style virtual sites under `ROOT/home/virtual`: each real `siteN` directory is one site, named by
+//! its domains and admin user from the domain map (`etc/virtualhosting/mappings/domainmap`), the
+//! `home/virtual/<domain>` and `home/virtual/adminN` symlinks and `siteN/info/current/siteinfo`,
+//! cross-checked with the group that owns `siteN/fst`. Symlinks only name sites: a site is never
+//! counted twice, and nothing is read through them.
+
+use crate::readers::nofollow::{self, open_dir_beneath};
+use crate::readers::skips::Skips;
+use crate::readers::users::UserDb;
+use crate::root::Root;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Site {
+    /// `site11`.
+    pub name: String,
+    #[serde(skip)]
+    pub dir: PathBuf,
+    /// Domains, the primary one (siteinfo's) first.
+    pub domains: Vec<String>,
+    /// Admin user and group name (`admin11`).
+    pub admin: Option<String>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    /// Group owning `siteN/fst` (the quota group).
+    pub fst_gid: Option<u32>,
+    /// Where the sources disagree or something is missing.
+    pub notes: Vec<String>,
+}
+
+impl Site {
+    /// The site's tree, where its `var/spool/mqueue` and `etc/` are.
+    pub fn fst(&self) -> PathBuf {
+        self.dir.join("fst")
+    }
+
+    /// How to name the site on a command line: its primary domain, else siteN.
+    pub fn handle(&self) -> &str {
+        self.domains.first().unwrap_or(&self.name)
+    }
+
+    /// `site11 example.com admin11`, for a person.
+    pub fn label(&self) -> String {
+        let mut s = self.name.clone();
+        if let Some(d) = self.domains.first() {
+            s.push(' ');
+            s.push_str(d);
+        }
+        if let Some(a) = &self.admin {
+            s.push(' ');
+            s.push_str(a);
+        }
+        s
+    }
+
+    /// The gid the site's quota is on: the admin group, else the group owning fst.
+    pub fn quota_gid(&self) -> Option<u32> {
+        self.gid.or(self.fst_gid)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct SiteDb {
+    /// Sorted by site number.
+    pub sites: Vec<Site>,
+    pub skips: Skips,
+}
+
+impl SiteDb {
+    /// The site named by `siteN`, one of its domains or its admin user.
+    pub fn find(&self, name: &str) -> Option<&Site> {
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        self.sites.iter().find(|s| {
+            s.name == name
+                || s.domains.iter().any(|d| d.eq_ignore_ascii_case(&name))
+                || s.admin.as_deref() == Some(name.as_str())
+        })
+    }
+
+    /// The site whose directory contains `path` (a path under the root).
+    pub fn owning(&self, path: &Path) -> Option<&Site> {
+        self.sites.iter().find(|s| path.starts_with(&s.dir))
+    }
+}
+
+fn site_number(name: &str) -> Option<u64> {
+    name.strip_prefix("site")?.parse().ok()
+}
+
+/// `siteN` from a symlink target such as `site11/fst`, `/home/virtual/site11/fst/` or `./site11/fst`.
+fn target_site(target: &Path) -> Option<String> {
+    let comps: Vec<&OsStr> = target.components().map(|c| c.as_os_str()).collect();
+    comps.windows(2).find_map(|w| {
+        let name = w[0].to_str()?;
+        (site_number(name).is_some() && w[1] == "fst").then(|| name.to_string())
+    })
+}
+
+/// Reads every site under the root. A host without `home/virtual` has no sites (not an error).
+pub fn discover(root: &Root, users: &UserDb) -> SiteDb {
+    let mut db = SiteDb::default();
+    let base = root.join("home/virtual");
+    let entries = match std::fs::read_dir(&base) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return db,
+        Err(e) => {
+            db.skips.add(root, &base, &e.to_string());
+            return db;
+        }
+    };
+    let mut sites: BTreeMap<u64, Site> = BTreeMap::new();
+    let mut aliases: Vec<(String, String)> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_dir() {
+            if let Some(n) = site_number(&name) {
+                let dir = entry.path();
+                sites.insert(
+                    n,
+                    Site {
+                        name,
+                        dir,
+                        ..Default::default()
+                    },
+                );
+            }
+        } else if ft.is_symlink() {
+            if let Some(site) = std::fs::read_link(entry.path())
+                .ok()
+                .as_deref()
+                .and_then(target_site)
+            {
+                aliases.push((name, site));
+            }
+        }
+    }
+    let domainmap = read_domainmap(root, &mut db.skips);
+    for site in sites.values_mut() {
+        identify(root, users, site, &aliases, &domainmap, &mut db.skips);
+    }
+    db.sites = sites.into_values().collect();
+    db
+}
+
+fn is_admin_name(name: &str) -> bool {
+    name.strip_prefix("admin")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn identify(
+    root: &Root,
+    users: &UserDb,
+    site: &mut Site,
+    aliases: &[(String, String)],
+    domainmap: &[(String, String)],
+    skips: &mut Skips,
+) {
+    let info = read_siteinfo(root, &site.dir, skips);
+    let mut domains: Vec<String> = Vec::new();
+    let mut admin_links: Vec<String> = Vec::new();
+    for (alias, _) in aliases.iter().filter(|(_, t)| *t == site.name) {
+        if is_admin_name(alias) {
+            admin_links.push(alias.clone());
+        } else {
+            domains.push(alias.to_ascii_lowercase());
+        }
+    }
+    domains.extend(
+        domainmap
+            .iter()
+            .filter(|(_, s)| *s == site.name)
+            .map(|(d, _)| d.clone()),
+    );
+    domains.sort();
+    domains.dedup();
+    if let Some(primary) = info.get("domain").map(|d| d.to_ascii_lowercase()) {
+        domains.retain(|d| *d != primary);
+        domains.insert(0, primary);
+    }
+    site.domains = domains;
+    match std::fs::symlink_metadata(site.fst()) {
+        Ok(m) if m.is_dir() => site.fst_gid = Some(m.gid()),
+        Ok(_) => site
+            .notes
+            .push("fst is not a directory (symlink or file): not read".into()),
+        Err(_) => site.notes.push("no fst directory".into()),
+    }
+    let fst_group = site.fst_gid.map(|g| users.group_name(g));
+    let from_info = ["admin_user", "admin", "wp_user"]
+        .iter()
+        .find_map(|k| info.get(*k).cloned());
+    let admin = from_info
+        .clone()
+        .or_else(|| admin_links.first().cloned())
+        .or_else(|| fst_group.clone().filter(|g| is_admin_name(g)));
+    if let (Some(a), Some(l)) = (&from_info, admin_links.first()) {
+        if a != l {
+            site.notes.push(format!(
+                "siteinfo names admin {a} but home/virtual/{l} points here"
+            ));
+        }
+    }
+    if let Some(a) = &admin {
+        site.uid = users.user_by_name(a).map(|u| u.uid());
+        site.gid = users.group_by_name(a).map(|g| g.gid());
+        if site.gid.is_none() {
+            site.notes.push(format!("group {a} is not in etc/group"));
+        }
+        if let (Some(fg), Some(g)) = (site.fst_gid, site.gid) {
+            if fg != g {
+                let shown = fst_group.clone().unwrap_or_default();
+                site.notes.push(format!(
+                    "fst is owned by group {shown}, not the admin group {a}"
+                ));
+            }
+        }
+    } else {
+        site.notes
+            .push("no admin user found (siteinfo, adminN symlink or fst group)".into());
+    }
+    site.admin = admin;
+}
+
+/// `key = value` lines of `siteN/info/current/siteinfo` (sections and comments ignored).
+fn read_siteinfo(root: &Root, site_dir: &Path, skips: &mut Skips) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    let Ok(dir) = open_dir_beneath(site_dir, Path::new("info/current")) else {
+        return map;
+    };
+    match nofollow::read_file_at(&dir, OsStr::new("siteinfo"), 1 << 20) {
+        Ok((bytes, _)) => {
+            for line in String::from_utf8_lossy(&bytes).lines() {
+                if let Some((k, v)) = line.split_once('=') {
+                    map.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => skips.add(
+            root,
+            &site_dir.join("info/current/siteinfo"),
+            &e.to_string(),
+        ),
+    }
+    map
+}
+
+/// (domain, siteN) pairs of the domain map: `domain = siteN` (also `domain: siteN`, `domain siteN`).
+fn read_domainmap(root: &Root, skips: &mut Skips) -> Vec<(String, String)> {
+    let path = root.join("etc/virtualhosting/mappings/domainmap");
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => {
+            skips.add(root, &path, &e.to_string());
+            return Vec::new();
+        }
+    };
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l
+                .split(|c: char| c == '=' || c == ':' || c.is_whitespace())
+                .filter(|p| !p.is_empty());
+            let (d, s) = (parts.next()?, parts.next()?);
+            site_number(s).map(|_| (d.to_ascii_lowercase(), s.to_string()))
+        })
+        .collect()
+}
