@@ -40,14 +40,23 @@ _toolkit() {
             toolkit__subcmd__help,zombies)
                 cmd="toolkit__subcmd__help__subcmd__zombies"
                 ;;
+            toolkit__subcmd__help__subcmd__mqueue,fix)
+                cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__fix"
+                ;;
             toolkit__subcmd__help__subcmd__mqueue,scan)
                 cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__scan"
+                ;;
+            toolkit__subcmd__mqueue,fix)
+                cmd="toolkit__subcmd__mqueue__subcmd__fix"
                 ;;
             toolkit__subcmd__mqueue,help)
                 cmd="toolkit__subcmd__mqueue__subcmd__help"
                 ;;
             toolkit__subcmd__mqueue,scan)
                 cmd="toolkit__subcmd__mqueue__subcmd__scan"
+                ;;
+            toolkit__subcmd__mqueue__subcmd__help,fix)
+                cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__fix"
                 ;;
             toolkit__subcmd__mqueue__subcmd__help,help)
                 cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__help"
@@ -156,8 +165,22 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help__subcmd__mqueue)
-            opts="scan"
+            opts="scan fix"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mqueue__subcmd__fix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -198,7 +221,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan fix help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -223,9 +246,61 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        toolkit__subcmd__mqueue__subcmd__help)
-            opts="scan help"
+        toolkit__subcmd__mqueue__subcmd__fix)
+            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --site)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --owner)
+                    COMPREPLY=($(compgen -W "admin root" -- "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__help)
+            opts="scan fix help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__help__subcmd__fix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

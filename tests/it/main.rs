@@ -4,5 +4,6 @@ mod check;
 mod cli;
 mod common;
 mod man;
+mod mqueue_fix;
 mod sendmail_m4;
 mod zombies;

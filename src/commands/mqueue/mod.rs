@@ -4,6 +4,7 @@
 //! Read (sites, then every queue in parallel, qf files only for oversized messages), judge (pure, in
 //! `judge`), render (`render`).
 
+pub mod fix;
 pub mod judge;
 mod render;
 pub mod targets;
@@ -42,6 +43,7 @@ pub fn run(ctx: &Context, args: &MqueueArgs) -> Result<Status> {
             let report = scan(ctx, scan_args)?;
             super::output(ctx, &report)
         }
+        MqueueCommand::Fix(fix_args) => fix::run(ctx, fix_args),
     }
 }
 
