@@ -43,6 +43,9 @@ _toolkit() {
             toolkit__subcmd__help__subcmd__mqueue,fix)
                 cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__fix"
                 ;;
+            toolkit__subcmd__help__subcmd__mqueue,purge)
+                cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__purge"
+                ;;
             toolkit__subcmd__help__subcmd__mqueue,scan)
                 cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__scan"
                 ;;
@@ -52,6 +55,9 @@ _toolkit() {
             toolkit__subcmd__mqueue,help)
                 cmd="toolkit__subcmd__mqueue__subcmd__help"
                 ;;
+            toolkit__subcmd__mqueue,purge)
+                cmd="toolkit__subcmd__mqueue__subcmd__purge"
+                ;;
             toolkit__subcmd__mqueue,scan)
                 cmd="toolkit__subcmd__mqueue__subcmd__scan"
                 ;;
@@ -60,6 +66,9 @@ _toolkit() {
                 ;;
             toolkit__subcmd__mqueue__subcmd__help,help)
                 cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__help"
+                ;;
+            toolkit__subcmd__mqueue__subcmd__help,purge)
+                cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__purge"
                 ;;
             toolkit__subcmd__mqueue__subcmd__help,scan)
                 cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__scan"
@@ -165,7 +174,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help__subcmd__mqueue)
-            opts="scan fix"
+            opts="scan fix purge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -179,6 +188,20 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help__subcmd__mqueue__subcmd__fix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mqueue__subcmd__purge)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -221,7 +244,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan fix help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan fix purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -285,7 +308,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__help)
-            opts="scan fix help"
+            opts="scan fix purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,6 +349,20 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        toolkit__subcmd__mqueue__subcmd__help__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         toolkit__subcmd__mqueue__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -333,6 +370,52 @@ _toolkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__purge)
+            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --color --quiet --yes --dry-run --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --site)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sender)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quarantine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -174,6 +174,7 @@ pub struct MqueueArgs {
 pub enum MqueueCommand {
     Scan(MqueueScanArgs),
     Fix(MqueueFixArgs),
+    Purge(MqueuePurgeArgs),
 }
 
 /// Finds every queue (each site's fst/var/spool/mqueue, the host's var/spool/mqueue and
@@ -321,4 +322,40 @@ fn parse_mode(s: &str) -> Result<u32, String> {
         ));
     }
     Ok(m)
+}
+
+const MQUEUE_PURGE_EXAMPLES: &str = "\
+Examples:
+  toolkit mqueue purge --site example.com --min 20M --dry-run
+  toolkit mqueue purge --site site11 --min 30M --older 2d          quarantined, asked first
+  toolkit mqueue purge --site site11 --min 30M --sender bob@example.com --yes
+  toolkit mqueue purge --site site11 --min 30M --delete";
+
+/// Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never
+/// one that sendmail holds locked.
+///
+/// By default messages are moved to a quarantine directory outside the site tree
+/// (var/lib/toolkit/quarantine/SITE/TIME under the root, or --quarantine DIR), so nothing is lost;
+/// --delete deletes them. The plan is shown and confirmed; --dry-run changes nothing.
+#[derive(Debug, Args)]
+#[command(after_help = MQUEUE_PURGE_EXAMPLES)]
+pub struct MqueuePurgeArgs {
+    /// Site whose queue to purge: siteN, one of its domains or its adminN user (repeatable)
+    #[arg(long, value_name = "SITE", required = true)]
+    pub site: Vec<String>,
+    /// Only messages at least this large
+    #[arg(long, value_name = "SIZE", required = true)]
+    pub min: Size,
+    /// Only messages queued at least this long ago (qf T line)
+    #[arg(long, value_name = "DURATION")]
+    pub older: Option<Duration>,
+    /// Only messages from this sender (an address, or @domain)
+    #[arg(long, value_name = "ADDR")]
+    pub sender: Option<String>,
+    /// Quarantine directory, under the root and outside every site tree
+    #[arg(long, value_name = "DIR", conflicts_with = "delete")]
+    pub quarantine: Option<PathBuf>,
+    /// Delete instead of quarantining
+    #[arg(long)]
+    pub delete: bool,
 }

@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod man;
 mod mqueue_fix;
+mod mqueue_purge;
 mod sendmail_m4;
 mod zombies;

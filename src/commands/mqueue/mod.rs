@@ -6,6 +6,7 @@
 
 pub mod fix;
 pub mod judge;
+pub mod purge;
 mod render;
 pub mod targets;
 mod text;
@@ -44,6 +45,7 @@ pub fn run(ctx: &Context, args: &MqueueArgs) -> Result<Status> {
             super::output(ctx, &report)
         }
         MqueueCommand::Fix(fix_args) => fix::run(ctx, fix_args),
+        MqueueCommand::Purge(purge_args) => purge::run(ctx, purge_args),
     }
 }
 
