@@ -49,6 +49,12 @@ _toolkit() {
             toolkit__subcmd__help__subcmd__mem,verdict)
                 cmd="toolkit__subcmd__help__subcmd__mem__subcmd__verdict"
                 ;;
+            toolkit__subcmd__help__subcmd__mqueue,fix)
+                cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__fix"
+                ;;
+            toolkit__subcmd__help__subcmd__mqueue,purge)
+                cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__purge"
+                ;;
             toolkit__subcmd__help__subcmd__mqueue,scan)
                 cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__scan"
                 ;;
@@ -64,14 +70,26 @@ _toolkit() {
             toolkit__subcmd__mem__subcmd__help,verdict)
                 cmd="toolkit__subcmd__mem__subcmd__help__subcmd__verdict"
                 ;;
+            toolkit__subcmd__mqueue,fix)
+                cmd="toolkit__subcmd__mqueue__subcmd__fix"
+                ;;
             toolkit__subcmd__mqueue,help)
                 cmd="toolkit__subcmd__mqueue__subcmd__help"
+                ;;
+            toolkit__subcmd__mqueue,purge)
+                cmd="toolkit__subcmd__mqueue__subcmd__purge"
                 ;;
             toolkit__subcmd__mqueue,scan)
                 cmd="toolkit__subcmd__mqueue__subcmd__scan"
                 ;;
+            toolkit__subcmd__mqueue__subcmd__help,fix)
+                cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__fix"
+                ;;
             toolkit__subcmd__mqueue__subcmd__help,help)
                 cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__help"
+                ;;
+            toolkit__subcmd__mqueue__subcmd__help,purge)
+                cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__purge"
                 ;;
             toolkit__subcmd__mqueue__subcmd__help,scan)
                 cmd="toolkit__subcmd__mqueue__subcmd__help__subcmd__scan"
@@ -205,8 +223,36 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help__subcmd__mqueue)
-            opts="scan"
+            opts="scan fix purge"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mqueue__subcmd__fix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mqueue__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -393,7 +439,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan fix purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,9 +464,61 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        toolkit__subcmd__mqueue__subcmd__help)
-            opts="scan help"
+        toolkit__subcmd__mqueue__subcmd__fix)
+            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --site)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --owner)
+                    COMPREPLY=($(compgen -W "admin root" -- "${cur}"))
+                    return 0
+                    ;;
+                --mode)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__help)
+            opts="scan fix purge help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__help__subcmd__fix)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -446,6 +544,20 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        toolkit__subcmd__mqueue__subcmd__help__subcmd__purge)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         toolkit__subcmd__mqueue__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -453,6 +565,52 @@ _toolkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mqueue__subcmd__purge)
+            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --color --quiet --yes --dry-run --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --site)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --older)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sender)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --quarantine)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -107,22 +107,24 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l json -d 'Shorthand for --format json'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -s q -l quiet -d 'No progress bar or spinner'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l yes -d 'Apply changes without asking for confirmation'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -l dry-run -d 'Show what would be changed, change nothing'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -s V -l version -d 'Print version'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -f -a "scan" -d 'Every queue\'s size, its oversized mail and why it is stuck, and whether it counts against the site\'s quota'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -f -a "scan" -d 'Every queue\'s size, its oversized mail and why it is stuck, and whether it counts against the site\'s quota'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l min -d 'Messages at least this large are oversized (20M = 20 MiB, 20MB = 20,000,000 bytes)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l top -d 'How many oversized messages (groups of identical copies count once) to list, and queues to show in text' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l site -d 'Only this site: siteN, one of its domains or its adminN user (repeatable; host queues are skipped)' -r
@@ -144,7 +146,51 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l site -d 'Site to fix: siteN, one of its domains or its adminN user (repeatable)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l owner -d 'Owner of the queue directory (its group is always the site\'s)' -r -f -a "admin\t'The site\'s admin user (adminN)'
+root\t'root'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l mode -d 'Queue directory mode, octal (2777 lets every local user delete queued mail)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l all -d 'Every site whose etc/mail/local-host-names is not empty'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l m4 -d 'Regenerate sendmail.cf from the edited sendmail.mc with m4 instead of editing the cf'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l chgrp-queued -d 'Also give mail already queued the site\'s group, so it counts against the quota'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l undo -d 'Restore what earlier fixes of these sites changed (owners, modes, contents)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l site -d 'Site whose queue to purge: siteN, one of its domains or its adminN user (repeatable)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l min -d 'Only messages at least this large' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l older -d 'Only messages queued at least this long ago (qf T line)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l sender -d 'Only messages from this sender (an address, or @domain)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l quarantine -d 'Quarantine directory, under the root and outside every site tree' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l delete -d 'Delete instead of quarantining'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "scan" -d 'Every queue\'s size, its oversized mail and why it is stuck, and whether it counts against the site\'s quota'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
@@ -167,3 +213,5 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_see
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem mqueue check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "scan" -d 'Every queue\'s size, its oversized mail and why it is stuck, and whether it counts against the site\'s quota'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'

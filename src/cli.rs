@@ -268,6 +268,8 @@ pub struct MqueueArgs {
 #[derive(Debug, Subcommand)]
 pub enum MqueueCommand {
     Scan(MqueueScanArgs),
+    Fix(MqueueFixArgs),
+    Purge(MqueuePurgeArgs),
 }
 
 /// Every queue's size, its oversized mail and why it is stuck, and whether it counts against the
@@ -366,3 +368,110 @@ Examples:
 #[derive(Debug, Args)]
 #[command(after_help = CHECK_EXAMPLES)]
 pub struct CheckArgs {}
+
+const MQUEUE_FIX_EXAMPLES: &str = "\
+Examples:
+  toolkit mqueue fix --site example.com --dry-run   the plan, nothing changed
+  toolkit mqueue fix --site example.com             show the plan, ask, apply
+  toolkit mqueue fix --all --yes                    every site with local-host-names
+  toolkit mqueue fix --site site11 --chgrp-queued   also charge mail already queued
+  toolkit mqueue fix --site example.com --undo      restore what the fixes changed";
+
+/// Binds each site's mail queue to the site's own disk quota, safely and undoably.
+///
+/// Steps, each reported ok, changed, would change, refused (with the reason) or failed:
+/// 1. the queue directory owned adminN:adminN (--owner root keeps root), setgid, mode 2770;
+/// 2. etc/smrsh (recursively) and etc/aliases adminN:adminN, etc/aliases.db root:adminN;
+/// 3. backups of sendmail.cf and etc/mail/sendmail.mc (NAME.zorig first, never overwritten; later
+///    ones timestamped);
+/// 4. DefaultUser set to the admin's uid:gid in the mc (confDEF_USER_ID) and the cf (O DefaultUser=),
+///    or with --m4 the cf regenerated from the mc;
+/// 5. with --chgrp-queued, queued files get the site's group.
+///
+/// Never follows a symlink inside a site, never changes a file with other hard links, writes files
+/// atomically, journals every change under var/lib/toolkit/mqueue-fix (for --undo); a second run
+/// changes nothing.
+#[derive(Debug, Args)]
+#[command(after_help = MQUEUE_FIX_EXAMPLES)]
+pub struct MqueueFixArgs {
+    /// Site to fix: siteN, one of its domains or its adminN user (repeatable)
+    #[arg(long, value_name = "SITE", required_unless_present = "all")]
+    pub site: Vec<String>,
+    /// Every site whose etc/mail/local-host-names is not empty
+    #[arg(long, conflicts_with_all = ["site", "undo"])]
+    pub all: bool,
+    /// Owner of the queue directory (its group is always the site's)
+    #[arg(long, value_enum, default_value_t = QueueOwner::Admin, value_name = "WHO")]
+    pub owner: QueueOwner,
+    /// Queue directory mode, octal (2777 lets every local user delete queued mail)
+    #[arg(long, default_value = "2770", value_parser = parse_mode, value_name = "MODE")]
+    pub mode: u32,
+    /// Regenerate sendmail.cf from the edited sendmail.mc with m4 instead of editing the cf
+    #[arg(long)]
+    pub m4: bool,
+    /// Also give mail already queued the site's group, so it counts against the quota
+    #[arg(long)]
+    pub chgrp_queued: bool,
+    /// Restore what earlier fixes of these sites changed (owners, modes, contents)
+    #[arg(long)]
+    pub undo: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueueOwner {
+    /// The site's admin user (adminN)
+    Admin,
+    /// root
+    Root,
+}
+
+/// An octal permission mode such as 2770 (at most 4 digits, setgid allowed, no setuid).
+fn parse_mode(s: &str) -> Result<u32, String> {
+    let bad = || format!("invalid mode '{s}' (octal, e.g. 2770)");
+    if s.is_empty() || s.len() > 4 {
+        return Err(bad());
+    }
+    let m = u32::from_str_radix(s, 8).map_err(|_| bad())?;
+    if m & 0o4000 != 0 {
+        return Err(format!(
+            "mode '{s}': setuid makes no sense on a queue directory"
+        ));
+    }
+    Ok(m)
+}
+
+const MQUEUE_PURGE_EXAMPLES: &str = "\
+Examples:
+  toolkit mqueue purge --site example.com --min 20M --dry-run
+  toolkit mqueue purge --site site11 --min 30M --older 2d          quarantined, asked first
+  toolkit mqueue purge --site site11 --min 30M --sender bob@example.com --yes
+  toolkit mqueue purge --site site11 --min 30M --delete";
+
+/// Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never
+/// one that sendmail holds locked.
+///
+/// By default messages are moved to a quarantine directory outside the site tree
+/// (var/lib/toolkit/quarantine/SITE/TIME under the root, or --quarantine DIR), so nothing is lost;
+/// --delete deletes them. The plan is shown and confirmed; --dry-run changes nothing.
+#[derive(Debug, Args)]
+#[command(after_help = MQUEUE_PURGE_EXAMPLES)]
+pub struct MqueuePurgeArgs {
+    /// Site whose queue to purge: siteN, one of its domains or its adminN user (repeatable)
+    #[arg(long, value_name = "SITE", required = true)]
+    pub site: Vec<String>,
+    /// Only messages at least this large
+    #[arg(long, value_name = "SIZE", required = true)]
+    pub min: Size,
+    /// Only messages queued at least this long ago (qf T line)
+    #[arg(long, value_name = "DURATION")]
+    pub older: Option<Duration>,
+    /// Only messages from this sender (an address, or @domain)
+    #[arg(long, value_name = "ADDR")]
+    pub sender: Option<String>,
+    /// Quarantine directory, under the root and outside every site tree
+    #[arg(long, value_name = "DIR", conflicts_with = "delete")]
+    pub quarantine: Option<PathBuf>,
+    /// Delete instead of quarantining
+    #[arg(long)]
+    pub delete: bool,
+}

@@ -69,12 +69,21 @@ fn usage_error(e: clap::Error) -> i32 {
         }
         _ => {
             let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
+            // clap's first line can end with ':' and list what it means on the next indented lines
+            // (missing required arguments): fold those into the one line.
+            let mut lines = rendered.lines().filter(|l| !l.trim().is_empty());
+            let mut first = lines
+                .next()
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ")
                 .to_string();
+            if first.ends_with(':') {
+                let more: Vec<&str> = lines
+                    .take_while(|l| l.starts_with(' '))
+                    .map(str::trim)
+                    .collect();
+                first = format!("{} {}", first, more.join(", "));
+            }
             let hint = if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
                 "a command is required (try 'toolkit --help')".to_string()
             } else {

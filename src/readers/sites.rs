@@ -43,6 +43,19 @@ impl Site {
         self.domains.first().unwrap_or(&self.name)
     }
 
+    /// `site11 example.com admin11`, for a person.
+    pub fn label(&self) -> String {
+        [
+            Some(self.name.as_str()),
+            self.domains.first().map(String::as_str),
+            self.admin.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+
     /// The gid the site's quota is on: the admin group, else the group owning fst.
     pub fn quota_gid(&self) -> Option<u32> {
         self.gid.or(self.fst_gid)

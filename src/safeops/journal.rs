@@ -151,7 +151,7 @@ fn read_entries(dir: &Dir) -> Result<Vec<Entry>> {
 fn undo_one(journal: &Dir, base: &Dir, e: &Entry) -> Undone {
     let what = match &e.change {
         Change::Owner { .. } => format!("owner {}:{}", e.before.uid, e.before.gid),
-        Change::Mode { .. } => format!("mode {:o}", e.before.mode),
+        Change::Mode { .. } => format!("mode {:04o}", e.before.mode),
         Change::Content => "content".to_string(),
     };
     let result = (|| -> Result<&'static str> {

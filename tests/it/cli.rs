@@ -19,6 +19,11 @@ fn usage_errors_are_one_line_and_exit_3() {
         (&["zombies", "--parent", "abc"][..], "abc"),
         (&["--format", "xml", "check"][..], "xml"),
         (&["frobnicate"][..], "frobnicate"),
+        (&["mqueue", "purge", "--site", "x"][..], "--min <SIZE>"),
+        (
+            &["mqueue", "fix", "--site", "x", "--mode", "99"][..],
+            "'99'",
+        ),
         (&[][..], "command"),
     ] {
         let out = toolkit(args);

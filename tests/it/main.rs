@@ -6,5 +6,7 @@ mod common;
 mod man;
 mod mem;
 mod mqueue;
+mod mqueue_fix;
+mod mqueue_purge;
 mod sendmail_m4;
 mod zombies;

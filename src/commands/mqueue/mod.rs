@@ -5,7 +5,9 @@
 //! `judge`), render (`render`).
 
 mod binding;
+pub mod fix;
 pub mod judge;
+pub mod purge;
 mod render;
 pub mod targets;
 mod text;
@@ -43,6 +45,8 @@ pub fn run(ctx: &Context, args: &MqueueArgs) -> Result<Status> {
             let report = scan(ctx, scan_args)?;
             super::output(ctx, &report)
         }
+        MqueueCommand::Fix(fix_args) => fix::run(ctx, fix_args),
+        MqueueCommand::Purge(purge_args) => purge::run(ctx, purge_args),
     }
 }
 

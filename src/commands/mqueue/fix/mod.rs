@@ -1,0 +1,256 @@
+//! `toolkit mqueue fix`: bind each site's queued mail to the site's own disk quota (SPEC 5), shown as a
+//! plan, confirmed, applied through the safe operations with a journal, and undoable with `--undo`.
+
+mod plan;
+mod render;
+mod site;
+
+use crate::cli::{MqueueFixArgs, QueueOwner};
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::readers::sites::{discover, Site, SiteDb};
+use crate::readers::users::UserDb;
+use crate::root::SysInfo;
+use crate::safeops::journal::{self, Journal};
+use crate::safeops::{Dir, SafeError};
+use crate::status::Status;
+use crate::ui::Approval;
+use plan::{Mode, Names, Outcome, Step};
+pub use render::{FixReport, SiteFix};
+use site::{Admin, Ctx, FixOptions};
+use std::ffi::OsStr;
+use std::path::Path;
+
+impl Names for UserDb {
+    fn user(&self, uid: u32) -> String {
+        self.user_name(uid)
+    }
+    fn group(&self, gid: u32) -> String {
+        self.group_name(gid)
+    }
+}
+
+/// Where journals live: outside every site tree, under the root.
+const JOURNALS: &str = "var/lib/toolkit/mqueue-fix";
+
+pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
+    let users = UserDb::open(&ctx.root)?;
+    let db = discover(&ctx.root, &users);
+    let sites = select(ctx, &db, args)?;
+    if args.undo {
+        return undo(ctx, &sites, &users);
+    }
+    let approval = Approval::decide(ctx)?;
+    let opts = FixOptions {
+        owner_root: args.owner == QueueOwner::Root,
+        mode: args.mode,
+        m4: args.m4,
+        chgrp_queued: args.chgrp_queued,
+        live: ctx.root.is_live(),
+        now: now(ctx),
+    };
+    let mut fixes = Vec::new();
+    for site in sites {
+        fixes.push(fix_site(ctx, &users, site, &opts, approval)?);
+    }
+    let report = FixReport::new(fixes, ctx.dry_run, false);
+    super::super::output(ctx, &report)
+}
+
+/// "Now" as the root sees it, for backup names and journal runs.
+fn now(ctx: &Context) -> u64 {
+    if ctx.root.is_live() {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    } else {
+        SysInfo::read(&ctx.root).map(|s| s.now_unix()).unwrap_or(0)
+    }
+}
+
+/// The sites named with --site, or with --all those whose etc/mail/local-host-names is non-empty.
+fn select<'a>(ctx: &Context, db: &'a SiteDb, args: &MqueueFixArgs) -> Result<Vec<&'a Site>> {
+    if args.all {
+        return Ok(db
+            .sites
+            .iter()
+            .filter(|s| {
+                Dir::open_trusted(&s.fst())
+                    .and_then(|d| d.subdir(Path::new("etc/mail")))
+                    .and_then(|d| d.read(OsStr::new("local-host-names")))
+                    .is_ok_and(|b| b.iter().any(|c| !c.is_ascii_whitespace()))
+            })
+            .collect());
+    }
+    let mut out: Vec<&Site> = Vec::new();
+    for name in &args.site {
+        let site = db.find(name).ok_or_else(|| {
+            Error::Usage(format!(
+                "--site {name}: no such site under {} (give siteN, a domain or adminN)",
+                ctx.root.display(&ctx.root.join("home/virtual"))
+            ))
+        })?;
+        if !out.iter().any(|s| s.name == site.name) {
+            out.push(site);
+        }
+    }
+    Ok(out)
+}
+
+fn fix_site(
+    ctx: &Context,
+    users: &UserDb,
+    site: &Site,
+    opts: &FixOptions,
+    approval: Approval,
+) -> Result<SiteFix> {
+    let label = site.label();
+    let (Some(uid), Some(gid)) = (site.uid, site.gid) else {
+        let why = format!(
+            "admin user/group of {} unknown: {}",
+            site.name,
+            site.notes.join("; ")
+        );
+        return Ok(SiteFix::refused(
+            site,
+            vec![Step::new(1, "", "", Outcome::Refused, why)],
+        ));
+    };
+    let fst = match Dir::open_trusted(&site.fst()) {
+        Ok(d) => d,
+        Err(e) => return Ok(SiteFix::refused(site, vec![Step::refused(1, "fst", &e)])),
+    };
+    let admin = Admin { uid, gid };
+    let inspect = steps(&fst, admin, opts, Mode::Inspect, None, users);
+    let pending = inspect
+        .iter()
+        .filter(|s| s.outcome == Outcome::WouldChange)
+        .count();
+    if pending == 0 || approval == Approval::DryRun {
+        return Ok(SiteFix::new(site, inspect));
+    }
+    if approval == Approval::Ask {
+        render::print_plan(&label, &inspect, &ctx.style);
+        if !approval.confirm(&format!("Apply {pending} change(s) to {label}?"))? {
+            let declined = inspect
+                .into_iter()
+                .map(|mut s| {
+                    if s.outcome == Outcome::WouldChange {
+                        s.note = "declined".into();
+                    }
+                    s
+                })
+                .collect();
+            return Ok(SiteFix::declined(site, declined));
+        }
+    }
+    let journals = open_journals(ctx).map_err(|e| Error::Refused(format!("journal: {e}")))?;
+    let mut journal = Journal::begin(&journals, &site.name, opts.now)
+        .map_err(|e| Error::Refused(format!("journal: {e}")))?;
+    let applied = steps(&fst, admin, opts, Mode::Apply, Some(&mut journal), users);
+    Ok(SiteFix::new(site, applied))
+}
+
+fn steps(
+    fst: &Dir,
+    admin: Admin,
+    opts: &FixOptions,
+    run: Mode,
+    journal: Option<&mut Journal>,
+    names: &dyn Names,
+) -> Vec<Step> {
+    let mut c = Ctx {
+        fst,
+        admin,
+        opts,
+        run,
+        journal,
+        names,
+    };
+    let mut steps = c.queue_dir();
+    steps.extend(c.smrsh_aliases());
+    steps.extend(c.default_user());
+    if opts.chgrp_queued {
+        steps.extend(c.chgrp_queued());
+    }
+    steps
+}
+
+fn open_journals(ctx: &Context) -> std::result::Result<Dir, SafeError> {
+    let mut dir = Dir::open_trusted(ctx.root.path())?;
+    for part in JOURNALS.split('/') {
+        dir = dir.ensure_dir(OsStr::new(part), 0o700)?;
+    }
+    Ok(dir)
+}
+
+/// `owner 0:12` as `owner root:mail` for the report.
+fn describe(what: &str, users: &UserDb) -> String {
+    let Some(ids) = what.strip_prefix("owner ") else {
+        return what.to_string();
+    };
+    match ids
+        .split_once(':')
+        .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)))
+    {
+        Some((u, g)) => format!("owner {}:{}", users.user_name(u), users.group_name(g)),
+        None => what.to_string(),
+    }
+}
+
+fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
+    let approval = Approval::decide(ctx)?;
+    let mut fixes = Vec::new();
+    for site in sites {
+        let fst = match Dir::open_trusted(&site.fst()) {
+            Ok(d) => d,
+            Err(e) => {
+                fixes.push(SiteFix::refused(site, vec![Step::refused(1, "fst", &e)]));
+                continue;
+            }
+        };
+        let journals = match open_journals(ctx) {
+            Ok(j) => j,
+            Err(e) => return Err(Error::Refused(format!("journal: {e}"))),
+        };
+        if approval == Approval::DryRun
+            || !approval.confirm(&format!("Undo every recorded fix of {}?", site.label()))?
+        {
+            fixes.push(SiteFix::new(
+                site,
+                vec![Step::new(
+                    0,
+                    "",
+                    "undo recorded fixes",
+                    Outcome::WouldChange,
+                    "",
+                )],
+            ));
+            continue;
+        }
+        let undone = journal::undo(&journals, &site.name, &fst)
+            .map_err(|e| Error::Refused(format!("undo: {e}")))?;
+        let steps = undone
+            .into_iter()
+            .map(|u| {
+                let outcome = match u.outcome {
+                    "restored" => Outcome::Changed,
+                    "ok" => Outcome::Ok,
+                    "failed" => Outcome::Failed,
+                    _ => Outcome::Refused,
+                };
+                Step::new(
+                    0,
+                    &u.path,
+                    format!("restore {}", describe(&u.what, users)),
+                    outcome,
+                    u.detail,
+                )
+            })
+            .collect();
+        fixes.push(SiteFix::new(site, steps));
+    }
+    let report = FixReport::new(fixes, ctx.dry_run, true);
+    super::super::output(ctx, &report)
+}

@@ -1,0 +1,502 @@
+//! The five steps of binding one site's queue to its quota (SPEC 5), inspected or applied through the
+//! safe operations, relative to the site's `fst` directory.
+
+use super::plan::{reason, set_meta, Mode, Names, Outcome, Owner, Step};
+use crate::safeops::journal::{Change, Journal};
+use crate::safeops::{Dir, Kind, SafeError};
+use crate::sendmail::defaultuser;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+
+/// What the administrator asked for.
+#[derive(Debug, Clone)]
+pub struct FixOptions {
+    /// Keep root as the queue directory's owner (`--owner root`).
+    pub owner_root: bool,
+    /// Queue directory mode (default 2770).
+    pub mode: u32,
+    /// Regenerate the cf from the mc with m4 instead of editing it.
+    pub m4: bool,
+    pub chgrp_queued: bool,
+    /// The live system: m4 may be run.
+    pub live: bool,
+    /// "Now" for backup names, Unix seconds.
+    pub now: u64,
+}
+
+/// The site's admin user and group ids.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+const QUEUE: &str = "var/spool/mqueue";
+const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
+const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
+const MC_FILE: &str = "etc/mail/sendmail.mc";
+
+pub struct Ctx<'a, 'j> {
+    pub fst: &'a Dir,
+    pub admin: Admin,
+    pub opts: &'a FixOptions,
+    pub run: Mode,
+    pub journal: Option<&'j mut Journal>,
+    pub names: &'a dyn Names,
+}
+
+fn split(rel: &str) -> (&Path, &OsStr) {
+    let p = Path::new(rel);
+    (
+        p.parent().unwrap_or(Path::new("")),
+        p.file_name().unwrap_or(OsStr::new("")),
+    )
+}
+
+impl Ctx<'_, '_> {
+    fn parent(&self, rel: &str) -> Result<Option<Dir>, SafeError> {
+        let (parent, _) = split(rel);
+        if parent.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        self.fst.subdir(parent).map(Some)
+    }
+
+    /// Owner and mode of one path (`mode: None` keeps the mode). A missing path is reported as such.
+    fn meta_step(
+        &mut self,
+        step: u8,
+        rel: &str,
+        owner: Owner,
+        mode: Option<u32>,
+        missing_ok: bool,
+    ) -> Step {
+        let parent = match self.parent(rel) {
+            Ok(p) => p,
+            Err(SafeError::Missing { .. }) if missing_ok => {
+                return Step::new(step, rel, "", Outcome::Ok, "absent: nothing to do")
+            }
+            Err(e) => return Step::refused(step, rel, &e),
+        };
+        let dir = parent.as_ref().unwrap_or(self.fst);
+        let (_, name) = split(rel);
+        match dir.entry(name) {
+            Ok(Some(mut e)) => set_meta(
+                step,
+                rel,
+                &mut e,
+                owner,
+                mode,
+                self.run,
+                &mut self.journal,
+                self.names,
+            ),
+            Ok(None) if missing_ok => {
+                Step::new(step, rel, "", Outcome::Ok, "absent: nothing to do")
+            }
+            Ok(None) => Step::new(step, rel, "", Outcome::Refused, "does not exist"),
+            Err(e) => Step::refused(step, rel, &e),
+        }
+    }
+
+    /// Step 1: the queue directory (and sendmail's qf/df/xf subdirectories when present).
+    pub fn queue_dir(&mut self) -> Vec<Step> {
+        let owner = Owner {
+            uid: Some(if self.opts.owner_root {
+                0
+            } else {
+                self.admin.uid
+            }),
+            gid: self.admin.gid,
+        };
+        let mut steps = vec![self.meta_step(1, QUEUE, owner, Some(self.opts.mode), false)];
+        if self.opts.mode & 0o002 != 0 {
+            steps[0].note = format!(
+                "{}mode {:04o} is world-writable: every local user can delete queued mail",
+                if steps[0].note.is_empty() { "" } else { "; " },
+                self.opts.mode
+            );
+        }
+        if let Ok(q) = self.fst.subdir(Path::new(QUEUE)) {
+            for sub in QUEUE_SUBDIRS {
+                if matches!(q.entry(OsStr::new(sub)), Ok(Some(e)) if e.meta.kind != Kind::File) {
+                    let rel = format!("{QUEUE}/{sub}");
+                    steps.push(self.meta_step(1, &rel, owner, Some(self.opts.mode), false));
+                }
+            }
+        }
+        steps
+    }
+
+    /// Step 2: etc/smrsh recursively, etc/aliases, etc/aliases.db.
+    pub fn smrsh_aliases(&mut self) -> Vec<Step> {
+        let admin = Owner {
+            uid: Some(self.admin.uid),
+            gid: self.admin.gid,
+        };
+        let mut steps = vec![self.meta_step(2, "etc/smrsh", admin, None, true)];
+        if steps[0].outcome != Outcome::Refused {
+            if let Ok(d) = self.fst.subdir(Path::new("etc/smrsh")) {
+                self.tree(&d, "etc/smrsh", admin, 0, &mut steps);
+            }
+        }
+        steps.push(self.meta_step(2, "etc/aliases", admin, None, true));
+        let db = Owner {
+            uid: Some(0),
+            gid: self.admin.gid,
+        };
+        steps.push(self.meta_step(2, "etc/aliases.db", db, None, true));
+        steps
+    }
+
+    fn tree(&mut self, dir: &Dir, rel: &str, owner: Owner, depth: usize, steps: &mut Vec<Step>) {
+        let names = match dir.names() {
+            Ok(n) => n,
+            Err(e) => return steps.push(Step::refused(2, rel, &e)),
+        };
+        for name in names {
+            let child_rel = format!("{rel}/{}", name.to_string_lossy());
+            let mut entry = match dir.entry(&name) {
+                Ok(Some(e)) => e,
+                Ok(None) => continue,
+                Err(e) => {
+                    steps.push(Step::refused(2, &child_rel, &e));
+                    continue;
+                }
+            };
+            steps.push(set_meta(
+                2,
+                &child_rel,
+                &mut entry,
+                owner,
+                None,
+                self.run,
+                &mut self.journal,
+                self.names,
+            ));
+            if entry.meta.kind == Kind::Dir && depth < 16 {
+                match entry.open_dir() {
+                    Ok(sub) => self.tree(&sub, &child_rel, owner, depth + 1, steps),
+                    Err(e) => steps.push(Step::refused(2, &child_rel, &e)),
+                }
+            }
+        }
+    }
+
+    /// Steps 3 and 4: back up and edit DefaultUser in the mc and the cf (or regenerate the cf with m4).
+    pub fn default_user(&mut self) -> Vec<Step> {
+        let value = format!("{}:{}", self.admin.uid, self.admin.gid);
+        let mut steps = Vec::new();
+        let mc = self.read_rel(MC_FILE);
+        let new_mc = match &mc {
+            Ok(Some(text)) => match defaultuser::mc_set(text, &value) {
+                Ok(new) => {
+                    steps.extend(self.replace(
+                        MC_FILE,
+                        text,
+                        &new,
+                        &format!("confDEF_USER_ID -> {value}"),
+                    ));
+                    Some(new)
+                }
+                Err(e) => {
+                    steps.push(Step::new(4, MC_FILE, "", Outcome::Refused, e));
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                steps.push(Step::refused(4, MC_FILE, e));
+                None
+            }
+        };
+        let cf_rel = CF_FILES
+            .iter()
+            .find(|r| matches!(self.read_rel(r), Ok(Some(_))))
+            .copied();
+        let Some(cf_rel) = cf_rel else {
+            let why = match self.read_rel(CF_FILES[0]) {
+                Err(e) => reason(&e),
+                _ => "no sendmail.cf in etc/ or etc/mail/".into(),
+            };
+            steps.push(Step::new(4, CF_FILES[0], "", Outcome::Refused, why));
+            return steps;
+        };
+        let cf = match self.read_rel(cf_rel) {
+            Ok(Some(t)) => t,
+            Ok(None) => return steps,
+            Err(e) => {
+                steps.push(Step::refused(4, cf_rel, &e));
+                return steps;
+            }
+        };
+        if self.opts.m4 {
+            let Some(mc_text) = new_mc else {
+                steps.push(Step::new(
+                    4,
+                    cf_rel,
+                    "regenerate with m4",
+                    Outcome::Refused,
+                    "no usable sendmail.mc to run m4 on",
+                ));
+                return steps;
+            };
+            if defaultuser::cf_get(&cf).as_deref() == Some(value.as_str()) {
+                steps.push(Step::new(4, cf_rel, "", Outcome::Ok, ""));
+                return steps;
+            }
+            if !self.opts.live || self.run == Mode::Inspect {
+                let note = if self.opts.live {
+                    ""
+                } else {
+                    "fake root: m4 is not run"
+                };
+                steps.push(Step::new(
+                    4,
+                    cf_rel,
+                    format!("regenerate from sendmail.mc with m4 (DefaultUser={value})"),
+                    Outcome::WouldChange,
+                    note,
+                ));
+                return steps;
+            }
+            match run_m4(&mc_text, &value) {
+                Ok(generated) => steps.extend(self.replace(
+                    cf_rel,
+                    &cf,
+                    &generated,
+                    &format!("regenerated with m4, DefaultUser={value}"),
+                )),
+                Err(why) => steps.push(Step::new(
+                    4,
+                    cf_rel,
+                    "regenerate with m4",
+                    Outcome::Failed,
+                    why,
+                )),
+            }
+        } else {
+            match defaultuser::cf_set(&cf, &value) {
+                Ok(new) => {
+                    steps.extend(self.replace(cf_rel, &cf, &new, &format!("O DefaultUser={value}")))
+                }
+                Err(e) => steps.push(Step::new(4, cf_rel, "", Outcome::Refused, e)),
+            }
+        }
+        steps
+    }
+
+    fn read_rel(&self, rel: &str) -> Result<Option<Vec<u8>>, SafeError> {
+        let parent = match self.parent(rel) {
+            Ok(p) => p,
+            Err(SafeError::Missing { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let dir = parent.as_ref().unwrap_or(self.fst);
+        match dir.read(split(rel).1) {
+            Ok(b) => Ok(Some(b)),
+            Err(SafeError::Missing { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Backs a file up (step 3) and replaces its content (step 4), unless it is already right.
+    fn replace(&mut self, rel: &str, old: &[u8], new: &[u8], change: &str) -> Vec<Step> {
+        if old == new {
+            return vec![Step::new(4, rel, "", Outcome::Ok, "")];
+        }
+        let parent = match self.parent(rel) {
+            Ok(p) => p,
+            Err(e) => return vec![Step::refused(4, rel, &e)],
+        };
+        let dir = parent.as_ref().unwrap_or(self.fst);
+        let (_, name) = split(rel);
+        let entry = match dir.existing(name) {
+            Ok(e) => e,
+            Err(e) => return vec![Step::refused(4, rel, &e)],
+        };
+        let meta = entry.meta;
+        if let Err(e) = entry.check_changeable() {
+            return vec![Step::refused(3, rel, &e)];
+        }
+        drop(entry);
+        let backup = match backup_name(dir, name, self.opts.now) {
+            Ok(b) => b,
+            Err(e) => return vec![Step::refused(3, rel, &e)],
+        };
+        let backup_rel = format!("{}/{}", split(rel).0.display(), backup.to_string_lossy());
+        if self.run == Mode::Inspect {
+            return vec![
+                Step::new(
+                    3,
+                    &backup_rel,
+                    format!("back up {rel}"),
+                    Outcome::WouldChange,
+                    "",
+                ),
+                Step::new(4, rel, change, Outcome::WouldChange, ""),
+            ];
+        }
+        let mut steps = Vec::new();
+        match dir.create_exclusive(&backup, old, meta.uid, meta.gid, meta.mode) {
+            Ok(()) => steps.push(Step::new(
+                3,
+                &backup_rel,
+                format!("back up {rel}"),
+                Outcome::Changed,
+                "",
+            )),
+            Err(e) => {
+                steps.push(Step::refused(3, &backup_rel, &e));
+                return steps;
+            }
+        }
+        let result = (|| -> Result<(), SafeError> {
+            if let Some(j) = self.journal.as_deref_mut() {
+                j.record(rel, meta, Change::Content, Some(old))?;
+            }
+            dir.replace(name, new)
+        })();
+        steps.push(match result {
+            Ok(()) => Step::new(4, rel, change, Outcome::Changed, ""),
+            Err(e) => Step {
+                change: change.to_string(),
+                ..Step::refused(4, rel, &e)
+            },
+        });
+        steps
+    }
+
+    /// Step 5: queued files get the site's group (owner unchanged: sendmail distrusts queue files owned
+    /// by another user), one summary step.
+    pub fn chgrp_queued(&mut self) -> Vec<Step> {
+        let mut counts = (0usize, 0usize, 0usize); // to change, refused, failed
+        let mut first_problem = String::new();
+        let mut dirs = vec![QUEUE.to_string()];
+        dirs.extend(QUEUE_SUBDIRS.iter().map(|s| format!("{QUEUE}/{s}")));
+        for rel in dirs {
+            let Ok(dir) = self.fst.subdir(Path::new(&rel)) else {
+                continue;
+            };
+            let Ok(names) = dir.names() else { continue };
+            for name in names {
+                let Ok(Some(mut e)) = dir.entry(&name) else {
+                    continue;
+                };
+                if e.meta.kind != Kind::File || e.meta.gid == self.admin.gid {
+                    continue;
+                }
+                let file_rel = format!("{rel}/{}", name.to_string_lossy());
+                let owner = Owner {
+                    uid: None,
+                    gid: self.admin.gid,
+                };
+                let s = set_meta(
+                    5,
+                    &file_rel,
+                    &mut e,
+                    owner,
+                    None,
+                    self.run,
+                    &mut self.journal,
+                    self.names,
+                );
+                match s.outcome {
+                    Outcome::Changed | Outcome::WouldChange => counts.0 += 1,
+                    Outcome::Refused => counts.1 += 1,
+                    Outcome::Failed => counts.2 += 1,
+                    Outcome::Ok => {}
+                }
+                if matches!(s.outcome, Outcome::Refused | Outcome::Failed)
+                    && first_problem.is_empty()
+                {
+                    first_problem = format!("{}: {}", file_rel, s.note);
+                }
+            }
+        }
+        let (n, refused, failed) = counts;
+        let group = self.names.group(self.admin.gid);
+        let outcome = if failed > 0 {
+            Outcome::Failed
+        } else if refused > 0 {
+            Outcome::Refused
+        } else if n == 0 {
+            Outcome::Ok
+        } else if self.run == Mode::Inspect {
+            Outcome::WouldChange
+        } else {
+            Outcome::Changed
+        };
+        let change = if n > 0 {
+            format!(
+                "group of {} queue file(s) -> {group}",
+                crate::units::thousands(n as u64)
+            )
+        } else {
+            String::new()
+        };
+        let note = if refused + failed > 0 {
+            format!("{refused} refused, {failed} failed; first: {first_problem}")
+        } else {
+            String::new()
+        };
+        vec![Step::new(5, QUEUE, change, outcome, note)]
+    }
+}
+
+/// `NAME.zorig` for the first backup (never overwritten); later ones `NAME.zorig-YYYYMMDD-HHMMSS`.
+fn backup_name(dir: &Dir, name: &OsStr, now: u64) -> Result<OsString, SafeError> {
+    let mut first = name.to_os_string();
+    first.push(".zorig");
+    match dir.entry(&first)? {
+        None => return Ok(first),
+        Some(e) if e.meta.kind != Kind::File => {
+            return Err(SafeError::Refused {
+                path: e.path(),
+                reason: format!(
+                    "{} exists and is not a regular file: not a backup, nothing written beside it",
+                    first.to_string_lossy()
+                ),
+            })
+        }
+        Some(_) => {}
+    }
+    let mut later = first.clone();
+    later.push(format!("-{}", crate::units::utc_stamp(now)));
+    Ok(later)
+}
+
+/// Runs m4 on the edited mc (fed on stdin, so no path in the site tree is followed) and checks the
+/// result before anything is replaced: exit status 0, nothing on stderr, and the expected setting.
+fn run_m4(mc: &[u8], value: &str) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("m4")
+        .arg("-")
+        .current_dir("/")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("m4: {e}"))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(mc)
+        .map_err(|e| format!("m4: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| format!("m4: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || !stderr.trim().is_empty() {
+        return Err(format!(
+            "m4 {}: {}",
+            out.status,
+            stderr.lines().next().unwrap_or("").trim()
+        ));
+    }
+    if defaultuser::cf_get(&out.stdout).as_deref() != Some(value) {
+        return Err(format!(
+            "m4 output has no 'O DefaultUser={value}': not a usable sendmail.cf"
+        ));
+    }
+    Ok(out.stdout)
+}
