@@ -38,30 +38,9 @@ pub fn read(fst: &Path) -> Option<(String, String)> {
     None
 }
 
-/// The DefaultUser value of a cf file's text (the last setting wins, as in sendmail).
+/// The DefaultUser value of a cf file's text (one parser for the scan and the fix).
 pub fn parse(cf: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(cf);
-    let mut user: Option<String> = None;
-    let mut group: Option<String> = None;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("O ") {
-            let Some((k, v)) = rest.split_once('=') else {
-                continue;
-            };
-            if k.trim().eq_ignore_ascii_case("DefaultUser") {
-                user = Some(v.trim().to_string());
-                group = None;
-            }
-        } else if let Some(v) = line.strip_prefix("Ou") {
-            user = Some(v.trim().to_string());
-        } else if let Some(v) = line.strip_prefix("Og") {
-            group = Some(v.trim().to_string());
-        }
-    }
-    match (user, group) {
-        (Some(u), Some(g)) if !u.contains(':') => Some(format!("{u}:{g}")),
-        (u, _) => u,
-    }
+    crate::sendmail::defaultuser::cf_get(cf)
 }
 
 /// The uid and gid a DefaultUser value stands for.
@@ -87,25 +66,5 @@ pub fn resolve(value: String, file: String, users: &UserDb) -> DefaultUser {
         uid,
         gid,
         file,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse;
-
-    #[test]
-    fn forms() {
-        assert_eq!(
-            parse(b"# x\nO DefaultUser=mail:mail\n").as_deref(),
-            Some("mail:mail")
-        );
-        assert_eq!(
-            parse(b"O DefaultUser = 501:501\n").as_deref(),
-            Some("501:501")
-        );
-        assert_eq!(parse(b"Ou8\nOg12\n").as_deref(), Some("8:12"));
-        assert_eq!(parse(b"#O DefaultUser=mail:mail\n"), None);
-        assert_eq!(parse(b"\xff\xfe"), None);
     }
 }

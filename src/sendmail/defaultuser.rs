@@ -12,26 +12,55 @@ fn trim_start(l: &[u8]) -> &[u8] {
     &l[n..]
 }
 
-/// The value of the active `O DefaultUser=` line of a cf, if any (a `#O` line is commented out).
-pub fn cf_get(text: &[u8]) -> Option<String> {
-    lines(text).into_iter().rev().find_map(|l| {
-        let v = l.strip_prefix(b"O DefaultUser")?;
-        let v = v.strip_prefix(b"=").unwrap_or(b"");
-        Some(String::from_utf8_lossy(v).trim().to_string())
-    })
+/// The value of an active `O DefaultUser=...` line (spaces around `=` allowed, as sendmail allows).
+fn option_value(line: &[u8]) -> Option<String> {
+    let rest = line.strip_prefix(b"O ")?;
+    let text = String::from_utf8_lossy(rest);
+    let (key, value) = match text.split_once('=') {
+        Some((k, v)) => (k.trim().to_string(), v.trim().to_string()),
+        None => (text.trim().to_string(), String::new()),
+    };
+    key.eq_ignore_ascii_case("DefaultUser").then_some(value)
 }
 
-/// Sets `O DefaultUser=VALUE` in a cf: rewrites active lines; with none, uncomments the `#O DefaultUser`
-/// line sendmail's m4 writes for an unset option, or adds the line after the last `O ` option.
+/// The DefaultUser a cf sets: the last `O DefaultUser=` line, or sendmail's old one-letter options
+/// `Ou` (user) and `Og` (group); the last setting wins, as in sendmail. `#O` lines are comments.
+pub fn cf_get(text: &[u8]) -> Option<String> {
+    let mut user: Option<String> = None;
+    let mut group: Option<String> = None;
+    for line in lines(text) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        if let Some(v) = option_value(line) {
+            user = Some(v);
+            group = None;
+        } else if let Some(v) = line.strip_prefix(b"Ou") {
+            user = Some(String::from_utf8_lossy(v).trim().to_string());
+        } else if let Some(v) = line.strip_prefix(b"Og") {
+            group = Some(String::from_utf8_lossy(v).trim().to_string());
+        }
+    }
+    match (user, group) {
+        (Some(u), Some(g)) if !u.contains(':') => Some(format!("{u}:{g}")),
+        (u, _) => u,
+    }
+}
+
+/// Sets `O DefaultUser=VALUE` in a cf: rewrites active lines (an old `Ou` line becomes the new line
+/// and an old `Og` line is commented out, since DefaultUser carries the group); with none, uncomments
+/// the `#O DefaultUser` line sendmail's m4 writes for an unset option, or adds the line after the
+/// last `O ` option.
 pub fn cf_set(text: &[u8], value: &str) -> Result<Vec<u8>, String> {
     let new_line = format!("O DefaultUser={value}\n");
     let mut ls: Vec<Vec<u8>> = lines(text).into_iter().map(<[u8]>::to_vec).collect();
-    let is_active =
-        |l: &[u8]| l.starts_with(b"O DefaultUser=") || l.trim_ascii_end() == b"O DefaultUser";
     let mut found = false;
-    for l in ls.iter_mut().filter(|l| is_active(l)) {
-        *l = new_line.clone().into_bytes();
-        found = true;
+    for l in ls.iter_mut() {
+        let body = l.strip_suffix(b"\n").unwrap_or(l);
+        if option_value(body).is_some() || body.starts_with(b"Ou") {
+            *l = new_line.clone().into_bytes();
+            found = true;
+        } else if body.starts_with(b"Og") {
+            l.insert(0, b'#');
+        }
     }
     if !found {
         if let Some(l) = ls
@@ -158,6 +187,31 @@ mod tests {
             b"# default UID\nO DefaultUser=501:501\nO QueueDirectory=/var/spool/mqueue\n"
         );
         assert_eq!(cf_set(&out, "501:501").unwrap(), out, "idempotent");
+    }
+
+    #[test]
+    fn cf_forms_sendmail_accepts() {
+        assert_eq!(
+            cf_get(b"O DefaultUser = 501:501\n").as_deref(),
+            Some("501:501")
+        );
+        assert_eq!(cf_get(b"Ou8\nOg12\n").as_deref(), Some("8:12"));
+        assert_eq!(cf_get(b"#O DefaultUser=mail:mail\n"), None);
+        assert_eq!(cf_get(b"\xff\xfe"), None);
+        assert_eq!(
+            cf_get(b"O DefaultUser=a:b\nOu9\n").as_deref(),
+            Some("9"),
+            "last setting wins"
+        );
+        let old = b"V10\nOu8\nOg12\nO QueueDirectory=/q\n";
+        let new = cf_set(old, "501:501").unwrap();
+        assert_eq!(
+            new,
+            b"V10\nO DefaultUser=501:501\n#Og12\nO QueueDirectory=/q\n"
+        );
+        assert_eq!(cf_get(&new).as_deref(), Some("501:501"));
+        let spaced = cf_set(b"O DefaultUser = mail:mail\n", "1:2").unwrap();
+        assert_eq!(spaced, b"O DefaultUser=1:2\n");
     }
 
     #[test]

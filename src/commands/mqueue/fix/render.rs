@@ -15,6 +15,8 @@ pub struct SiteFix {
     pub admin: Option<String>,
     pub declined: bool,
     pub steps: Vec<Step>,
+    #[serde(skip)]
+    label: String,
 }
 
 impl SiteFix {
@@ -25,6 +27,7 @@ impl SiteFix {
             admin: site.admin.clone(),
             declined: false,
             steps,
+            label: site.label(),
         }
     }
 
@@ -167,7 +170,7 @@ impl Report for FixReport {
             writeln!(
                 out,
                 "{}{}",
-                style.bold(&site.label()),
+                style.bold(&site.label),
                 if site.declined { "  (declined)" } else { "" }
             )?;
             let mut current = usize::MAX;
