@@ -41,18 +41,6 @@ impl SiteFix {
             ..SiteFix::new(site, steps)
         }
     }
-
-    fn label(&self) -> String {
-        [
-            Some(self.site.clone()),
-            self.domain.clone(),
-            self.admin.clone(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
