@@ -185,6 +185,38 @@ fn open_journals(ctx: &Context) -> std::result::Result<Dir, SafeError> {
     Ok(dir)
 }
 
+/// Restored queued files (one journal entry each, thousands in a runaway queue) become one step per
+/// outcome, as the fix's step 5 reports them; everything else is listed as it is.
+fn summarize_queued(steps: Vec<Step>) -> Vec<Step> {
+    let prefix = format!("{}/", site::QUEUE);
+    let (queued, mut rest): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| {
+        s.path
+            .strip_prefix(&prefix)
+            .is_some_and(|f| !f.contains('/') || f.starts_with(['q', 'd', 'x']))
+    });
+    for outcome in [
+        Outcome::Changed,
+        Outcome::Ok,
+        Outcome::Refused,
+        Outcome::Failed,
+    ] {
+        let of: Vec<&Step> = queued.iter().filter(|s| s.outcome == outcome).collect();
+        if let Some(first) = of.first() {
+            let note = if matches!(outcome, Outcome::Refused | Outcome::Failed) {
+                format!("first: {}: {}", first.path, first.note)
+            } else {
+                String::new()
+            };
+            let change = format!(
+                "restore owner and group of {} queued file(s)",
+                crate::units::thousands(of.len() as u64)
+            );
+            rest.push(Step::new(0, site::QUEUE, change, outcome, note));
+        }
+    }
+    rest
+}
+
 /// `owner 0:12` as `owner root:mail` for the report.
 fn describe(what: &str, users: &UserDb) -> String {
     let Some(ids) = what.strip_prefix("owner ") else {
@@ -231,24 +263,26 @@ fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
         }
         let undone = journal::undo(&journals, &site.name, &fst)
             .map_err(|e| Error::Refused(format!("undo: {e}")))?;
-        let steps = undone
-            .into_iter()
-            .map(|u| {
-                let outcome = match u.outcome {
-                    "restored" => Outcome::Changed,
-                    "ok" => Outcome::Ok,
-                    "failed" => Outcome::Failed,
-                    _ => Outcome::Refused,
-                };
-                Step::new(
-                    0,
-                    &u.path,
-                    format!("restore {}", describe(&u.what, users)),
-                    outcome,
-                    u.detail,
-                )
-            })
-            .collect();
+        let steps = summarize_queued(
+            undone
+                .into_iter()
+                .map(|u| {
+                    let outcome = match u.outcome {
+                        "restored" => Outcome::Changed,
+                        "ok" => Outcome::Ok,
+                        "failed" => Outcome::Failed,
+                        _ => Outcome::Refused,
+                    };
+                    Step::new(
+                        0,
+                        &u.path,
+                        format!("restore {}", describe(&u.what, users)),
+                        outcome,
+                        u.detail,
+                    )
+                })
+                .collect(),
+        );
         fixes.push(SiteFix::new(site, steps));
     }
     let report = FixReport::new(fixes, ctx.dry_run, true);

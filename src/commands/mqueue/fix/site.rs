@@ -31,7 +31,7 @@ pub struct Admin {
     pub gid: u32,
 }
 
-const QUEUE: &str = "var/spool/mqueue";
+pub const QUEUE: &str = "var/spool/mqueue";
 const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
 const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
 const MC_FILE: &str = "etc/mail/sendmail.mc";
