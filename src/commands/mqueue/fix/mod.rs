@@ -189,11 +189,8 @@ fn open_journals(ctx: &Context) -> std::result::Result<Dir, SafeError> {
 /// outcome, as the fix's step 5 reports them; everything else is listed as it is.
 fn summarize_queued(steps: Vec<Step>) -> Vec<Step> {
     let prefix = format!("{}/", site::QUEUE);
-    let (queued, mut rest): (Vec<Step>, Vec<Step>) = steps.into_iter().partition(|s| {
-        s.path
-            .strip_prefix(&prefix)
-            .is_some_and(|f| !f.contains('/') || f.starts_with(['q', 'd', 'x']))
-    });
+    let (queued, mut rest): (Vec<Step>, Vec<Step>) =
+        steps.into_iter().partition(|s| s.path.starts_with(&prefix));
     for outcome in [
         Outcome::Changed,
         Outcome::Ok,
