@@ -45,7 +45,8 @@ pub struct Journal {
 pub struct Undone {
     pub path: String,
     pub what: String,
-    /// `restored`, `ok` (already as before), `refused` or `failed`.
+    /// `restored`, `ok` (already as before), `gone` (no longer exists: nothing to restore, as when a
+    /// queued file was delivered or purged since), `refused` or `failed`.
     pub outcome: &'static str,
     pub detail: String,
 }
@@ -113,7 +114,7 @@ pub fn undo(journals: &Dir, subject: &str, base: &Dir) -> Result<Vec<Undone>> {
         let mut clean = true;
         for e in &entries {
             let r = undo_one(&dir, base, e);
-            clean &= matches!(r.outcome, "restored" | "ok");
+            clean &= matches!(r.outcome, "restored" | "ok" | "gone");
             results.push(r);
         }
         if clean {
@@ -204,6 +205,12 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry) -> Undone {
             outcome,
             detail: String::new(),
         },
+        Err(SafeError::Missing { .. }) => Undone {
+            path: e.path.clone(),
+            what,
+            outcome: "gone",
+            detail: "no longer exists: nothing to restore".into(),
+        },
         Err(err) => Undone {
             path: e.path.clone(),
             what,
@@ -286,6 +293,27 @@ mod tests {
         assert!(
             undo(&journals, "site1", &base).unwrap().is_empty(),
             "an undone run is not undone twice"
+        );
+    }
+
+    #[test]
+    fn a_file_gone_since_is_nothing_to_restore() {
+        let site = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        std::fs::write(site.path().join("qf1"), "x").unwrap();
+        let base = Dir::open_trusted(site.path()).unwrap();
+        let journals = Dir::open_trusted(state.path()).unwrap();
+        let mut j = Journal::begin(&journals, "site1", 1).unwrap();
+        let e = base.existing(OsStr::new("qf1")).unwrap();
+        j.record("qf1", e.meta, Change::Owner { uid: 0, gid: 501 }, None)
+            .unwrap();
+        e.chown(0, 501).unwrap();
+        std::fs::remove_file(site.path().join("qf1")).unwrap();
+        let undone = undo(&journals, "site1", &base).unwrap();
+        assert_eq!(undone[0].outcome, "gone");
+        assert!(
+            undo(&journals, "site1", &base).unwrap().is_empty(),
+            "the run counts as undone"
         );
     }
 

@@ -266,7 +266,7 @@ fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
                 .map(|u| {
                     let outcome = match u.outcome {
                         "restored" => Outcome::Changed,
-                        "ok" => Outcome::Ok,
+                        "ok" | "gone" => Outcome::Ok,
                         "failed" => Outcome::Failed,
                         _ => Outcome::Refused,
                     };
