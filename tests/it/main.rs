@@ -5,5 +5,6 @@ mod cli;
 mod common;
 mod man;
 mod mem;
+mod mem_history;
 mod sendmail_m4;
 mod zombies;

@@ -290,6 +290,9 @@ impl Report for MemReport {
         }
         self.text_figures(out, style)?;
         self.text_top(out, style)?;
+        if let Some(h) = &self.history {
+            h.text(out, style)?;
+        }
         self.text_remedy(out, style)?;
         if !self.skipped.is_empty() {
             writeln!(out)?;
