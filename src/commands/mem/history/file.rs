@@ -48,6 +48,10 @@ fn lock(path: &Path) -> Result<nix::fcntl::Flock<File>> {
 /// Appends one sample as one line, then prunes if the file outgrew `MAX_BYTES`. Returns the file
 /// size after the append (and pruning).
 pub fn append(path: &Path, sample: &Sample) -> Result<u64> {
+    append_bounded(path, sample, MAX_BYTES, KEEP_BYTES)
+}
+
+fn append_bounded(path: &Path, sample: &Sample, max: u64, keep: u64) -> Result<u64> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -69,8 +73,8 @@ pub fn append(path: &Path, sample: &Sample) -> Result<u64> {
     }
     f.write_all(&line).map_err(io)?;
     let size = f.metadata().map_err(io)?.len();
-    if size > MAX_BYTES {
-        return prune(path, &mut f, KEEP_BYTES);
+    if size > max {
+        return prune(path, &mut f, keep);
     }
     Ok(size)
 }
@@ -183,5 +187,97 @@ pub fn parse(path: &Path, bytes: &[u8]) -> History {
         path: path.to_path_buf(),
         samples,
         skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::mem::history::sample::System;
+
+    fn sample(t: f64, host: &str) -> Sample {
+        Sample {
+            v: VERSION,
+            t,
+            host: Host {
+                hostname: host.into(),
+                boot: 100,
+            },
+            mem: System {
+                total: 1,
+                used: 0,
+                free: 1,
+                buffers: 0,
+                cache: 0,
+                available: 1,
+                swap_total: 0,
+                swap_used: 0,
+            },
+            oom_kills: None,
+            procs: Vec::new(),
+        }
+    }
+
+    fn line(s: &Sample) -> String {
+        serde_json::to_string(s).unwrap() + "\n"
+    }
+
+    #[test]
+    fn only_the_latest_run_in_time_order_is_used() {
+        let text = [
+            line(&sample(1.0, "old-name")),
+            "garbage\n".into(),
+            line(&sample(2.0, "h")),
+            line(&sample(5.0, "h")),
+            line(&sample(4.0, "h")),
+            "{\"v\":2}\n".into(),
+            line(&sample(6.0, "h")),
+            line(&sample(7.0, "h"))[..20].to_string(),
+        ]
+        .concat();
+        let h = parse(Path::new("x"), text.as_bytes());
+        let ts: Vec<f64> = h.samples.iter().map(|s| s.t).collect();
+        assert_eq!(ts, [2.0, 5.0, 6.0]);
+        assert_eq!(
+            h.skipped,
+            Skipped {
+                malformed: 3,
+                other_run: 1,
+                out_of_order: 1
+            }
+        );
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_whole_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/h.jsonl");
+        let one = line(&sample(0.0, "h")).len() as u64;
+        for i in 0..20 {
+            append_bounded(&path, &sample(i as f64, "h"), one * 10, one * 5 + 3).unwrap();
+        }
+        let h = load(&path).unwrap().unwrap();
+        assert_eq!(h.skipped, Skipped::default());
+        let ts: Vec<f64> = h.samples.iter().map(|s| s.t).collect();
+        // Pruned to 5 lines whenever it passed 10: the newest survive, in order.
+        assert!(ts.len() <= 10 && ts.len() >= 5, "{ts:?}");
+        assert_eq!(ts.last(), Some(&19.0));
+        assert!(ts.windows(2).all(|w| w[1] == w[0] + 1.0), "{ts:?}");
+        assert!(!dir.path().join("sub/h.jsonl.tmp").exists());
+    }
+
+    #[test]
+    fn a_torn_last_line_costs_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.jsonl");
+        std::fs::write(&path, &line(&sample(1.0, "h"))[..30]).unwrap();
+        append(&path, &sample(2.0, "h")).unwrap();
+        let h = load(&path).unwrap().unwrap();
+        assert_eq!(h.samples.len(), 1);
+        assert_eq!(h.skipped.malformed, 1);
+        assert_eq!(
+            load(&dir.path().join("none")).unwrap().map(|h| h.path),
+            None
+        );
     }
 }

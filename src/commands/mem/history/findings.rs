@@ -221,3 +221,111 @@ impl Findings {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::mem::history::file::parse;
+    use crate::commands::mem::history::sample::{Proc, Sample, System};
+    use std::path::Path;
+
+    const MIB: u64 = 1 << 20;
+
+    /// pid 9 grows 10 MiB/s for 10 samples; 1 GiB available now.
+    fn history(hostname: &str, oom: u64) -> History {
+        let text: String = (0..10u64)
+            .map(|i| {
+                let s = Sample {
+                    v: 1,
+                    t: 1000.0 + i as f64,
+                    host: Host {
+                        hostname: hostname.into(),
+                        boot: 7,
+                    },
+                    mem: System {
+                        total: 4096 * MIB,
+                        used: 0,
+                        free: 0,
+                        buffers: 0,
+                        cache: 0,
+                        available: 1024 * MIB,
+                        swap_total: 0,
+                        swap_used: 0,
+                    },
+                    oom_kills: Some(oom),
+                    procs: vec![Proc {
+                        pid: 9,
+                        start: 50,
+                        comm: "leaky".into(),
+                        rss: 0,
+                        anon: Some(100 * MIB + i * 10 * MIB),
+                        vsize: 0,
+                        swap: 0,
+                        major_faults: 0,
+                    }],
+                };
+                serde_json::to_string(&s).unwrap() + "\n"
+            })
+            .collect();
+        parse(Path::new("h"), text.as_bytes())
+    }
+
+    fn running(pid: i32, starttime: u64) -> ProcMem {
+        ProcMem {
+            pid,
+            starttime,
+            comm: "leaky".into(),
+            rss: 200 * MIB,
+            anon: Some(190 * MIB),
+            vsize: 300 * MIB,
+            peak: 200 * MIB,
+            swap: 0,
+            major_faults: 0,
+        }
+    }
+
+    fn host(name: &str) -> Host {
+        Host {
+            hostname: name.into(),
+            boot: 7,
+        }
+    }
+
+    #[test]
+    fn forecast_against_thresholds() {
+        let h = history("a", 3);
+        let avail = 1024 * MIB;
+        let f = judge(&h, &host("a"), avail, &[running(9, 50)], Some(5));
+        assert_eq!(f.leaks.len(), 1);
+        assert_eq!(f.leaker.as_ref().map(|p| p.pid), Some(9));
+        assert!((f.forecast.unwrap() - 102.4).abs() < 0.01);
+        assert_eq!(f.oom_kills_since_last_sample, Some(2));
+        let t = |warn, crit| LeakThresholds { warn, crit };
+        let status = |t| {
+            reasons(&f, t, avail)
+                .iter()
+                .map(|r| (r.code, r.status))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            status(t(86_400, 14_400)),
+            [
+                ("leak", Status::Critical),
+                ("oom_kill_since_record", Status::Warning)
+            ]
+        );
+        assert_eq!(status(t(200, 100))[0], ("leak", Status::Warning));
+        assert_eq!(status(t(100, 50))[0].0, "oom_kill_since_record");
+    }
+
+    #[test]
+    fn exited_leakers_and_other_runs_are_not_judged() {
+        let h = history("a", 0);
+        // Same pid, another start time: the leaker is gone, its pid reused.
+        let f = judge(&h, &host("a"), MIB, &[running(9, 51)], Some(0));
+        assert!(f.leaks.is_empty() && f.forecast.is_none() && f.leaker.is_none());
+        let f = judge(&h, &host("b"), MIB, &[running(9, 50)], Some(0));
+        assert!(f.leaks.is_empty());
+        assert!(f.note.unwrap().contains("not this run"));
+    }
+}
