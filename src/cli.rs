@@ -206,8 +206,8 @@ pub struct MemRecordArgs {
 ///
 /// Charts fit 80 columns. Lines from another host or boot, garbage and torn lines are skipped and
 /// counted. JSON fields: status, path, samples, from, to, hostname, skipped (malformed, other_run,
-/// out_of_order), latest, leaks[] (pid, start, comm, rate, r2, rising, samples, span, first,
-/// last), forecast, charts[] (title, points[[t, bytes]]), svg.
+/// out_of_order), latest, leaks[] (pid, start, comm, rate, r2, rising, largest_step, samples,
+/// span, first, last), forecast, charts[] (title, points[[t, bytes]]), svg.
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemReportArgs {
@@ -240,8 +240,9 @@ pub struct MemReportArgs {
 /// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
 /// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
 /// rss, swap, memory_high, memory_max, method, unit, commands[], next_run, undo, note), skipped,
-/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, r2, rising, samples,
-/// span, first, last), forecast, oom_kills_since_last_sample, note; null without a history file).
+/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, r2, rising,
+/// largest_step, samples, span, first, last), forecast, oom_kills_since_last_sample, note; null
+/// without a history file).
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemVerdictArgs {

@@ -1,7 +1,9 @@
 //! Leak detection over a history (pure): per process, a least-squares line through its anonymous
-//! memory over time. Only steady growth counts: the line must fit well (R²) *and* the memory must
-//! rise in most intervals, so that one allocation followed by a plateau (which fits a line
-//! tolerably when the jump sits near an end) is not called a leak.
+//! memory over time. Only steady growth counts: the line must fit well (R²) *and* the growth must be
+//! spread over several rises, none more than half of it, so that one allocation followed by a
+//! plateau (which fits a line tolerably when the jump sits near an end) is not called a leak. A rise
+//! in every interval is not required: allocators grow the heap in chunks, so a slow leak sampled
+//! every minute rises in steps with flat minutes between them.
 
 use super::sample::Sample;
 use serde::Serialize;
@@ -14,8 +16,10 @@ pub struct Criteria {
     pub min_samples: usize,
     /// Fit quality of the line: 1 is a perfect line.
     pub min_r2: f64,
-    /// Share of intervals in which the memory rose.
-    pub min_rising: f64,
+    /// Intervals in which the memory rose.
+    pub min_rises: usize,
+    /// Largest single rise, as a share of all rises together.
+    pub max_step: f64,
     /// Growth along the fitted line over the samples' span, in bytes: below it, noise.
     pub min_growth: f64,
 }
@@ -25,7 +29,8 @@ impl Default for Criteria {
         Criteria {
             min_samples: 4,
             min_r2: 0.9,
-            min_rising: 0.75,
+            min_rises: 3,
+            max_step: 0.5,
             min_growth: (16u64 << 20) as f64,
         }
     }
@@ -43,6 +48,8 @@ pub struct Leak {
     pub r2: f64,
     /// Share of intervals in which the memory rose, 0 to 1.
     pub rising: f64,
+    /// The largest single rise as a share of all rises, 0 to 1.
+    pub largest_step: f64,
     pub samples: usize,
     /// Seconds between its first and last sample.
     pub span: f64,
@@ -109,12 +116,19 @@ fn judge(pid: i32, start: u64, comm: &str, pts: &[(f64, f64)], c: &Criteria) -> 
     let (rate, r2) = fit(pts)?;
     let (first, last) = (pts.first()?, pts.last()?);
     let span = last.0 - first.0;
-    let intervals = pts.windows(2).filter(|w| w[1].0 > w[0].0);
-    let (n, up) = intervals.fold((0usize, 0usize), |(n, up), w| {
-        (n + 1, up + usize::from(w[1].1 > w[0].1))
-    });
-    let rising = if n == 0 { 0.0 } else { up as f64 / n as f64 };
-    let steady = rate > 0.0 && r2 >= c.min_r2 && rising >= c.min_rising;
+    let (mut n, mut rises, mut total, mut largest) = (0usize, 0usize, 0.0f64, 0.0f64);
+    for w in pts.windows(2) {
+        n += 1;
+        let d = w[1].1 - w[0].1;
+        if d > 0.0 {
+            rises += 1;
+            total += d;
+            largest = largest.max(d);
+        }
+    }
+    let rising = if n == 0 { 0.0 } else { rises as f64 / n as f64 };
+    let largest_step = if total > 0.0 { largest / total } else { 1.0 };
+    let steady = rate > 0.0 && r2 >= c.min_r2 && rises >= c.min_rises && largest_step <= c.max_step;
     (steady && rate * span >= c.min_growth).then(|| Leak {
         pid,
         start,
@@ -122,6 +136,7 @@ fn judge(pid: i32, start: u64, comm: &str, pts: &[(f64, f64)], c: &Criteria) -> 
         rate,
         r2,
         rising,
+        largest_step,
         samples: pts.len(),
         span,
         first: first.1 as u64,
@@ -209,6 +224,25 @@ mod tests {
                 .collect();
             assert!(leaks(&h, &Criteria::default()).is_empty(), "{jump_at}");
         }
+    }
+
+    #[test]
+    fn growth_in_chunks_with_flat_minutes_between_is_a_leak() {
+        // An allocator taking 8 MiB every fifth sample: most intervals are flat.
+        let h: Vec<Sample> = (0..60u64)
+            .map(|i| sample(i as f64 * 60.0, &[(7, 1, 100 * MIB + (i / 5) * 8 * MIB)]))
+            .collect();
+        let l = leaks(&h, &Criteria::default());
+        assert_eq!(l.len(), 1);
+        assert!(l[0].rising < 0.25 && l[0].largest_step < 0.1, "{l:?}");
+    }
+
+    #[test]
+    fn two_equal_jumps_are_not_steady_growth() {
+        let h: Vec<Sample> = (0..9u64)
+            .map(|i| sample(i as f64, &[(7, 1, 100 * MIB + (i / 3) * 400 * MIB)]))
+            .collect();
+        assert!(leaks(&h, &Criteria::default()).is_empty());
     }
 
     #[test]
