@@ -340,6 +340,9 @@ impl Report for MemReport {
         ];
         v.extend(swap_out);
         v.extend(psi_full);
+        if let Some(s) = self.history.as_ref().and_then(|h| h.forecast) {
+            v.push(Perf::new("leak_forecast", s, "s").min(0.0));
+        }
         if let Some(p) = &self.psi {
             v.push(
                 Perf::new("psi_some_avg10", p.some_avg10, "%")

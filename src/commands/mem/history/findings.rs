@@ -8,7 +8,7 @@ use super::trend::{self, Criteria, Leak};
 use crate::commands::mem::judge::Reason;
 use crate::readers::procmem::ProcMem;
 use crate::render::text::{printable, truncate, wrap};
-use crate::render::Style;
+use crate::render::{Family, Style};
 use crate::status::Status;
 use crate::units::{human_duration, human_size};
 use serde::Serialize;
@@ -159,6 +159,34 @@ pub fn reasons(f: &Findings, t: LeakThresholds, available: u64) -> Vec<Reason> {
         });
     }
     out
+}
+
+/// Prometheus families for leak suspects (bounded: only suspects get a series).
+pub fn leak_families(leaks: &[Leak], forecast: Option<f64>) -> Vec<Family> {
+    let mut v = Vec::new();
+    if !leaks.is_empty() {
+        let mut rate = Family::gauge(
+            "toolkit_mem_leak_rate_bytes_per_second",
+            "Steady growth of a leak suspect's anonymous + swapped memory.",
+        );
+        for l in leaks {
+            rate.push(
+                vec![("pid", l.pid.to_string()), ("comm", l.comm.clone())],
+                l.rate,
+            );
+        }
+        v.push(rate);
+    }
+    if let Some(f) = forecast {
+        v.push(
+            Family::gauge(
+                "toolkit_mem_leak_forecast_seconds",
+                "Seconds until available memory runs out at the leak suspects' combined rate.",
+            )
+            .single(f),
+        );
+    }
+    v
 }
 
 impl Findings {

@@ -186,26 +186,7 @@ impl Report for HistoryReport {
                 m.swap_used as f64,
             ));
         }
-        let mut rate = Family::gauge(
-            "toolkit_mem_leak_rate_bytes_per_second",
-            "Steady growth of a leak suspect's anonymous + swapped memory.",
-        );
-        for l in &self.leaks {
-            rate.push(
-                vec![("pid", l.pid.to_string()), ("comm", l.comm.clone())],
-                l.rate,
-            );
-        }
-        if !self.leaks.is_empty() {
-            v.push(rate);
-        }
-        if let Some(f) = self.forecast {
-            v.push(g(
-                "toolkit_mem_leak_forecast_seconds",
-                "Seconds until available memory runs out at the suspects' combined rate.",
-                f,
-            ));
-        }
+        v.extend(super::findings::leak_families(&self.leaks, self.forecast));
         v
     }
 }
