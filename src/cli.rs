@@ -183,7 +183,7 @@ pub enum MemCommand {
 ///
 /// Without --every or --for, one sample and exit: run it from cron (say every minute) to build the
 /// history that `mem verdict` judges leaks from. Each sample is one JSON line: t (Unix seconds),
-/// host (hostname, boot), mem (total, used, free, buffers, cache, available, swap_total,
+/// host (hostname, boot, boot_id), mem (total, used, free, buffers, cache, available, swap_total,
 /// swap_used), oom_kills, procs[] (pid, start, comm, rss, anon, vsize, swap, major_faults) for the
 /// 50 largest processes by resident size. The file is pruned to its newest 12 MiB when it passes
 /// 16 MiB; writers lock FILE.lock, so concurrent recorders never interleave.

@@ -83,10 +83,8 @@ pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
     let mut inputs = read::read(ctx, opts.interval)?;
     let path = history::path(ctx, opts.history.as_deref());
     if let Some(h) = history::file::load(&path)? {
-        let now = history::sample::Host {
-            hostname: history::sample::hostname(&ctx.root),
-            boot: crate::root::SysInfo::read(&ctx.root)?.boot_time,
-        };
+        let sys = crate::root::SysInfo::read(&ctx.root)?;
+        let now = history::sample::Host::read(&ctx.root, &sys);
         let available = inputs.figures.available;
         let f = history::findings::judge(
             &h,

@@ -175,7 +175,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> History {
     let current: Option<Host> = good.last().map(|s| s.host.clone());
     let mut samples: Vec<Sample> = Vec::with_capacity(good.len());
     for s in good {
-        if Some(&s.host) != current.as_ref() {
+        if !current.as_ref().is_some_and(|c| c.same_run(&s.host)) {
             skipped.other_run += 1;
         } else if samples.last().is_some_and(|p| s.t < p.t) {
             skipped.out_of_order += 1;
@@ -202,6 +202,7 @@ mod tests {
             host: Host {
                 hostname: host.into(),
                 boot: 100,
+                boot_id: None,
             },
             mem: System {
                 total: 1,

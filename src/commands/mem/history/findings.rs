@@ -73,7 +73,7 @@ pub fn judge(
         f.note = Some("no usable samples".into());
         return f;
     };
-    if &last.host != now {
+    if !last.host.same_run(now) {
         f.note = Some(format!(
             "recorded on {} booted at {}, not this run of the machine: not judged",
             printable(&last.host.hostname),
@@ -269,6 +269,7 @@ mod tests {
                     host: Host {
                         hostname: hostname.into(),
                         boot: 7,
+                        boot_id: None,
                     },
                     mem: System {
                         total: 4096 * MIB,
@@ -316,6 +317,7 @@ mod tests {
         Host {
             hostname: name.into(),
             boot: 7,
+            boot_id: None,
         }
     }
 

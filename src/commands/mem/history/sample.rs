@@ -23,6 +23,36 @@ pub struct Host {
     pub hostname: String,
     /// Unix time of boot (`btime`).
     pub boot: u64,
+    /// The kernel's random id of this boot (`proc/sys/kernel/random/boot_id`), when readable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
+}
+
+/// `btime` is derived from the wall clock minus uptime, so an NTP step moves it by a second or
+/// more within one boot; two boots are further apart than this (a whole previous uptime).
+const BTIME_SLACK: u64 = 60;
+
+impl Host {
+    /// Same machine, same boot: by boot id when both samples have one, else by boot time.
+    pub fn same_run(&self, other: &Host) -> bool {
+        self.hostname == other.hostname
+            && match (&self.boot_id, &other.boot_id) {
+                (Some(a), Some(b)) => a == b,
+                _ => self.boot.abs_diff(other.boot) <= BTIME_SLACK,
+            }
+    }
+
+    pub fn read(root: &Root, sys: &SysInfo) -> Host {
+        let boot_id = std::fs::read_to_string(root.join("proc/sys/kernel/random/boot_id"))
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        Host {
+            hostname: hostname(root),
+            boot: sys.boot_time,
+            boot_id,
+        }
+    }
 }
 
 /// System figures in bytes, as `mem verdict` computes them (used = total - available).
@@ -122,10 +152,7 @@ pub fn read(root: &Root) -> Result<Sample> {
     Ok(Sample {
         v: VERSION,
         t: sys.boot_time as f64 + sys.uptime,
-        host: Host {
-            hostname: hostname(root),
-            boot: sys.boot_time,
-        },
+        host: Host::read(root, &sys),
         mem: System {
             total: m.total,
             used: m.used,
@@ -139,4 +166,24 @@ pub fn read(root: &Root) -> Result<Sample> {
         oom_kills: vmstat.oom_kill,
         procs: largest(&procs),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_run_by_boot_id_else_by_boot_time_within_a_minute() {
+        let h = |name: &str, boot, id: Option<&str>| Host {
+            hostname: name.into(),
+            boot,
+            boot_id: id.map(String::from),
+        };
+        assert!(h("a", 1000, None).same_run(&h("a", 1001, None)));
+        assert!(!h("a", 1000, None).same_run(&h("a", 5000, None)));
+        assert!(!h("a", 1000, None).same_run(&h("b", 1000, None)));
+        assert!(h("a", 1000, Some("x")).same_run(&h("a", 1030, Some("x"))));
+        assert!(!h("a", 1000, Some("x")).same_run(&h("a", 1000, Some("y"))));
+        assert!(h("a", 1000, Some("x")).same_run(&h("a", 1000, None)));
+    }
 }

@@ -164,6 +164,7 @@ mod tests {
             host: Host {
                 hostname: "h".into(),
                 boot: 1,
+                boot_id: None,
             },
             mem: System {
                 total: 4096 * MIB,
