@@ -1,9 +1,9 @@
 //! Leak detection over a history (pure): per process, a least-squares line through its anonymous
-//! memory over time. Only steady growth counts: the line must fit well (R²) *and* the growth must be
-//! spread over several rises, none more than half of it, so that one allocation followed by a
-//! plateau (which fits a line tolerably when the jump sits near an end) is not called a leak. A rise
-//! in every interval is not required: allocators grow the heap in chunks, so a slow leak sampled
-//! every minute rises in steps with flat minutes between them.
+//! plus swapped memory over time. Only steady growth counts: the line must fit well (R²) *and* the
+//! growth must be spread over several rises, none more than half of it, so that one allocation
+//! followed by a plateau (which fits a line tolerably when the jump sits near an end) is not called
+//! a leak. A rise in every interval is not required: allocators grow the heap in chunks, so a slow
+//! leak sampled every minute rises in steps with flat minutes between them.
 
 use super::sample::Sample;
 use serde::Serialize;
