@@ -100,9 +100,9 @@ fn flat_history_and_reused_pid_are_not_leaks() {
     assert_eq!(
         titles,
         [
-            "memory used (total - available)",
-            "used minus buffers/cache (programs)",
-            "swap used"
+            "memory used (total - available) of RAM",
+            "used minus buffers/cache (programs) of RAM",
+            "swap used of swap"
         ]
     );
 }

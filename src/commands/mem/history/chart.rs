@@ -20,20 +20,37 @@ const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇',
 pub struct Chart {
     pub title: String,
     pub points: Vec<(f64, u64)>,
+    /// The top of the scale when the series has a natural one (RAM, swap), so that a full chart
+    /// means full memory; else the series' own maximum.
+    pub ceiling: Option<u64>,
+}
+
+impl Chart {
+    pub fn top(&self) -> u64 {
+        let max = self.points.iter().map(|p| p.1).max().unwrap_or(0);
+        self.ceiling.map_or(max, |c| c.max(max))
+    }
 }
 
 /// The system charts, then RSS and VSIZE for each process that went above 10% of RAM.
 pub fn charts(samples: &[Sample]) -> Vec<Chart> {
-    let sys = |title: &str, f: &dyn Fn(&Sample) -> u64| Chart {
+    let last = samples.last().map(|s| s.mem);
+    let sys = |title: &str, ceiling: Option<u64>, f: &dyn Fn(&Sample) -> u64| Chart {
         title: title.to_string(),
         points: samples.iter().map(|s| (s.t, f(s))).collect(),
+        ceiling,
     };
+    let ram = last.map(|m| m.total);
     let mut out = vec![
-        sys("memory used (total - available)", &|s| s.mem.used),
-        sys("used minus buffers/cache (programs)", &|s| {
+        sys("memory used (total - available) of RAM", ram, &|s| {
+            s.mem.used
+        }),
+        sys("used minus buffers/cache (programs) of RAM", ram, &|s| {
             s.mem.application()
         }),
-        sys("swap used", &|s| s.mem.swap_used),
+        sys("swap used of swap", last.map(|m| m.swap_total), &|s| {
+            s.mem.swap_used
+        }),
     ];
     // (pid, start) -> (comm, [(t, rss, vsize)]), in order of first appearance by pid.
     type Series<'a> = (&'a str, Vec<(f64, u64, u64)>);
@@ -60,10 +77,12 @@ pub fn charts(samples: &[Sample]) -> Vec<Chart> {
         out.push(Chart {
             title: format!("RSS of {name} (pid {pid})"),
             points: pts.iter().map(|&(t, rss, _)| (t, rss)).collect(),
+            ceiling: None,
         });
         out.push(Chart {
             title: format!("VSIZE of {name} (pid {pid})"),
             points: pts.iter().map(|&(t, _, vsize)| (t, vsize)).collect(),
+            ceiling: None,
         });
     }
     out
@@ -118,7 +137,7 @@ pub fn draw(chart: &Chart) -> Vec<String> {
         return lines;
     };
     let t1 = chart.points.last().map_or(t0, |p| p.0);
-    let max = chart.points.iter().map(|p| p.1).max().unwrap_or(0);
+    let max = chart.top();
     let cols = columns(&chart.points, COLS);
     let eighths: Vec<usize> = cols
         .iter()
@@ -156,12 +175,20 @@ mod tests {
         let c = Chart {
             title: "x".into(),
             points: (0..10).map(|i| (1e9 + i as f64, i * 100)).collect(),
+            ceiling: None,
         };
         let lines = draw(&c);
         assert_eq!(lines.len(), 1 + ROWS + 2);
         assert!(lines.iter().all(|l| l.chars().count() <= 80), "{lines:#?}");
         assert!(lines[1].ends_with('█') && lines[1].contains("900 B"));
         assert!(lines.last().unwrap().contains("2001-09-09 01:46:40"));
+        // Against a ceiling twice the maximum, the top half stays empty.
+        let half = draw(&Chart {
+            ceiling: Some(1800),
+            ..c
+        });
+        assert!(half[1].contains("1.8 KiB") && half[1].trim_end().ends_with('│'));
+        assert!(half[4].ends_with('█'));
     }
 
     #[test]
@@ -169,6 +196,7 @@ mod tests {
         let mut c = Chart {
             title: "y".repeat(200),
             points: vec![],
+            ceiling: Some(0),
         };
         assert_eq!(draw(&c).len(), 2);
         c.points = vec![(5.0, 0)];

@@ -62,7 +62,7 @@ fn panel(s: &mut String, c: &Chart, y0: f64) {
         s,
         r##"<path d="M{x0} {top} V{bottom} H{x1}" fill="none" stroke="#444"/>"##
     );
-    let max = c.points.iter().map(|p| p.1).max().unwrap_or(0);
+    let max = c.top();
     let _ = writeln!(
         s,
         r#"<text x="{}" y="{}" text-anchor="end">{}</text><text x="{}" y="{bottom}" text-anchor="end">0</text>"#,
@@ -120,6 +120,7 @@ mod tests {
         let d = document(&[Chart {
             title: "RSS of <evil> & co".into(),
             points: vec![(1.0, 5), (2.0, 9)],
+            ceiling: None,
         }]);
         assert!(d.contains("RSS of &lt;evil&gt; &amp; co"));
         assert!(d.ends_with("</svg>\n"));
