@@ -207,7 +207,7 @@ pub struct MemRecordArgs {
 /// Charts fit 80 columns. Lines from another host or boot, garbage and torn lines are skipped and
 /// counted. JSON fields: status, path, samples, from, to, hostname, skipped (malformed, other_run,
 /// out_of_order), latest, leaks[] (pid, start, comm, rate, r2, rising, largest_step, samples,
-/// span, first, last), forecast, charts[] (title, points[[t, bytes]]), svg.
+/// span, first, last), forecast, charts[] (title, points[[t, bytes]], ceiling), svg.
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemReportArgs {
