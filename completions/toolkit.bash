@@ -46,6 +46,12 @@ _toolkit() {
             toolkit__subcmd__help,zombies)
                 cmd="toolkit__subcmd__help__subcmd__zombies"
                 ;;
+            toolkit__subcmd__help__subcmd__mem,record)
+                cmd="toolkit__subcmd__help__subcmd__mem__subcmd__record"
+                ;;
+            toolkit__subcmd__help__subcmd__mem,report)
+                cmd="toolkit__subcmd__help__subcmd__mem__subcmd__report"
+                ;;
             toolkit__subcmd__help__subcmd__mem,verdict)
                 cmd="toolkit__subcmd__help__subcmd__mem__subcmd__verdict"
                 ;;
@@ -61,11 +67,23 @@ _toolkit() {
             toolkit__subcmd__mem,help)
                 cmd="toolkit__subcmd__mem__subcmd__help"
                 ;;
+            toolkit__subcmd__mem,record)
+                cmd="toolkit__subcmd__mem__subcmd__record"
+                ;;
+            toolkit__subcmd__mem,report)
+                cmd="toolkit__subcmd__mem__subcmd__report"
+                ;;
             toolkit__subcmd__mem,verdict)
                 cmd="toolkit__subcmd__mem__subcmd__verdict"
                 ;;
             toolkit__subcmd__mem__subcmd__help,help)
                 cmd="toolkit__subcmd__mem__subcmd__help__subcmd__help"
+                ;;
+            toolkit__subcmd__mem__subcmd__help,record)
+                cmd="toolkit__subcmd__mem__subcmd__help__subcmd__record"
+                ;;
+            toolkit__subcmd__mem__subcmd__help,report)
+                cmd="toolkit__subcmd__mem__subcmd__help__subcmd__report"
                 ;;
             toolkit__subcmd__mem__subcmd__help,verdict)
                 cmd="toolkit__subcmd__mem__subcmd__help__subcmd__verdict"
@@ -195,8 +213,36 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help__subcmd__mem)
-            opts="verdict"
+            opts="verdict record report"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mem__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mem__subcmd__report)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -293,7 +339,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict record report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -319,7 +365,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__help)
-            opts="verdict help"
+            opts="verdict record report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -333,6 +379,34 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__help__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -360,8 +434,80 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        toolkit__subcmd__mem__subcmd__record)
+            opts="-q -h -V --every --for --history --root --format --json --color --quiet --yes --dry-run --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__report)
+            opts="-q -h -V --history --svg --root --format --json --color --quiet --yes --dry-run --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --history)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         toolkit__subcmd__mem__subcmd__verdict)
-            opts="-w -c -q -h -V --interval --top --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --interval --top --history --leak-warn --leak-crit --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -372,6 +518,18 @@ _toolkit() {
                     return 0
                     ;;
                 --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --history)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leak-warn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --leak-crit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

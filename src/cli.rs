@@ -159,7 +159,10 @@ Examples:
   toolkit mem verdict                  is memory healthy, who is eating it, what to do
   toolkit mem verdict --interval 5s    measure swapping over five seconds
   toolkit mem verdict --interval 0     one reading (PSI stands in for the rates)
-  toolkit mem verdict --format nagios -w 15: -c 5:";
+  toolkit mem verdict --format nagios -w 15: -c 5:
+  toolkit mem record                   append one sample to the history (run it from cron)
+  toolkit mem record --every 10s --for 1h
+  toolkit mem report --svg mem.svg     the history as charts, in the terminal and as SVG";
 
 /// Memory and swap: a verdict that explains itself.
 #[derive(Debug, Args)]
@@ -173,6 +176,48 @@ pub struct MemArgs {
 pub enum MemCommand {
     // Boxed: the thresholds make the arguments large, and `Command` holds every command's.
     Verdict(Box<MemVerdictArgs>),
+    Record(MemRecordArgs),
+    Report(MemReportArgs),
+}
+
+/// Appends samples of the system memory and of the largest processes to the history file.
+///
+/// Without --every or --for, one sample and exit: run it from cron (say every minute) to build the
+/// history that `mem verdict` judges leaks from. Each sample is one JSON line: t (Unix seconds),
+/// host (hostname, boot, boot_id), mem (total, used, free, buffers, cache, available, swap_total,
+/// swap_used), oom_kills, procs[] (pid, start, comm, rss, anon, vsize, swap, major_faults) for the
+/// 50 largest processes by resident size. The file is pruned to its newest 12 MiB when it passes
+/// 16 MiB; writers lock FILE.lock, so concurrent recorders never interleave.
+#[derive(Debug, Args)]
+#[command(after_help = MEM_EXAMPLES)]
+pub struct MemRecordArgs {
+    /// Sample every DURATION (default 10s when only --for is given)
+    #[arg(long, value_name = "DURATION")]
+    pub every: Option<Duration>,
+    /// Stop after DURATION (without it, --every samples until killed)
+    #[arg(long = "for", value_name = "DURATION")]
+    pub for_: Option<Duration>,
+    /// History file [default: ROOT/var/lib/toolkit/mem-history.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+}
+
+/// Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and
+/// RSS and VSIZE for each process that went above 10% of RAM.
+///
+/// Charts fit 80 columns. Lines from another host or boot, garbage and torn lines are skipped and
+/// counted. JSON fields: status, path, samples, from, to, hostname, skipped (malformed, other_run,
+/// out_of_order), latest, leaks[] (pid, start, comm, rate, r2, rising, largest_step, samples,
+/// span, first, last), forecast, charts[] (title, points[[t, bytes]], ceiling), svg.
+#[derive(Debug, Args)]
+#[command(after_help = MEM_EXAMPLES)]
+pub struct MemReportArgs {
+    /// History file [default: ROOT/var/lib/toolkit/mem-history.jsonl]
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Also write the charts as an SVG document to FILE
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 /// OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do.
@@ -180,8 +225,10 @@ pub enum MemCommand {
 /// Figures as `free` computes them (used = total - available), the share of application memory,
 /// swap use and activity, page scanning, pressure (PSI), overcommit, unreclaimable slab and OOM
 /// kills. Each reason names its figure and threshold. Thresholds are Nagios ranges: `10:` alerts
-/// below 10, `40` alerts above 40. OOM kills are judged within the interval only (there is no
-/// record of earlier runs). Under a fake root nothing is waited for: rates come from an earlier
+/// below 10, `40` alerts above 40. With a history recorded by `mem record`, a process whose memory
+/// grows steadily (a linear trend over the samples, not one jump) is a leak suspect: a warning or
+/// critical when available memory would run out within --leak-warn or --leak-crit, and OOM kills
+/// since the last recorded sample are a warning. Under a fake root nothing is waited for: rates come from an earlier
 /// snapshot in ROOT/proc.before (vmstat, uptime and PID directories) when there is one.
 ///
 /// JSON fields (sizes in bytes, rates per second, shares in percent): status, headline, reasons[]
@@ -193,7 +240,10 @@ pub enum MemCommand {
 /// some_avg60, full_avg10, full_avg60; null without PSI), oom_kills_since_boot, processes, top[]
 /// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
 /// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
-/// rss, swap, memory_high, memory_max, method, unit, commands[], next_run, undo, note), skipped.
+/// rss, swap, memory_high, memory_max, method, unit, commands[], next_run, undo, note), skipped,
+/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, r2, rising,
+/// largest_step, samples, span, first, last), forecast, oom_kills_since_last_sample, note; null
+/// without a history file).
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemVerdictArgs {
@@ -203,6 +253,15 @@ pub struct MemVerdictArgs {
     /// How many of the largest processes to list (every process above 10% of RAM is listed anyway)
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// History recorded by `mem record` [default: ROOT/var/lib/toolkit/mem-history.jsonl; none is fine]
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Warn when a leak suspect would exhaust available memory within DURATION
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub leak_warn: Duration,
+    /// Critical when a leak suspect would exhaust available memory within DURATION
+    #[arg(long, default_value = "4h", value_name = "DURATION")]
+    pub leak_crit: Duration,
     #[command(flatten)]
     pub thresholds: MemThresholds,
 }

@@ -151,5 +151,10 @@ pub fn families(r: &MemReport) -> Vec<Family> {
     }
     v.push(rss);
     v.push(swap);
+    if let Some(h) = &r.history {
+        v.extend(super::history::findings::leak_families(
+            &h.leaks, h.forecast,
+        ));
+    }
     v
 }

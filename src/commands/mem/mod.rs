@@ -4,6 +4,7 @@
 //! (`judge`, `fence`: pure), assemble (`report`) and render (`render`). Never changes anything.
 
 pub mod fence;
+pub mod history;
 pub mod judge;
 mod metrics;
 mod read;
@@ -25,6 +26,9 @@ pub struct Options {
     pub interval: u64,
     pub top: usize,
     pub thresholds: Thresholds,
+    /// The history file given with `--history` (else the default under the root).
+    pub history: Option<std::path::PathBuf>,
+    pub leak: history::findings::LeakThresholds,
 }
 
 impl Options {
@@ -33,6 +37,11 @@ impl Options {
         Options {
             interval: args.interval.secs(),
             top: args.top,
+            history: args.history.clone(),
+            leak: history::findings::LeakThresholds {
+                warn: args.leak_warn.secs(),
+                crit: args.leak_crit.secs(),
+            },
             thresholds: Thresholds {
                 available_warning: t.available_warning.clone(),
                 available_critical: t.available_critical.clone(),
@@ -54,12 +63,39 @@ pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
             let report = verdict(ctx, &Options::from_args(v))?;
             super::output(ctx, &report)
         }
+        MemCommand::Record(r) => {
+            let schedule = history::record::Schedule {
+                every: r.every.map(|d| d.secs()),
+                until: r.for_.map(|d| d.secs()),
+            };
+            history::record::run(ctx, &history::path(ctx, r.history.as_deref()), schedule)
+        }
+        MemCommand::Report(r) => {
+            let path = history::path(ctx, r.history.as_deref());
+            let report = history::report(&path, r.svg.as_deref())?;
+            super::output(ctx, &report)
+        }
     }
 }
 
 /// Reads the root and judges.
 pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
-    let inputs = read::read(ctx, opts.interval)?;
+    let mut inputs = read::read(ctx, opts.interval)?;
+    let path = history::path(ctx, opts.history.as_deref());
+    if let Some(h) = history::file::load(&path)? {
+        let sys = crate::root::SysInfo::read(&ctx.root)?;
+        let now = history::sample::Host::read(&ctx.root, &sys);
+        let available = inputs.figures.available;
+        let f = history::findings::judge(
+            &h,
+            &now,
+            available,
+            &inputs.procs,
+            inputs.oom_kills_since_boot,
+        );
+        inputs.history_reasons = history::findings::reasons(&f, opts.leak, available);
+        inputs.history = Some(f);
+    }
     let mut report = report::assemble(inputs, &opts.thresholds, opts.top);
     if let Some(p) = report.fence_candidate() {
         let (cgroup, cmdline) = read::cgroup_and_cmdline(&ctx.root, p.pid);

@@ -111,6 +111,8 @@ pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
         before,
         slab,
         skips: now.skips,
+        history: None,
+        history_reasons: Vec::new(),
     })
 }
 

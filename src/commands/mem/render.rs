@@ -290,6 +290,9 @@ impl Report for MemReport {
         }
         self.text_figures(out, style)?;
         self.text_top(out, style)?;
+        if let Some(h) = &self.history {
+            h.text(out, style)?;
+        }
         self.text_remedy(out, style)?;
         if !self.skipped.is_empty() {
             writeln!(out)?;
@@ -337,6 +340,9 @@ impl Report for MemReport {
         ];
         v.extend(swap_out);
         v.extend(psi_full);
+        if let Some(s) = self.history.as_ref().and_then(|h| h.forecast) {
+            v.push(Perf::new("leak_forecast", s, "s").min(0.0));
+        }
         if let Some(p) = &self.psi {
             v.push(
                 Perf::new("psi_some_avg10", p.some_avg10, "%")

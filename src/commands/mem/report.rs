@@ -2,6 +2,7 @@
 //! values (pure). Its serde form is the JSON output; field names are stable.
 
 use super::fence::Fence;
+use super::history::findings::Findings;
 use super::judge::{self, Consumer, Figures, Rates, Reason, Thresholds};
 use crate::readers::memory::{Psi, SlabCache};
 use crate::readers::procmem::ProcMem;
@@ -33,6 +34,8 @@ pub struct MemReport {
     /// How to fence in the suspect (see `judge::suspect`), when the verdict is not OK.
     pub fence: Option<Fence>,
     pub skipped: Skips,
+    /// What the recorded history says (null without a history file).
+    pub history: Option<Findings>,
     #[serde(skip)]
     pub thresholds: Option<Thresholds>,
 }
@@ -48,11 +51,16 @@ pub struct Inputs {
     pub before: Option<Vec<ProcMem>>,
     pub slab: Result<Vec<SlabCache>, String>,
     pub skips: Skips,
+    pub history: Option<Findings>,
+    /// Reasons raised by the history (leaks, OOM kills since the last record).
+    pub history_reasons: Vec<Reason>,
 }
 
 pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
     let f = i.figures;
-    let reasons = judge::reasons(&f, i.rates.as_ref(), i.psi.as_ref(), t);
+    let mut reasons = judge::reasons(&f, i.rates.as_ref(), i.psi.as_ref(), t);
+    reasons.extend(i.history_reasons);
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.status == Status::Critical));
     let status = Status::worst_of(reasons.iter().map(|r| r.status));
     let mut not_judged = Vec::new();
     if let Some(note) = i.rates_note {
@@ -65,7 +73,11 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         }) => not_judged.push("memory pressure: pressure/memory has no 'full' line".into()),
         Some(_) => {}
     }
-    if let Some(n) = i.oom_kills_since_boot.filter(|&n| n > 0) {
+    let oom_judged = i
+        .history
+        .as_ref()
+        .is_some_and(|h| h.oom_kills_since_last_sample.is_some());
+    if let Some(n) = i.oom_kills_since_boot.filter(|&n| n > 0 && !oom_judged) {
         not_judged.push(format!(
             "{n} OOM kill(s) since boot: only kills during the interval are judged \
              (there is no record of the previous run)"
@@ -75,8 +87,13 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         not_judged.push("swap: none configured (not an error)".into());
     }
     let top = judge::consumers(&i.procs, i.before.as_deref(), f.total, top);
+    let leaker = i.history.as_ref().and_then(|h| h.leaker.as_ref());
     let suspect = (status != Status::Ok)
-        .then(|| judge::suspect(&top))
+        .then(|| {
+            leaker
+                .and_then(|l| top.iter().find(|c| c.proc == *l))
+                .or_else(|| judge::suspect(&top))
+        })
         .flatten();
     let headline = headline(&f, &reasons, suspect);
     let (slab_caches, slab_caches_unreadable) = match i.slab {
@@ -99,6 +116,7 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         slab_caches_unreadable,
         fence: None,
         skipped: i.skips,
+        history: i.history,
         thresholds: Some(t.clone()),
     }
 }
@@ -109,7 +127,11 @@ impl MemReport {
         if self.status == Status::Ok {
             return None;
         }
-        judge::suspect(&self.top).map(|c| &c.proc)
+        // A leak found in the history is the one to fence in, before one interval's evidence.
+        self.history
+            .as_ref()
+            .and_then(|h| h.leaker.as_ref())
+            .or_else(|| judge::suspect(&self.top).map(|c| &c.proc))
     }
 
     /// A thrashing signal fired: show who swaps.
