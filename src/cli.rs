@@ -95,7 +95,7 @@ JSON fields (--format json):
                     suggestions[] {kind, command, note}, gentlest first
   dstate[]          pid, ppid, comm, state, age, wchan
   traced[]          pid, comm, state, tracer, tracer_comm
-  processes         processes read; skipped {vanished, problem_count, problems[]}
+  processes         processes read; skipped {count, first[] {path, reason}, vanished}
   With --reap/--restart: {status, dry_run, fake_root, before, actions[] {pid,
   comm, action, command, outcome, detail, zombies_before, zombies_cleared},
   after}; outcome is done, would_do, declined, skipped, no_effect or failed.
@@ -355,7 +355,7 @@ pub enum MqueueCommand {
 /// bytes, sender, subject, ids, created, age, owners, recipient_count, recipients, attempts,
 /// status_class (over_quota, unknown_user, host_unknown, refused_or_timeout, other, none), status,
 /// quarantine,
-/// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}}. Sizes
+/// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}, vanished}. Sizes
 /// in bytes, times in Unix seconds, ages in seconds.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]

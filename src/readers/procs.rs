@@ -6,6 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::readers::guard::guarded;
+pub use crate::readers::skips::Skips;
 use crate::root::Root;
 use procfs_core::process::{Stat, Status};
 use procfs_core::FromRead;
@@ -39,56 +40,16 @@ pub enum ProcError {
     Malformed { path: PathBuf, reason: String },
 }
 
-/// A file that could not be used, for the "could not read" line of a report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Problem {
-    pub path: String,
-    pub reason: String,
-}
-
-/// Counts of what was skipped during a scan, reported rather than fatal.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Skips {
-    /// Processes that exited while being read.
-    pub vanished: usize,
-    /// Files that could not be read (permissions) or parsed; the first few are listed.
-    pub problems: Vec<Problem>,
-    pub problem_count: usize,
-    /// Processes whose files were unreadable or malformed (not those that vanished).
-    #[serde(skip)]
-    pub unreadable_pids: Vec<i32>,
-}
-
+/// Counts a process that could not be read: vanished ones apart, problems with their path.
 impl Skips {
-    const KEEP: usize = 5;
-
     pub fn record(&mut self, root: &Root, pid: i32, err: ProcError) {
         match err {
             ProcError::Vanished => self.vanished += 1,
             ProcError::Unreadable { path, reason } | ProcError::Malformed { path, reason } => {
-                self.problem_count += 1;
                 self.unreadable_pids.push(pid);
-                if self.problems.len() < Self::KEEP {
-                    self.problems.push(Problem {
-                        path: root.display(&path),
-                        reason,
-                    });
-                }
+                self.add(root, &path, &reason);
             }
         }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.vanished == 0 && self.problem_count == 0
-    }
-
-    pub fn merge(&mut self, other: &Skips) {
-        self.vanished += other.vanished;
-        self.problem_count += other.problem_count;
-        let room = Self::KEEP.saturating_sub(self.problems.len());
-        self.problems
-            .extend(other.problems.iter().take(room).cloned());
-        self.unreadable_pids.extend(&other.unreadable_pids);
     }
 }
 

@@ -285,9 +285,9 @@ fn malformed_process_files_are_counted_skips() {
         .status(0)
         .json();
     assert_eq!(j["processes"], 3);
-    assert_eq!(j["skipped"]["problem_count"], 3);
+    assert_eq!(j["skipped"]["count"], 3);
     assert_eq!(j["skipped"]["vanished"], 2);
-    let paths = j["skipped"]["problems"].to_string();
+    let paths = j["skipped"]["first"].to_string();
     for p in ["proc/1305/stat", "proc/1306/status", "proc/1410/status"] {
         assert!(paths.contains(p), "{p}: {paths}");
     }

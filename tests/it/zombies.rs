@@ -271,7 +271,7 @@ fn malformed_proc_files_are_counted_not_fatal() {
     let out = s.run(&["zombies", "--format", "json"]);
     out.status(1);
     let r = out.json();
-    assert_eq!(r["skipped"]["problem_count"], 3);
+    assert_eq!(r["skipped"]["count"], 3);
     assert_eq!(
         r["skipped"]["vanished"], 1,
         "an empty stat is a process being torn down"

@@ -299,9 +299,9 @@ impl Report for MemReport {
             writeln!(
                 out,
                 "Skipped: {} exited during the reading, {} could not be read",
-                self.skipped.vanished, self.skipped.problem_count
+                self.skipped.vanished, self.skipped.count
             )?;
-            for p in &self.skipped.problems {
+            for p in &self.skipped.first {
                 for l in wrap(&format!("{}: {}", printable(&p.path), p.reason), 76, 2) {
                     writeln!(out, "  {l}")?;
                 }

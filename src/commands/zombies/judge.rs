@@ -237,7 +237,7 @@ pub fn judge(f: &Facts, opts: &Options) -> ZombiesReport {
         })
         .collect();
     let mut skipped = f.table.skips.clone();
-    skipped.merge(&f.skips);
+    skipped.merge(f.skips.clone());
     ZombiesReport {
         status: nagios::judge(zombies as f64, &opts.warning, &opts.critical),
         zombies,

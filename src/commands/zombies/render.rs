@@ -201,8 +201,8 @@ impl Report for ZombiesReport {
                     self.skipped.vanished
                 ));
             }
-            if self.skipped.problem_count > 0 {
-                parts.push(format!("{} could not be read", self.skipped.problem_count));
+            if self.skipped.count > 0 {
+                parts.push(format!("{} could not be read", self.skipped.count));
             }
             writeln!(
                 out,
@@ -210,7 +210,7 @@ impl Report for ZombiesReport {
                 parts.join(", "),
                 self.processes
             )?;
-            for p in &self.skipped.problems {
+            for p in &self.skipped.first {
                 writeln!(out, "  {}: {}", printable(&p.path), p.reason)?;
             }
         }
@@ -308,7 +308,7 @@ impl Report for ZombiesReport {
                 "toolkit_zombies_scan_skipped",
                 "Processes that vanished or could not be read during the scan.",
             )
-            .single((self.skipped.vanished + self.skipped.problem_count) as f64),
+            .single((self.skipped.vanished + self.skipped.count) as f64),
         ]
     }
 }
