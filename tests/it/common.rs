@@ -153,6 +153,23 @@ impl Scenario {
         s
     }
 
+    /// `fixtures/fakeroot` as `fixtures/build-fakeroot.sh` lays it out: with the owners, setgid bits,
+    /// sparse sizes and times of `fixtures/fakeroot.manifest` that git cannot hold (run as root).
+    pub fn built_fakeroot() -> Scenario {
+        let s = Scenario::empty();
+        let out = Command::new("bash")
+            .arg(manifest_dir().join("fixtures/build-fakeroot.sh"))
+            .arg(s.path())
+            .output()
+            .expect("run build-fakeroot.sh");
+        assert!(
+            out.status.success(),
+            "build-fakeroot.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        s
+    }
+
     pub fn empty() -> Scenario {
         Scenario {
             dir: tempfile::tempdir().expect("tempdir"),

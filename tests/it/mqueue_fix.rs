@@ -2,23 +2,11 @@
 //! links, pre-created backup names), an interrupted run, undo to the exact previous state, and no
 //! terminal. Runs as root on real files: owners and modes are checked for real.
 
-use crate::common::{manifest_dir, Scenario};
+use crate::common::Scenario;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
-
-/// A fake root built from the fixture and its manifest (owners, setgid, sparse sizes).
-fn built() -> Scenario {
-    let s = Scenario::empty();
-    let status = std::process::Command::new("bash")
-        .arg(manifest_dir().join("fixtures/build-fakeroot.sh"))
-        .arg(s.path())
-        .status()
-        .expect("build-fakeroot.sh");
-    assert!(status.success());
-    s
-}
 
 /// Everything about every object under `dir` that a fix may change: owner, group, mode, content.
 fn snapshot(dir: &Path) -> BTreeMap<String, (u32, u32, u32, Vec<u8>)> {
@@ -102,7 +90,7 @@ fn meta(s: &Scenario, rel: &str) -> (u32, u32, u32) {
 
 #[test]
 fn dry_run_changes_nothing_then_apply_then_second_run_is_all_ok() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let before = snapshot(s.path());
     let out = s.run(&[
         "mqueue",
@@ -187,7 +175,7 @@ fn dry_run_changes_nothing_then_apply_then_second_run_is_all_ok() {
 
 #[test]
 fn no_terminal_and_no_yes_refuses_and_changes_nothing() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let before = snapshot(s.path());
     let out = s.run(&["mqueue", "fix", "--site", "site1"]);
     out.status(3).stderr_has("--yes");
@@ -196,7 +184,7 @@ fn no_terminal_and_no_yes_refuses_and_changes_nothing() {
 
 #[test]
 fn smrsh_symlink_to_a_root_file_outside_is_refused() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("shadow");
     std::fs::write(&victim, "root:*:19000::::::\n").unwrap();
@@ -224,7 +212,7 @@ fn smrsh_symlink_to_a_root_file_outside_is_refused() {
 #[test]
 fn aliases_symlink_and_hard_link_are_refused() {
     for attack in ["symlink", "hardlink"] {
-        let s = built();
+        let s = Scenario::built_fakeroot();
         let outside = tempfile::tempdir().unwrap();
         let victim = outside.path().join("aliases-template");
         std::fs::write(&victim, "postmaster: root\n").unwrap();
@@ -267,7 +255,7 @@ fn aliases_symlink_and_hard_link_are_refused() {
 
 #[test]
 fn queue_directory_replaced_by_a_symlink_is_refused() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let outside = tempfile::tempdir().unwrap();
     std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
     let q = s.join(&format!("{FST}/var/spool/mqueue"));
@@ -294,7 +282,7 @@ fn queue_directory_replaced_by_a_symlink_is_refused() {
 
 #[test]
 fn a_symlink_at_the_backup_name_is_refused_and_the_file_not_edited() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("cf-target");
     std::fs::write(&victim, "precious\n").unwrap();
@@ -316,9 +304,9 @@ fn a_symlink_at_the_backup_name_is_refused_and_the_file_not_edited() {
 
 #[test]
 fn interrupted_runs_leave_old_or_new_and_a_rerun_completes_and_undo_restores_exactly() {
-    let pristine = snapshot(built().path());
+    let pristine = snapshot(Scenario::built_fakeroot().path());
     for fail_at in [1, 2, 3, 5, 8, 13] {
-        let s = built();
+        let s = Scenario::built_fakeroot();
         let before = snapshot(s.path());
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_toolkit"));
         cmd.args(["--root"]).arg(s.path()).args([
@@ -389,7 +377,7 @@ fn interrupted_runs_leave_old_or_new_and_a_rerun_completes_and_undo_restores_exa
 
 #[test]
 fn all_selects_sites_with_local_host_names_and_options_apply() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     std::fs::write(
         s.join("home/virtual/site3/fst/etc/mail/local-host-names"),
         "\n  \n",

@@ -1,21 +1,9 @@
 //! `toolkit mqueue purge`: whole messages only, never a locked one, quarantine outside the site by
 //! default, filters, and the sendmail split layout.
 
-use crate::common::{manifest_dir, Scenario};
+use crate::common::Scenario;
 use std::os::fd::AsRawFd;
 use std::path::Path;
-
-fn built() -> Scenario {
-    let s = Scenario::empty();
-    let ok = std::process::Command::new("bash")
-        .arg(manifest_dir().join("fixtures/build-fakeroot.sh"))
-        .arg(s.path())
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-    s
-}
 
 const Q: &str = "home/virtual/site1/fst/var/spool/mqueue";
 
@@ -45,7 +33,7 @@ fn oversized_ids(s: &Scenario) -> Vec<String> {
 
 #[test]
 fn quarantine_moves_whole_messages_out_of_the_site() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let ids = oversized_ids(&s);
     assert_eq!(ids.len(), 3);
     let before = names(&s.join(Q));
@@ -114,7 +102,7 @@ fn quarantine_moves_whole_messages_out_of_the_site() {
 
 #[test]
 fn a_message_sendmail_holds_locked_is_skipped() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let ids = oversized_ids(&s);
     let qf = std::fs::OpenOptions::new()
         .read(true)
@@ -159,7 +147,7 @@ fn a_message_sendmail_holds_locked_is_skipped() {
 
 #[test]
 fn delete_and_filters() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     s.run(&[
         "mqueue",
         "purge",
@@ -201,7 +189,7 @@ fn delete_and_filters() {
 
 #[test]
 fn refusals() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     s.run(&["mqueue", "purge", "--site", "site1", "--min", "20M"])
         .status(3)
         .stderr_has("--yes");
@@ -230,7 +218,7 @@ fn refusals() {
 
 #[test]
 fn a_df_that_is_a_symlink_leaves_the_message_alone() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let ids = oversized_ids(&s);
     let df = s.join(&format!("{Q}/df{}", ids[0]));
     let outside = tempfile::tempdir().unwrap();
@@ -263,7 +251,7 @@ fn a_df_that_is_a_symlink_leaves_the_message_alone() {
 
 #[test]
 fn split_qf_df_layout() {
-    let s = built();
+    let s = Scenario::built_fakeroot();
     let q = s.join(Q);
     for sub in ["qf", "df", "xf"] {
         std::fs::create_dir(q.join(sub)).unwrap();

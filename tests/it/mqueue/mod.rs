@@ -6,23 +6,12 @@ mod fixture;
 mod mailq;
 mod scale;
 
-use crate::common::{manifest_dir, Scenario};
+use crate::common::Scenario;
 use std::path::Path;
 
 /// The fake root with owners, setgid bits, sparse queue files and times applied from the manifest.
 pub fn fakeroot() -> Scenario {
-    let s = Scenario::empty();
-    let out = std::process::Command::new("bash")
-        .arg(manifest_dir().join("fixtures/build-fakeroot.sh"))
-        .arg(s.path())
-        .output()
-        .expect("run build-fakeroot.sh");
-    assert!(
-        out.status.success(),
-        "build-fakeroot.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    s
+    Scenario::built_fakeroot()
 }
 
 pub const SITE1_QUEUE: &str = "home/virtual/site1/fst/var/spool/mqueue";
