@@ -1,0 +1,133 @@
+//! Safe operations for queued messages: sendmail's lock taken without waiting, a move into another
+//! directory that never replaces anything there, and removal of a name.
+
+use super::{injected_failure, kind_of, Dir, Kind, Result, SafeError};
+use nix::errno::Errno;
+use nix::fcntl::{openat, renameat, OFlag};
+use nix::sys::stat::{fstat, Mode};
+use nix::unistd::fsync;
+use std::ffi::OsStr;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// A regular file opened without following, with sendmail's locks taken (both kinds: sendmail locks
+/// queue files with flock or fcntl depending on how it was built). Dropping it releases them.
+pub struct Locked {
+    fd: OwnedFd,
+}
+
+impl Dir {
+    /// Locks a queue file the way sendmail does, without waiting. `Ok(None)` when another process
+    /// (sendmail working on the message) holds a lock on it.
+    pub fn try_lock(&self, name: &OsStr) -> Result<Option<Locked>> {
+        let path = self.show(name);
+        let flags = OFlag::O_RDWR | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+        let fd =
+            openat(self.fd.as_fd(), name, flags, Mode::empty()).map_err(|errno| match errno {
+                Errno::ELOOP => SafeError::Refused {
+                    path: path.clone(),
+                    reason: "is a symlink (not followed)".into(),
+                },
+                Errno::ENOENT => SafeError::Missing { path: path.clone() },
+                errno => SafeError::Failed {
+                    path: path.clone(),
+                    errno,
+                },
+            })?;
+        let st = fstat(fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: path.clone(),
+            errno,
+        })?;
+        if kind_of(&st) != Kind::File {
+            return Err(SafeError::Refused {
+                path,
+                reason: "is not a regular file".into(),
+            });
+        }
+        use std::os::fd::AsRawFd;
+        let raw = fd.as_raw_fd();
+        // SAFETY: flock and fcntl on a descriptor we own; the flock struct is fully initialised.
+        let flocked = unsafe { libc::flock(raw, libc::LOCK_EX | libc::LOCK_NB) } == 0;
+        if !flocked {
+            return Ok(None);
+        }
+        let lk = libc::flock {
+            l_type: libc::F_WRLCK as libc::c_short,
+            l_whence: libc::SEEK_SET as libc::c_short,
+            l_start: 0,
+            l_len: 0,
+            l_pid: 0,
+        };
+        // SAFETY: as above.
+        let fcntl_locked = unsafe { libc::fcntl(raw, libc::F_SETLK, &lk) } == 0;
+        if !fcntl_locked {
+            return Ok(None);
+        }
+        Ok(Some(Locked { fd }))
+    }
+
+    /// Moves a regular file to another directory under the same name, never replacing anything there:
+    /// a rename when both are on one filesystem, else an exclusive copy (owner and mode kept, synced)
+    /// followed by removal of the original.
+    pub fn move_to(&self, name: &OsStr, dest: &Dir) -> Result<()> {
+        let path = self.show(name);
+        let entry = self.existing(name)?;
+        if entry.meta.kind != Kind::File {
+            return Err(SafeError::Refused {
+                path,
+                reason: "is not a regular file".into(),
+            });
+        }
+        injected_failure(&path)?;
+        if dest.entry(name)?.is_some() {
+            return Err(SafeError::Refused {
+                path: dest.show(name),
+                reason: "already exists in the destination".into(),
+            });
+        }
+        match renameat(self.fd.as_fd(), name, dest.fd.as_fd(), name) {
+            Ok(()) => {}
+            Err(Errno::EXDEV) => {
+                let content = self.read(name)?;
+                let m = entry.meta;
+                dest.create_exclusive(name, &content, m.uid, m.gid, m.mode)?;
+                nix::unistd::unlinkat(
+                    self.fd.as_fd(),
+                    name,
+                    nix::unistd::UnlinkatFlags::NoRemoveDir,
+                )
+                .map_err(|errno| SafeError::Failed {
+                    path: path.clone(),
+                    errno,
+                })?;
+            }
+            Err(errno) => return Err(SafeError::Failed { path, errno }),
+        }
+        fsync(dest.fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: dest.show(name),
+            errno,
+        })?;
+        fsync(self.fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: self.show(name),
+            errno,
+        })
+    }
+
+    /// Removes a name (not a directory); a symlink is removed itself, never its target.
+    pub fn remove(&self, name: &OsStr) -> Result<()> {
+        let path = self.show(name);
+        injected_failure(&path)?;
+        nix::unistd::unlinkat(
+            self.fd.as_fd(),
+            name,
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        )
+        .map_err(|errno| SafeError::Failed { path, errno })
+    }
+}
+
+impl Locked {
+    /// Keeps the descriptor alive until the caller is done with the message.
+    pub fn release(self) {
+        drop(self.fd);
+    }
+}
