@@ -48,6 +48,19 @@ impl Root {
         self.path.join(rel)
     }
 
+    /// Unix time "now" as the root sees it: the clock on the live system; a fake root's boot time plus
+    /// uptime (so it reads the same whenever it is read), `None` when it has no `proc/stat`/`uptime`.
+    pub fn now_unix(&self) -> Option<u64> {
+        if self.live {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .map(|d| d.as_secs())
+        } else {
+            SysInfo::read(self).ok().map(|s| s.now_unix())
+        }
+    }
+
     pub fn proc(&self) -> PathBuf {
         self.join("proc")
     }

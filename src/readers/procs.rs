@@ -244,20 +244,26 @@ pub fn read_detail(root: &Root, pid: i32) -> std::result::Result<Detail, ProcErr
         .ok()
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .filter(|w| !w.is_empty() && w != "0");
-    let cmdline = read_file(&dir.join("cmdline"))
-        .map(|b| {
-            b.split(|&c| c == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let cmdline = read_cmdline(&dir);
     Ok(Detail {
         status,
         cgroup,
         wchan,
         cmdline,
     })
+}
+
+/// The command line of the process whose `proc/PID` directory this is (empty for kernel threads,
+/// zombies, and processes that exited or hide it).
+pub fn read_cmdline(dir: &Path) -> Vec<String> {
+    read_file(&dir.join("cmdline"))
+        .map(|b| {
+            b.split(|&c| c == 0)
+                .filter(|a| !a.is_empty())
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Picks the systemd cgroup path from `proc/PID/cgroup`: the v2 line `0::PATH`, else the v1

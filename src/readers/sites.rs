@@ -70,6 +70,21 @@ pub struct SiteDb {
 }
 
 impl SiteDb {
+    /// The sites named on a command line (`--site`, repeatable), each once, in the order given; an
+    /// unknown name is an error message naming it.
+    pub fn named(&self, names: &[String]) -> Result<Vec<&Site>, String> {
+        let mut out: Vec<&Site> = Vec::new();
+        for name in names {
+            let site = self.find(name).ok_or_else(|| {
+                format!("--site {name}: no such site (give siteN, a domain or adminN)")
+            })?;
+            if !out.iter().any(|s| s.name == site.name) {
+                out.push(site);
+            }
+        }
+        Ok(out)
+    }
+
     /// The site named by `siteN`, one of its domains or its admin user.
     pub fn find(&self, name: &str) -> Option<&Site> {
         let name = name.trim_end_matches('.').to_ascii_lowercase();

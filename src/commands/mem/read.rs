@@ -123,13 +123,6 @@ pub fn cgroup_and_cmdline(root: &Root, pid: i32) -> (Option<String>, Vec<String>
     let cgroup = read_file(&dir.join("cgroup"))
         .ok()
         .and_then(|b| crate::readers::procs::parse_cgroup(&b));
-    let cmdline = read_file(&dir.join("cmdline"))
-        .map(|b| {
-            b.split(|&c| c == 0)
-                .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let cmdline = crate::readers::procs::read_cmdline(&dir);
     (cgroup, cmdline)
 }

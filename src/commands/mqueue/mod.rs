@@ -21,7 +21,6 @@ use crate::readers::sendmail_cf;
 use crate::readers::sites::{self, SiteDb};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
-use crate::root::SysInfo;
 use crate::status::Status;
 use crate::ui::Progress;
 pub use judge::{MqueueReport, Now, Options};
@@ -158,20 +157,11 @@ fn scan_target(ctx: &Context, sites: &SiteDb, target: Target, min: u64) -> Scann
 /// "Now" for ages. A live root uses the clock; a fake root its own `proc/stat` and `proc/uptime` when it
 /// has them, else the newest queue file, so that a fake root gives the same ages whenever it is read.
 fn now(ctx: &Context, scanned: &[Scanned]) -> Now {
-    if ctx.root.is_live() {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+    if let Some(unix) = ctx.root.now_unix() {
+        let source = if ctx.root.is_live() { "clock" } else { "proc" };
         return Now {
-            unix: secs,
-            source: "clock",
-        };
-    }
-    if let Ok(sys) = SysInfo::read(&ctx.root) {
-        return Now {
-            unix: sys.now_unix() as i64,
-            source: "proc",
+            unix: unix as i64,
+            source,
         };
     }
     let newest = scanned

@@ -10,7 +10,6 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::readers::sites::{discover, Site, SiteDb};
 use crate::readers::users::UserDb;
-use crate::root::SysInfo;
 use crate::safeops::journal::{self, Journal};
 use crate::safeops::{Dir, SafeError};
 use crate::status::Status;
@@ -36,7 +35,7 @@ const JOURNALS: &str = "var/lib/toolkit/mqueue-fix";
 pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
     let users = UserDb::open(&ctx.root)?;
     let db = discover(&ctx.root, &users);
-    let sites = select(ctx, &db, args)?;
+    let sites = select(&db, args)?;
     if args.undo {
         return undo(ctx, &sites, &users);
     }
@@ -47,7 +46,7 @@ pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
         m4: args.m4,
         chgrp_queued: args.chgrp_queued,
         live: ctx.root.is_live(),
-        now: now(ctx),
+        now: ctx.root.now_unix().unwrap_or(0),
     };
     let mut fixes = Vec::new();
     for site in sites {
@@ -57,20 +56,8 @@ pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
     super::super::output(ctx, &report)
 }
 
-/// "Now" as the root sees it, for backup names and journal runs.
-fn now(ctx: &Context) -> u64 {
-    if ctx.root.is_live() {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    } else {
-        SysInfo::read(&ctx.root).map(|s| s.now_unix()).unwrap_or(0)
-    }
-}
-
 /// The sites named with --site, or with --all those whose etc/mail/local-host-names is non-empty.
-fn select<'a>(ctx: &Context, db: &'a SiteDb, args: &MqueueFixArgs) -> Result<Vec<&'a Site>> {
+fn select<'a>(db: &'a SiteDb, args: &MqueueFixArgs) -> Result<Vec<&'a Site>> {
     if args.all {
         return Ok(db
             .sites
@@ -83,19 +70,7 @@ fn select<'a>(ctx: &Context, db: &'a SiteDb, args: &MqueueFixArgs) -> Result<Vec
             })
             .collect());
     }
-    let mut out: Vec<&Site> = Vec::new();
-    for name in &args.site {
-        let site = db.find(name).ok_or_else(|| {
-            Error::Usage(format!(
-                "--site {name}: no such site under {} (give siteN, a domain or adminN)",
-                ctx.root.display(&ctx.root.join("home/virtual"))
-            ))
-        })?;
-        if !out.iter().any(|s| s.name == site.name) {
-            out.push(site);
-        }
-    }
-    Ok(out)
+    db.named(&args.site).map_err(Error::Usage)
 }
 
 fn fix_site(

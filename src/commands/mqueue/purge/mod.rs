@@ -9,7 +9,6 @@ use crate::readers::mqueue::qf;
 use crate::readers::sites::{discover, Site};
 use crate::readers::users::UserDb;
 use crate::render::text::printable;
-use crate::root::SysInfo;
 use crate::safeops::{Dir, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
@@ -66,17 +65,7 @@ pub struct PurgeReport {
 pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
     let users = UserDb::open(&ctx.root)?;
     let db = discover(&ctx.root, &users);
-    let mut sites: Vec<&Site> = Vec::new();
-    for name in &args.site {
-        let site = db.find(name).ok_or_else(|| {
-            Error::Usage(format!(
-                "--site {name}: no such site (give siteN, a domain or adminN)"
-            ))
-        })?;
-        if !sites.iter().any(|s| s.name == site.name) {
-            sites.push(site);
-        }
-    }
+    let sites = db.named(&args.site).map_err(Error::Usage)?;
     if let Some(q) = &args.quarantine {
         let q = ctx.root.join(q);
         if let Some(s) = sites.iter().find(|s| q.starts_with(&s.dir)) {
@@ -84,15 +73,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
         }
     }
     let approval = Approval::decide(ctx)?;
-    let now = SysInfo::read(&ctx.root).map(|s| s.now_unix()).ok();
-    let now = if ctx.root.is_live() {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .ok()
-    } else {
-        now
-    };
+    let now = ctx.root.now_unix();
     let mut out = Vec::new();
     for site in sites {
         out.push(purge_site(ctx, args, site, now, approval)?);
