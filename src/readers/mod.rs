@@ -8,6 +8,7 @@ pub mod nofollow;
 pub mod procmem;
 pub mod procs;
 pub mod sendmail_cf;
+pub mod site_identity;
 pub mod sites;
 pub mod skips;
 pub mod users;

@@ -1,10 +1,11 @@
 //! Ensim-style virtual sites under `ROOT/home/virtual`: each real `siteN` directory is one site, named by
 //! its domains and admin user from the domain map (`etc/virtualhosting/mappings/domainmap`), the
 //! `home/virtual/<domain>` and `home/virtual/adminN` symlinks and `siteN/info/current/siteinfo`,
-//! cross-checked with the group that owns `siteN/fst`. Symlinks only name sites: a site is never
-//! counted twice, and nothing is read through them.
+//! cross-checked with the group that owns `siteN/fst` (the admin is decided in `site_identity`).
+//! Symlinks only name sites: a site is never counted twice, and nothing is read through them.
 
 use crate::readers::nofollow::{self, open_dir_beneath};
+use crate::readers::site_identity::{self, is_admin_name, Evidence, Source};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
 use crate::root::Root;
@@ -22,10 +23,18 @@ pub struct Site {
     pub dir: PathBuf,
     /// Domains, the primary one (siteinfo's) first.
     pub domains: Vec<String>,
-    /// Admin user and group name (`admin11`).
+    /// The host's Unix admin user and group name (`admin11`).
     pub admin: Option<String>,
+    /// Set only when the identity is decided and not refused.
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// siteinfo's `admin_user`: the site administrator's own login (shown, never the Unix identity).
+    pub login: Option<String>,
+    /// Where the admin was found: `siteinfo wp_user = admin11`, `home/virtual/admin11 -> site11/fst`, ...
+    pub admin_sources: Vec<String>,
+    /// Why `mqueue fix` refuses this site: the sources disagree, name another site's admin or a user
+    /// or group the root does not have.
+    pub refused: Option<String>,
     /// Group owning `siteN/fst` (the quota group).
     pub fst_gid: Option<u32>,
     /// Where the sources disagree or something is missing.
@@ -164,32 +173,44 @@ pub fn discover(root: &Root, users: &UserDb) -> SiteDb {
             db.skips.add(root, &path, &reason);
         }
     }
-    for site in sites.values_mut() {
-        identify(root, users, site, &aliases, &domainmap, &mut db.skips);
+    let evidence: Vec<Evidence> = sites
+        .values_mut()
+        .map(|site| evidence(root, users, site, &aliases, &domainmap, &mut db.skips))
+        .collect();
+    let identities = site_identity::decide_all(&evidence, users);
+    for (site, id) in sites.values_mut().zip(identities) {
+        site.admin = id.admin;
+        site.uid = id.uid;
+        site.gid = id.gid;
+        site.admin_sources = id.sources;
+        site.notes.extend(id.notes);
+        site.refused = id.refused;
     }
     db.sites = sites.into_values().collect();
     db
 }
 
-fn is_admin_name(name: &str) -> bool {
-    name.strip_prefix("admin")
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-}
-
-fn identify(
+/// What the site's own records say about its admin (siteinfo, the adminN links, the fst group); the
+/// decision across all sites is `site_identity::decide_all`.
+fn evidence(
     root: &Root,
     users: &UserDb,
     site: &mut Site,
     aliases: &[(String, String)],
     domainmap: &[(String, String)],
     skips: &mut Skips,
-) {
+) -> Evidence {
     let info = read_siteinfo(root, &site.dir, skips);
     let mut domains: Vec<String> = Vec::new();
-    let mut admin_links: Vec<String> = Vec::new();
+    let mut claims: Vec<(String, Source)> = Vec::new();
+    for key in ["admin", "wp_user"] {
+        if let Some(v) = info.get(key).filter(|v| !v.is_empty()) {
+            claims.push((v.clone(), Source::Siteinfo(key)));
+        }
+    }
     for (alias, _) in aliases.iter().filter(|(_, t)| *t == site.name) {
         if is_admin_name(alias) {
-            admin_links.push(alias.clone());
+            claims.push((alias.clone(), Source::Link));
         } else {
             domains.push(alias.to_ascii_lowercase());
         }
@@ -214,40 +235,14 @@ fn identify(
             .push("fst is not a directory (symlink or file): not read".into()),
         Err(_) => site.notes.push("no fst directory".into()),
     }
-    let fst_group = site.fst_gid.map(|g| users.group_name(g));
-    let from_info = ["admin_user", "admin", "wp_user"]
-        .iter()
-        .find_map(|k| info.get(*k).cloned());
-    let admin = from_info
-        .clone()
-        .or_else(|| admin_links.first().cloned())
-        .or_else(|| fst_group.clone().filter(|g| is_admin_name(g)));
-    if let (Some(a), Some(l)) = (&from_info, admin_links.first()) {
-        if a != l {
-            site.notes.push(format!(
-                "siteinfo names admin {a} but home/virtual/{l} points here"
-            ));
-        }
+    claims.extend(site_identity::fst_claim(site.fst_gid, users));
+    site.login = info.get("admin_user").filter(|v| !v.is_empty()).cloned();
+    Evidence {
+        site: site.name.clone(),
+        claims,
+        login: site.login.clone(),
+        fst_gid: site.fst_gid,
     }
-    if let Some(a) = &admin {
-        site.uid = users.user_by_name(a).map(|u| u.uid());
-        site.gid = users.group_by_name(a).map(|g| g.gid());
-        if site.gid.is_none() {
-            site.notes.push(format!("group {a} is not in etc/group"));
-        }
-        if let (Some(fg), Some(g)) = (site.fst_gid, site.gid) {
-            if fg != g {
-                let shown = fst_group.clone().unwrap_or_default();
-                site.notes.push(format!(
-                    "fst is owned by group {shown}, not the admin group {a}"
-                ));
-            }
-        }
-    } else {
-        site.notes
-            .push("no admin user found (siteinfo, adminN symlink or fst group)".into());
-    }
-    site.admin = admin;
 }
 
 /// `key = value` lines of `siteN/info/current/siteinfo` (sections and comments ignored).
@@ -325,7 +320,7 @@ mod tests {
         );
         w(
             "home/virtual/site1/info/current/siteinfo",
-            "[siteinfo]\ndomain = Example.com\nadmin_user = admin1\n",
+            "[siteinfo]\ndomain = Example.com\nadmin_user = exampleadm\nwp_user = admin1\n",
         );
         for n in 1..=3 {
             std::fs::create_dir_all(p.join(format!("home/virtual/site{n}/fst"))).unwrap();
@@ -359,15 +354,29 @@ mod tests {
             (s1.admin.as_deref(), s1.uid, s1.gid),
             (Some("admin1"), Some(501), Some(501))
         );
-        assert!(s1.notes.is_empty(), "{:?}", s1.notes);
-        // No siteinfo: the admin comes from the adminN symlink, the domain from the map.
+        assert_eq!(s1.login.as_deref(), Some("exampleadm"));
+        assert_eq!(
+            s1.admin_sources,
+            [
+                "siteinfo wp_user = admin1",
+                "home/virtual/admin1 -> site1/fst",
+                "fst owned by group admin1"
+            ]
+        );
+        assert!(s1.notes.is_empty() && s1.refused.is_none(), "{s1:?}");
+        // No siteinfo: the admin comes from the adminN symlink and the fst group, the domain from the map.
         let s2 = &db.sites[1];
         assert_eq!(s2.domains, ["shop.example.org"]);
-        assert_eq!(s2.admin.as_deref(), Some("admin2"));
-        // Nothing but the group owning fst.
+        assert_eq!((s2.admin.as_deref(), s2.gid), (Some("admin2"), Some(502)));
+        assert_eq!(s2.refused, None);
+        // Nothing but the group owning fst, and no such user in etc/passwd: refused.
         let s3 = &db.sites[2];
         assert_eq!(s3.admin.as_deref(), Some("admin3"));
-        assert_eq!(s3.uid, None);
+        assert_eq!(
+            s3.refused.as_deref(),
+            Some("user admin3 is not in etc/passwd")
+        );
+        assert_eq!((s3.uid, s3.gid), (None, None));
         for name in ["site1", "EXAMPLE.COM.", "www.example.com", "admin1"] {
             assert_eq!(
                 db.find(name).map(|s| s.name.as_str()),
@@ -376,17 +385,60 @@ mod tests {
             );
         }
         assert!(db.find("site9").is_none());
+        assert!(db.find("exampleadm").is_none(), "a login names no site");
     }
 
     #[test]
-    fn disagreement_with_the_fst_group_is_noted() {
+    fn fst_owned_by_another_sites_group_is_refused() {
         let (dir, root) = tree();
         std::os::unix::fs::lchown(dir.path().join("home/virtual/site1/fst"), None, Some(502))
             .unwrap();
         let db = discover(&root, &UserDb::open(&root).unwrap());
         assert_eq!(
-            db.sites[0].notes,
-            ["fst is owned by group admin2, not the admin group admin1"]
+            db.sites[0].refused.as_deref(),
+            Some(
+                "sources disagree: siteinfo wp_user = admin1, home/virtual/admin1 -> site1/fst, fst \
+                 owned by group admin2 (admin2 is site2's admin (home/virtual/admin2 -> site2/fst))"
+            )
+        );
+        assert_eq!(db.sites[0].gid, None);
+    }
+
+    #[test]
+    fn siteinfo_naming_another_sites_admin_is_refused() {
+        for line in ["admin_user = admin2", "admin = admin2", "wp_user = admin2"] {
+            let (dir, root) = tree();
+            std::fs::write(
+                dir.path().join("home/virtual/site1/info/current/siteinfo"),
+                format!("[siteinfo]\ndomain = example.com\n{line}\n"),
+            )
+            .unwrap();
+            let db = discover(&root, &UserDb::open(&root).unwrap());
+            let s1 = &db.sites[0];
+            let why = s1.refused.as_deref().unwrap_or_default();
+            assert!(why.contains("admin2 is site2's admin"), "{line}: {why}");
+            assert_eq!((s1.uid, s1.gid), (None, None), "{line}");
+            assert_eq!(db.sites[1].refused, None, "{line}: site2 is still its own");
+        }
+    }
+
+    #[test]
+    fn no_siteinfo_and_group_missing_from_etc_group() {
+        let (dir, root) = tree();
+        std::fs::remove_file(dir.path().join("home/virtual/site1/info/current/siteinfo")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/group"),
+            "root:x:0:\nadmin2:x:502:\nadmin3:x:503:\n",
+        )
+        .unwrap();
+        let db = discover(&root, &UserDb::open(&root).unwrap());
+        let s1 = &db.sites[0];
+        assert_eq!(s1.login, None);
+        assert_eq!(s1.domains, ["example.com", "www.example.com"]);
+        assert_eq!(s1.admin.as_deref(), Some("admin1"));
+        assert_eq!(
+            s1.refused.as_deref(),
+            Some("group admin1 is not in etc/group (fst is owned by gid 501)")
         );
     }
 

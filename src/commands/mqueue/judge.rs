@@ -84,6 +84,11 @@ pub struct SiteRef {
     pub admin: Option<String>,
     pub uid: Option<u32>,
     pub gid: Option<u32>,
+    /// siteinfo's admin_user: the site's own login, not a host user.
+    pub login: Option<String>,
+    pub admin_sources: Vec<String>,
+    /// Why `mqueue fix` refuses the site (its identity sources disagree or are missing).
+    pub refused: Option<String>,
     pub notes: Vec<String>,
 }
 
@@ -150,6 +155,9 @@ fn site_ref(s: &Site) -> SiteRef {
         admin: s.admin.clone(),
         uid: s.uid,
         gid: s.gid,
+        login: s.login.clone(),
+        admin_sources: s.admin_sources.clone(),
+        refused: s.refused.clone(),
         notes: s.notes.clone(),
     }
 }

@@ -15,7 +15,9 @@ pub fn notable(q: &QueueReport) -> bool {
     q.files > 0
         || q.problem.is_some()
         || !q.symlinks.is_empty()
-        || q.site.as_ref().is_some_and(|s| !s.notes.is_empty())
+        || q.site
+            .as_ref()
+            .is_some_and(|s| !s.notes.is_empty() || s.refused.is_some())
 }
 
 pub fn table(
@@ -159,6 +161,9 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
         lines.push(format!("symlink not followed: {}", s));
     }
     if let Some(site) = &q.site {
+        if let Some(why) = &site.refused {
+            lines.push(format!("identity refused: {why}"));
+        }
         lines.extend(site.notes.iter().map(|n| format!("note: {n}")));
     }
     for l in lines {
