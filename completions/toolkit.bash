@@ -634,7 +634,7 @@ _toolkit() {
                     return 0
                     ;;
                 --owner)
-                    COMPREPLY=($(compgen -W "admin root" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "root admin" -- "${cur}"))
                     return 0
                     ;;
                 --mode)

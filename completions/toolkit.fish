@@ -187,9 +187,9 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l site -d 'Site to fix: siteN, one of its domains or its adminN user (repeatable)' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l owner -d 'Owner of the queue directory (its group is always the site\'s)' -r -f -a "admin\t'The site\'s admin user (adminN)'
-root\t'root'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l mode -d 'Queue directory mode, octal (2777 lets every local user delete queued mail)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l owner -d 'Owner of the queue directory (its group is always the site\'s): root (what a root-run sendmail can queue in) or admin (adminN, for a sendmail that runs as the site\'s user)' -r -f -a "root\t'root:adminN (the default): a root-run sendmail can queue in it'
+admin\t'adminN:adminN: only for a sendmail that runs as the site\'s user (a root-run one cannot queue)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l mode -d 'Queue directory mode, octal; must keep setgid and group rwx (2777 is accepted with a warning: it lets every local user delete queued mail)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'

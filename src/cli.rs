@@ -439,7 +439,11 @@ Examples:
 /// Binds each site's mail queue to the site's own disk quota, safely and undoably.
 ///
 /// Steps, each reported ok, changed, would change, refused (with the reason) or failed:
-/// 1. the queue directory owned adminN:adminN (--owner root keeps root), setgid, mode 2770;
+/// 1. the queue directory owned root:adminN, setgid, mode 2770: what sendmail run as root accepts
+///    (with an adminN-owned 2770 queue it fails "Cannot write ./df...: Permission denied"); queued
+///    files then get group adminN and count against the site's quota. --owner admin gives
+///    adminN:adminN, for a sendmail that runs as the site's user. --mode must keep setgid and group
+///    rwx; a world-writable mode (the old recipe's 2777) is accepted with a warning;
 /// 2. etc/smrsh (recursively) and etc/aliases adminN:adminN, etc/aliases.db root:adminN;
 /// 3. backups of sendmail.cf and etc/mail/sendmail.mc (NAME.zorig first, never overwritten; later
 ///    ones timestamped);
@@ -449,7 +453,14 @@ Examples:
 ///
 /// Never follows a symlink inside a site, never changes a file with other hard links, writes files
 /// atomically, journals every change under var/lib/toolkit/mqueue-fix (for --undo); a second run
-/// changes nothing.
+/// changes nothing. The two DefaultUser edits are one step: both are made or neither.
+///
+/// The site's admin is the host's adminN (siteinfo admin/wp_user, the home/virtual/adminN link, the
+/// group owning fst, checked against etc/passwd and etc/group; siteinfo's admin_user is the site's own
+/// login, shown only). A site whose sources disagree, name another site's admin or a missing user or
+/// group is refused with the disagreement spelled out, and the run goes on with the other sites.
+/// --all also lists the sites it left out and why. With -q, a run that found everything already
+/// right prints nothing (quiet from cron).
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_FIX_EXAMPLES)]
 pub struct MqueueFixArgs {
@@ -459,11 +470,13 @@ pub struct MqueueFixArgs {
     /// Every site whose etc/mail/local-host-names is not empty
     #[arg(long, conflicts_with_all = ["site", "undo"])]
     pub all: bool,
-    /// Owner of the queue directory (its group is always the site's)
-    #[arg(long, value_enum, default_value_t = QueueOwner::Admin, value_name = "WHO")]
+    /// Owner of the queue directory (its group is always the site's): root (what a root-run sendmail
+    /// can queue in) or admin (adminN, for a sendmail that runs as the site's user)
+    #[arg(long, value_enum, default_value_t = QueueOwner::Root, value_name = "WHO")]
     pub owner: QueueOwner,
-    /// Queue directory mode, octal (2777 lets every local user delete queued mail)
-    #[arg(long, default_value = "2770", value_parser = parse_mode, value_name = "MODE")]
+    /// Queue directory mode, octal; must keep setgid and group rwx (2777 is accepted with a warning:
+    /// it lets every local user delete queued mail)
+    #[arg(long, default_value = "2770", value_parser = parse_queue_mode, value_name = "MODE")]
     pub mode: u32,
     /// Regenerate sendmail.cf from the edited sendmail.mc with m4 instead of editing the cf
     #[arg(long)]
@@ -478,10 +491,10 @@ pub struct MqueueFixArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum QueueOwner {
-    /// The site's admin user (adminN)
-    Admin,
-    /// root
+    /// root:adminN (the default): a root-run sendmail can queue in it
     Root,
+    /// adminN:adminN: only for a sendmail that runs as the site's user (a root-run one cannot queue)
+    Admin,
 }
 
 /// An octal permission mode such as 2770 (at most 4 digits, setgid allowed, no setuid).
@@ -497,6 +510,29 @@ fn parse_mode(s: &str) -> Result<u32, String> {
         ));
     }
     Ok(m)
+}
+
+/// A queue directory mode: what the binding needs (setgid, so queued files get the site's group; group
+/// rwx, so the site's group can work the queue) must be there.
+fn parse_queue_mode(s: &str) -> Result<u32, String> {
+    let m = parse_mode(s)?;
+    let mut missing = Vec::new();
+    if m & 0o2000 == 0 {
+        missing.push(
+            "setgid (2000: queued files get the site's group, so they count against its quota)",
+        );
+    }
+    if m & 0o070 != 0o070 {
+        missing.push("group rwx (0070)");
+    }
+    if missing.is_empty() {
+        Ok(m)
+    } else {
+        Err(format!(
+            "mode '{s}' lacks {}; e.g. 2770",
+            missing.join(" and ")
+        ))
+    }
 }
 
 const MQUEUE_PURGE_EXAMPLES: &str = "\

@@ -1,6 +1,10 @@
-//! Is a site's queue charged to its quota? The directory's group and setgid bit make new queue files
-//! the site's; the `DefaultUser` in its sendmail.cf decides what sendmail runs as. Pure: every fact
-//! is passed in.
+//! Is a site's queue charged to its quota, and can the site's sendmail still queue in it? The
+//! directory's group and setgid bit make new queue files the site's; the `DefaultUser` in its
+//! sendmail.cf decides what sendmail runs as. sendmail, run as root as on Ensim, creates its df files
+//! through its own safefile() check, which uses the directory's owner bits only when the owner is
+//! root: an `adminN`-owned 2770 queue makes it fail ("Cannot write ./df...: Permission denied"). So the
+//! rule, the same one `mqueue fix` applies: `root:adminN`, setgid, group rwx (2770), or a world-writable
+//! mode (accepted, with a warning). Pure: every fact is passed in.
 
 use crate::readers::mqueue::queue::Owner;
 use crate::readers::sendmail_cf::DefaultUser;
@@ -46,6 +50,17 @@ pub fn binding(
     if !setgid {
         reasons.push("directory is not setgid".into());
     }
+    if dir.mode & 0o070 != 0o070 {
+        reasons.push(format!("mode {:04o} does not give the group rwx", dir.mode));
+    }
+    if let Some(why) = root_cannot_write(dir, users) {
+        reasons.push(why);
+    }
+    if site.refused.is_some() {
+        reasons.push(
+            "its admin is not settled (see the site's refused): mqueue fix refuses it".into(),
+        );
+    }
     match default_user {
         Some(du) if du.gid.is_some() && du.gid == gid => {}
         Some(du) => reasons.push(format!("DefaultUser={} in {}", du.value, du.file)),
@@ -61,8 +76,35 @@ pub fn binding(
         default_user: default_user.map(|d| d.value.clone()),
         default_user_file: default_user.map(|d| d.file.clone()),
         reasons,
-        fix: (!bound).then(|| format!("toolkit mqueue fix --site {}", site.handle())),
+        fix: (!bound && site.refused.is_none())
+            .then(|| format!("toolkit mqueue fix --site {}", site.handle())),
     }
+}
+
+/// Why sendmail running as root cannot create files in the directory, if it cannot: safefile() takes
+/// the owner bits when the directory's owner is root, else the group bits when its group is root's
+/// (gid 0), else the "other" bits (measured with sendmail 8.17 in tests/it/mqueue_fix_sendmail.rs).
+pub fn root_cannot_write(dir: Owner, users: &UserDb) -> Option<String> {
+    let bits = if dir.uid == 0 {
+        dir.mode >> 6
+    } else if dir.gid == 0 {
+        dir.mode >> 3
+    } else {
+        dir.mode
+    } & 0o3;
+    if bits == 0o3 {
+        return None;
+    }
+    let mode = format!("{:04o}", dir.mode);
+    Some(if dir.uid == 0 {
+        format!("mode {mode} does not let its owner root write")
+    } else {
+        format!(
+            "owned by {}, not root: a root-run sendmail cannot queue in it (mode {mode}; its \
+             safefile() check uses the owner bits only for root)",
+            users.user_name(dir.uid)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -123,6 +165,7 @@ mod tests {
             [
                 "directory group is mail, not admin11",
                 "directory is not setgid",
+                "mode 0700 does not give the group rwx",
                 "DefaultUser=mail:mail in etc/sendmail.cf"
             ]
         );
@@ -140,5 +183,59 @@ mod tests {
         assert!(b.bound && b.world_writable);
         let b = binding(&site(), ok, None, &users());
         assert_eq!(b.reasons, ["no DefaultUser in the site's sendmail.cf"]);
+    }
+
+    #[test]
+    fn an_admin_owned_queue_a_root_run_sendmail_cannot_write_is_not_bound() {
+        let mut u = users();
+        if let UserDb::Files(m) = &mut u {
+            m.add_user(uzers::User::new(511, "admin11", 511));
+        }
+        for mode in [0o2770, 0o0770, 0o2700] {
+            let dir = Owner {
+                uid: 511,
+                gid: 511,
+                mode,
+            };
+            let b = binding(&site(), dir, Some(&du("511:511", 511)), &u);
+            assert!(!b.bound, "{mode:o}");
+            assert!(
+                b.reasons.iter().any(|r| r.starts_with(
+                    "owned by admin11, not root: a root-run sendmail cannot queue in it"
+                )),
+                "{mode:o}: {:?}",
+                b.reasons
+            );
+            assert_eq!(
+                b.fix.as_deref(),
+                Some("toolkit mqueue fix --site example.com")
+            );
+        }
+        let no_group_write = Owner {
+            uid: 0,
+            gid: 511,
+            mode: 0o2750,
+        };
+        let b = binding(&site(), no_group_write, Some(&du("511:511", 511)), &u);
+        assert_eq!(b.reasons, ["mode 2750 does not give the group rwx"]);
+    }
+
+    #[test]
+    fn a_refused_site_is_not_offered_a_fix_command() {
+        let s = Site {
+            refused: Some("sources disagree: siteinfo admin = admin2, ...".into()),
+            ..site()
+        };
+        let ok = Owner {
+            uid: 0,
+            gid: 511,
+            mode: 0o2770,
+        };
+        let b = binding(&s, ok, Some(&du("511:511", 511)), &users());
+        assert!(!b.bound && b.fix.is_none());
+        assert_eq!(
+            b.reasons,
+            ["its admin is not settled (see the site's refused): mqueue fix refuses it"]
+        );
     }
 }

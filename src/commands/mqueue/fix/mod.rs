@@ -1,6 +1,7 @@
 //! `toolkit mqueue fix`: bind each site's queued mail to the site's own disk quota (SPEC 5), shown as a
 //! plan, confirmed, applied through the safe operations with a journal, and undoable with `--undo`.
 
+mod default_user;
 mod plan;
 mod render;
 mod site;
@@ -15,7 +16,7 @@ use crate::safeops::{Dir, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
 use plan::{Mode, Names, Outcome, Step};
-pub use render::{FixReport, SiteFix};
+pub use render::{FixReport, LeftOut, SiteFix};
 use site::{Admin, Ctx, FixOptions};
 use std::ffi::OsStr;
 use std::path::Path;
@@ -35,7 +36,7 @@ const JOURNALS: &str = "var/lib/toolkit/mqueue-fix";
 pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
     let users = UserDb::open(&ctx.root)?;
     let db = discover(&ctx.root, &users);
-    let sites = select(&db, args)?;
+    let (sites, left_out) = select(&db, args)?;
     if args.undo {
         return undo(ctx, &sites, &users);
     }
@@ -52,25 +53,39 @@ pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
     for site in sites {
         fixes.push(fix_site(ctx, &users, site, &opts, approval)?);
     }
-    let report = FixReport::new(fixes, ctx.dry_run, false);
+    let report = FixReport::new(fixes, ctx.dry_run, false)
+        .with_left_out(left_out)
+        .quiet_when_all_ok(ctx.quiet);
     super::super::output(ctx, &report)
 }
 
-/// The sites named with --site, or with --all those whose etc/mail/local-host-names is non-empty.
-fn select<'a>(db: &'a SiteDb, args: &MqueueFixArgs) -> Result<Vec<&'a Site>> {
-    if args.all {
-        return Ok(db
-            .sites
-            .iter()
-            .filter(|s| {
-                Dir::open_trusted(&s.fst())
-                    .and_then(|d| d.subdir(Path::new("etc/mail")))
-                    .and_then(|d| d.read(OsStr::new("local-host-names")))
-                    .is_ok_and(|b| b.iter().any(|c| !c.is_ascii_whitespace()))
-            })
-            .collect());
+/// The sites named with --site, or with --all those whose etc/mail/local-host-names is non-empty,
+/// with the sites --all left out and why.
+fn select<'a>(db: &'a SiteDb, args: &MqueueFixArgs) -> Result<(Vec<&'a Site>, Vec<LeftOut>)> {
+    if !args.all {
+        return Ok((db.named(&args.site).map_err(Error::Usage)?, Vec::new()));
     }
-    db.named(&args.site).map_err(Error::Usage)
+    let mut chosen = Vec::new();
+    let mut left_out = Vec::new();
+    for site in &db.sites {
+        let names = Dir::open_trusted(&site.fst())
+            .and_then(|d| d.subdir(Path::new("etc/mail")))
+            .and_then(|d| d.read(OsStr::new("local-host-names")));
+        let (reason, blind) = match names {
+            Ok(b) if b.iter().any(|c| !c.is_ascii_whitespace()) => {
+                chosen.push(site);
+                continue;
+            }
+            Ok(_) => ("etc/mail/local-host-names is empty".to_string(), false),
+            Err(SafeError::Missing { .. }) => ("no etc/mail/local-host-names".to_string(), false),
+            Err(e) => (
+                format!("etc/mail/local-host-names: {}", plan::reason(&e)),
+                true,
+            ),
+        };
+        left_out.push(LeftOut::new(site, reason, blind));
+    }
+    Ok((chosen, left_out))
 }
 
 fn fix_site(
@@ -81,16 +96,19 @@ fn fix_site(
     approval: Approval,
 ) -> Result<SiteFix> {
     let label = site.label();
-    let (Some(uid), Some(gid)) = (site.uid, site.gid) else {
-        let why = format!(
-            "admin user/group of {} unknown: {}",
-            site.name,
-            site.notes.join("; ")
+    let (Some(uid), Some(gid), None) = (site.uid, site.gid, &site.refused) else {
+        let why = site
+            .refused
+            .clone()
+            .unwrap_or_else(|| "admin user/group unknown".into());
+        let step = Step::new(
+            1,
+            "",
+            "bind to the site's admin",
+            Outcome::Refused,
+            format!("admin not settled: {why}"),
         );
-        return Ok(SiteFix::refused(
-            site,
-            vec![Step::new(1, "", "", Outcome::Refused, why)],
-        ));
+        return Ok(SiteFix::refused(site, vec![step]));
     };
     let fst = match Dir::open_trusted(&site.fst()) {
         Ok(d) => d,
@@ -120,9 +138,21 @@ fn fix_site(
             return Ok(SiteFix::declined(site, declined));
         }
     }
-    let journals = open_journals(ctx).map_err(|e| Error::Refused(format!("journal: {e}")))?;
-    let mut journal = Journal::begin(&journals, &site.name, opts.now)
-        .map_err(|e| Error::Refused(format!("journal: {e}")))?;
+    // Nothing is changed without a journal to undo it from; this site is refused, the others go on.
+    let journal = open_journals(ctx).and_then(|j| Journal::begin(&j, &site.name, opts.now));
+    let mut journal = match journal {
+        Ok(j) => j,
+        Err(e) => {
+            let step = Step::new(
+                0,
+                "",
+                "journal the changes",
+                Outcome::Refused,
+                format!("cannot journal, so nothing was changed: {e}"),
+            );
+            return Ok(SiteFix::refused(site, vec![step]));
+        }
+    };
     let applied = steps(&fst, admin, opts, Mode::Apply, Some(&mut journal), users);
     Ok(SiteFix::new(site, applied))
 }
@@ -216,7 +246,11 @@ fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
         };
         let journals = match open_journals(ctx) {
             Ok(j) => j,
-            Err(e) => return Err(Error::Refused(format!("journal: {e}"))),
+            Err(e) => {
+                let step = Step::new(0, "", "read the journal", Outcome::Refused, e.to_string());
+                fixes.push(SiteFix::refused(site, vec![step]));
+                continue;
+            }
         };
         if approval == Approval::DryRun
             || !approval.confirm(&format!("Undo every recorded fix of {}?", site.label()))?
@@ -233,8 +267,14 @@ fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
             ));
             continue;
         }
-        let undone = journal::undo(&journals, &site.name, &fst)
-            .map_err(|e| Error::Refused(format!("undo: {e}")))?;
+        let undone = match journal::undo(&journals, &site.name, &fst) {
+            Ok(u) => u,
+            Err(e) => {
+                let step = Step::new(0, "", "undo recorded fixes", Outcome::Failed, e.to_string());
+                fixes.push(SiteFix::refused(site, vec![step]));
+                continue;
+            }
+        };
         let steps = summarize_queued(
             undone
                 .into_iter()

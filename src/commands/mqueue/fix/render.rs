@@ -12,7 +12,14 @@ use std::io::{self, Write};
 pub struct SiteFix {
     pub site: String,
     pub domain: Option<String>,
+    /// The host's Unix admin (adminN) the site is bound to.
     pub admin: Option<String>,
+    /// siteinfo's admin_user: the site's own login, shown only.
+    pub login: Option<String>,
+    /// Where the admin was found.
+    pub admin_sources: Vec<String>,
+    /// What scan notes about the site (disagreeing sources and the like).
+    pub notes: Vec<String>,
     pub declined: bool,
     pub steps: Vec<Step>,
     #[serde(skip)]
@@ -25,6 +32,9 @@ impl SiteFix {
             site: site.name.clone(),
             domain: site.domains.first().cloned(),
             admin: site.admin.clone(),
+            login: site.login.clone(),
+            admin_sources: site.admin_sources.clone(),
+            notes: site.notes.clone(),
             declined: false,
             steps,
             label: site.label(),
@@ -43,12 +53,41 @@ impl SiteFix {
     }
 }
 
+/// A site `--all` did not fix, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeftOut {
+    pub site: String,
+    pub domain: Option<String>,
+    pub reason: String,
+    /// Could not tell whether the site has mail (a symlink, unreadable): a warning.
+    pub unreadable: bool,
+    #[serde(skip)]
+    label: String,
+}
+
+impl LeftOut {
+    pub fn new(site: &Site, reason: String, unreadable: bool) -> LeftOut {
+        LeftOut {
+            site: site.name.clone(),
+            domain: site.domains.first().cloned(),
+            reason,
+            unreadable,
+            label: site.label(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FixReport {
     pub status: Status,
     pub dry_run: bool,
     pub undo: bool,
     pub sites: Vec<SiteFix>,
+    /// Sites `--all` left out.
+    pub left_out: Vec<LeftOut>,
+    /// `-q` and every step already right: the text report is empty (quiet from cron).
+    #[serde(skip)]
+    silent: bool,
 }
 
 impl FixReport {
@@ -67,7 +106,29 @@ impl FixReport {
             dry_run,
             undo,
             sites,
+            left_out: Vec::new(),
+            silent: false,
         }
+    }
+
+    /// Adds the sites `--all` left out; one whose local-host-names could not be read is a warning.
+    pub fn with_left_out(mut self, left_out: Vec<LeftOut>) -> FixReport {
+        if left_out.iter().any(|l| l.unreadable) {
+            self.status = Status::worst_of([self.status, Status::Warning]);
+        }
+        self.left_out = left_out;
+        self
+    }
+
+    /// With `quiet`, a run where every step was already right prints no text at all.
+    pub fn quiet_when_all_ok(mut self, quiet: bool) -> FixReport {
+        let all_ok = self
+            .sites
+            .iter()
+            .flat_map(|s| &s.steps)
+            .all(|s| s.outcome == Outcome::Ok);
+        self.silent = quiet && all_ok && self.status == Status::Ok;
+        self
     }
 
     fn count(&self, o: Outcome) -> usize {
@@ -132,7 +193,7 @@ impl Report for FixReport {
 
     fn summary(&self) -> String {
         let verb = if self.undo { "undo" } else { "fix" };
-        format!(
+        let mut s = format!(
             "{verb} of {} site(s): {} changed, {} would change, {} ok, {} refused, {} failed",
             self.sites.len(),
             self.count(Outcome::Changed),
@@ -140,10 +201,17 @@ impl Report for FixReport {
             self.count(Outcome::Ok),
             self.count(Outcome::Refused),
             self.count(Outcome::Failed)
-        )
+        );
+        if !self.left_out.is_empty() {
+            s.push_str(&format!("; {} left out", self.left_out.len()));
+        }
+        s
     }
 
     fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        if self.silent {
+            return Ok(());
+        }
         writeln!(
             out,
             "{} {}",
@@ -161,19 +229,36 @@ impl Report for FixReport {
                 style.bold(&site.label),
                 if site.declined { "  (declined)" } else { "" }
             )?;
+            if let Some(login) = &site.login {
+                writeln!(
+                    out,
+                    "  site login {} (siteinfo admin_user)",
+                    printable(login)
+                )?;
+            }
+            for n in &site.notes {
+                writeln!(out, "  note: {}", printable(n))?;
+            }
             let mut current = usize::MAX;
             for s in &site.steps {
                 let n = if s.step == 4 { 3 } else { s.step as usize };
                 if n != current && n < STEP_NAMES.len() {
-                    let number = if n == 3 {
-                        "3-4".to_string()
-                    } else {
-                        n.to_string()
-                    };
-                    writeln!(out, " {number}. {}", STEP_NAMES[n])?;
+                    match n {
+                        // Undo entries, or what stopped the whole site (its journal).
+                        0 if !self.undo => writeln!(out, " site")?,
+                        3 => writeln!(out, " 3-4. {}", STEP_NAMES[n])?,
+                        _ => writeln!(out, " {n}. {}", STEP_NAMES[n])?,
+                    }
                     current = n;
                 }
                 write_steps(out, std::slice::from_ref(s), style)?;
+            }
+        }
+        if !self.left_out.is_empty() {
+            writeln!(out)?;
+            writeln!(out, "Left out by --all:")?;
+            for l in &self.left_out {
+                writeln!(out, "  {}: {}", printable(&l.label), printable(&l.reason))?;
             }
         }
         Ok(())

@@ -1,8 +1,8 @@
 //! The five steps of binding one site's queue to its quota (SPEC 5), inspected or applied through the
 //! safe operations, relative to the site's `fst` directory.
 
-use super::plan::{reason, set_meta, Mode, Names, Outcome, Owner, Step};
-use crate::safeops::journal::{Change, Journal};
+use super::plan::{set_meta, Mode, Names, Outcome, Owner, Step};
+use crate::safeops::journal::Journal;
 use crate::safeops::{Dir, Kind, SafeError};
 use crate::sendmail::defaultuser;
 use std::ffi::{OsStr, OsString};
@@ -11,7 +11,7 @@ use std::path::Path;
 /// What the administrator asked for.
 #[derive(Debug, Clone)]
 pub struct FixOptions {
-    /// Keep root as the queue directory's owner (`--owner root`).
+    /// root owns the queue directory (`--owner root`, the default); else the site's admin.
     pub owner_root: bool,
     /// Queue directory mode (default 2770).
     pub mode: u32,
@@ -33,8 +33,8 @@ pub struct Admin {
 
 pub const QUEUE: &str = "var/spool/mqueue";
 const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
-const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
-const MC_FILE: &str = "etc/mail/sendmail.mc";
+pub(super) const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
+pub(super) const MC_FILE: &str = "etc/mail/sendmail.mc";
 
 pub struct Ctx<'a, 'j> {
     pub fst: &'a Dir,
@@ -45,7 +45,7 @@ pub struct Ctx<'a, 'j> {
     pub names: &'a dyn Names,
 }
 
-fn split(rel: &str) -> (&Path, &OsStr) {
+pub(super) fn split(rel: &str) -> (&Path, &OsStr) {
     let p = Path::new(rel);
     (
         p.parent().unwrap_or(Path::new("")),
@@ -54,7 +54,7 @@ fn split(rel: &str) -> (&Path, &OsStr) {
 }
 
 impl Ctx<'_, '_> {
-    fn parent(&self, rel: &str) -> Result<Option<Dir>, SafeError> {
+    pub(super) fn parent(&self, rel: &str) -> Result<Option<Dir>, SafeError> {
         let (parent, _) = split(rel);
         if parent.as_os_str().is_empty() {
             return Ok(None);
@@ -110,12 +110,28 @@ impl Ctx<'_, '_> {
             gid: self.admin.gid,
         };
         let mut steps = vec![self.meta_step(1, QUEUE, owner, Some(self.opts.mode), false)];
-        if self.opts.mode & 0o002 != 0 {
-            steps[0].note = format!(
-                "{}mode {:04o} is world-writable: every local user can delete queued mail",
-                if steps[0].note.is_empty() { "" } else { "; " },
+        let mut warnings = Vec::new();
+        let world_writable = self.opts.mode & 0o002 != 0;
+        if !self.opts.owner_root && self.opts.mode & 0o003 != 0o003 {
+            warnings.push(format!(
+                "--owner admin: a root-run sendmail cannot queue in a {}-owned {:04o} queue \
+                 (\"Cannot write ./df...: Permission denied\"); only for a sendmail that runs as the \
+                 site's user",
+                self.names.user(self.admin.uid),
                 self.opts.mode
-            );
+            ));
+        }
+        if world_writable {
+            warnings.push(format!(
+                "mode {:04o} is world-writable: every local user can delete queued mail",
+                self.opts.mode
+            ));
+        }
+        if !warnings.is_empty() {
+            if !steps[0].note.is_empty() {
+                warnings.insert(0, steps[0].note.clone());
+            }
+            steps[0].note = warnings.join("; ");
         }
         if let Ok(q) = self.fst.subdir(Path::new(QUEUE)) {
             for sub in QUEUE_SUBDIRS {
@@ -164,6 +180,18 @@ impl Ctx<'_, '_> {
                     continue;
                 }
             };
+            // Stock Ensim smrsh holds links to the programs mail may run (vacation, procmail): a link
+            // is left alone, its target never touched, and its own owner means nothing on Linux.
+            if entry.meta.kind == Kind::Symlink {
+                steps.push(Step::new(
+                    2,
+                    &child_rel,
+                    "",
+                    Outcome::Ok,
+                    "symlink, not followed",
+                ));
+                continue;
+            }
             steps.push(set_meta(
                 2,
                 &child_rel,
@@ -183,110 +211,7 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// Steps 3 and 4: back up and edit DefaultUser in the mc and the cf (or regenerate the cf with m4).
-    pub fn default_user(&mut self) -> Vec<Step> {
-        let value = format!("{}:{}", self.admin.uid, self.admin.gid);
-        let mut steps = Vec::new();
-        let mc = self.read_rel(MC_FILE);
-        let new_mc = match &mc {
-            Ok(Some(text)) => match defaultuser::mc_set(text, &value) {
-                Ok(new) => {
-                    steps.extend(self.replace(
-                        MC_FILE,
-                        text,
-                        &new,
-                        &format!("confDEF_USER_ID -> {value}"),
-                    ));
-                    Some(new)
-                }
-                Err(e) => {
-                    steps.push(Step::new(4, MC_FILE, "", Outcome::Refused, e));
-                    None
-                }
-            },
-            Ok(None) => None,
-            Err(e) => {
-                steps.push(Step::refused(4, MC_FILE, e));
-                None
-            }
-        };
-        let cf_rel = CF_FILES
-            .iter()
-            .find(|r| matches!(self.read_rel(r), Ok(Some(_))))
-            .copied();
-        let Some(cf_rel) = cf_rel else {
-            let why = match self.read_rel(CF_FILES[0]) {
-                Err(e) => reason(&e),
-                _ => "no sendmail.cf in etc/ or etc/mail/".into(),
-            };
-            steps.push(Step::new(4, CF_FILES[0], "", Outcome::Refused, why));
-            return steps;
-        };
-        let cf = match self.read_rel(cf_rel) {
-            Ok(Some(t)) => t,
-            Ok(None) => return steps,
-            Err(e) => {
-                steps.push(Step::refused(4, cf_rel, &e));
-                return steps;
-            }
-        };
-        if self.opts.m4 {
-            let Some(mc_text) = new_mc else {
-                steps.push(Step::new(
-                    4,
-                    cf_rel,
-                    "regenerate with m4",
-                    Outcome::Refused,
-                    "no usable sendmail.mc to run m4 on",
-                ));
-                return steps;
-            };
-            if defaultuser::cf_get(&cf).as_deref() == Some(value.as_str()) {
-                steps.push(Step::new(4, cf_rel, "", Outcome::Ok, ""));
-                return steps;
-            }
-            if !self.opts.live || self.run == Mode::Inspect {
-                let note = if self.opts.live {
-                    ""
-                } else {
-                    "fake root: m4 is not run"
-                };
-                steps.push(Step::new(
-                    4,
-                    cf_rel,
-                    format!("regenerate from sendmail.mc with m4 (DefaultUser={value})"),
-                    Outcome::WouldChange,
-                    note,
-                ));
-                return steps;
-            }
-            match run_m4(&mc_text, &value) {
-                Ok(generated) => steps.extend(self.replace(
-                    cf_rel,
-                    &cf,
-                    &generated,
-                    &format!("regenerated with m4, DefaultUser={value}"),
-                )),
-                Err(why) => steps.push(Step::new(
-                    4,
-                    cf_rel,
-                    "regenerate with m4",
-                    Outcome::Failed,
-                    why,
-                )),
-            }
-        } else {
-            match defaultuser::cf_set(&cf, &value) {
-                Ok(new) => {
-                    steps.extend(self.replace(cf_rel, &cf, &new, &format!("O DefaultUser={value}")))
-                }
-                Err(e) => steps.push(Step::new(4, cf_rel, "", Outcome::Refused, e)),
-            }
-        }
-        steps
-    }
-
-    fn read_rel(&self, rel: &str) -> Result<Option<Vec<u8>>, SafeError> {
+    pub(super) fn read_rel(&self, rel: &str) -> Result<Option<Vec<u8>>, SafeError> {
         let parent = match self.parent(rel) {
             Ok(p) => p,
             Err(SafeError::Missing { .. }) => return Ok(None),
@@ -298,73 +223,6 @@ impl Ctx<'_, '_> {
             Err(SafeError::Missing { .. }) => Ok(None),
             Err(e) => Err(e),
         }
-    }
-
-    /// Backs a file up (step 3) and replaces its content (step 4), unless it is already right.
-    fn replace(&mut self, rel: &str, old: &[u8], new: &[u8], change: &str) -> Vec<Step> {
-        if old == new {
-            return vec![Step::new(4, rel, "", Outcome::Ok, "")];
-        }
-        let parent = match self.parent(rel) {
-            Ok(p) => p,
-            Err(e) => return vec![Step::refused(4, rel, &e)],
-        };
-        let dir = parent.as_ref().unwrap_or(self.fst);
-        let (_, name) = split(rel);
-        let entry = match dir.existing(name) {
-            Ok(e) => e,
-            Err(e) => return vec![Step::refused(4, rel, &e)],
-        };
-        let meta = entry.meta;
-        if let Err(e) = entry.check_changeable() {
-            return vec![Step::refused(3, rel, &e)];
-        }
-        drop(entry);
-        let backup = match backup_name(dir, name, self.opts.now) {
-            Ok(b) => b,
-            Err(e) => return vec![Step::refused(3, rel, &e)],
-        };
-        let backup_rel = format!("{}/{}", split(rel).0.display(), backup.to_string_lossy());
-        if self.run == Mode::Inspect {
-            return vec![
-                Step::new(
-                    3,
-                    &backup_rel,
-                    format!("back up {rel}"),
-                    Outcome::WouldChange,
-                    "",
-                ),
-                Step::new(4, rel, change, Outcome::WouldChange, ""),
-            ];
-        }
-        let mut steps = Vec::new();
-        match dir.create_exclusive(&backup, old, meta.uid, meta.gid, meta.mode) {
-            Ok(()) => steps.push(Step::new(
-                3,
-                &backup_rel,
-                format!("back up {rel}"),
-                Outcome::Changed,
-                "",
-            )),
-            Err(e) => {
-                steps.push(Step::refused(3, &backup_rel, &e));
-                return steps;
-            }
-        }
-        let result = (|| -> Result<(), SafeError> {
-            if let Some(j) = self.journal.as_deref_mut() {
-                j.record(rel, meta, Change::Content, Some(old))?;
-            }
-            dir.replace(name, new)
-        })();
-        steps.push(match result {
-            Ok(()) => Step::new(4, rel, change, Outcome::Changed, ""),
-            Err(e) => Step {
-                change: change.to_string(),
-                ..Step::refused(4, rel, &e)
-            },
-        });
-        steps
     }
 
     /// Step 5: queued files get the site's group (owner unchanged: sendmail distrusts queue files owned
@@ -445,7 +303,7 @@ impl Ctx<'_, '_> {
 }
 
 /// `NAME.zorig` for the first backup (never overwritten); later ones `NAME.zorig-YYYYMMDD-HHMMSS`.
-fn backup_name(dir: &Dir, name: &OsStr, now: u64) -> Result<OsString, SafeError> {
+pub(super) fn backup_name(dir: &Dir, name: &OsStr, now: u64) -> Result<OsString, SafeError> {
     let mut first = name.to_os_string();
     first.push(".zorig");
     match dir.entry(&first)? {
@@ -468,7 +326,7 @@ fn backup_name(dir: &Dir, name: &OsStr, now: u64) -> Result<OsString, SafeError>
 
 /// Runs m4 on the edited mc (fed on stdin, so no path in the site tree is followed) and checks the
 /// result before anything is replaced: exit status 0, nothing on stderr, and the expected setting.
-fn run_m4(mc: &[u8], value: &str) -> Result<Vec<u8>, String> {
+pub(super) fn run_m4(mc: &[u8], value: &str) -> Result<Vec<u8>, String> {
     use std::io::Write;
     let mut child = std::process::Command::new("m4")
         .arg("-")
