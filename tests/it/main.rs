@@ -8,6 +8,8 @@ mod mem;
 mod mem_history;
 mod mqueue;
 mod mqueue_fix;
+mod mqueue_fix_identity;
+mod mqueue_fix_sendmail;
 mod mqueue_purge;
 mod sendmail_m4;
 mod zombies;

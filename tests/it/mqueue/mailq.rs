@@ -8,15 +8,15 @@ use std::path::Path;
 use std::process::Command;
 
 #[derive(Debug, Default, PartialEq)]
-struct Entry {
-    size: u64,
-    sender: String,
-    recipients: Vec<String>,
+pub struct Entry {
+    pub size: u64,
+    pub sender: String,
+    pub recipients: Vec<String>,
 }
 
 /// Parses mailq output: an entry line `ID SIZE Day Mon DD HH:MM SENDER`, an optional `(status)`
 /// line, then one TAB-indented line per recipient.
-fn parse_mailq(text: &str) -> BTreeMap<String, Entry> {
+pub fn parse_mailq(text: &str) -> BTreeMap<String, Entry> {
     let mut out: BTreeMap<String, Entry> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in text.lines() {

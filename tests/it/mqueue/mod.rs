@@ -3,7 +3,7 @@
 
 mod bad_input;
 mod fixture;
-mod mailq;
+pub mod mailq;
 mod scale;
 
 use crate::common::Scenario;

@@ -1,0 +1,1 @@
+//! Site identity cases end to end (placeholder).
