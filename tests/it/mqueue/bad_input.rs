@@ -91,7 +91,11 @@ fn unreadable_directories_are_counted() {
     out.status(3);
     let j = out.json();
     assert_eq!(j["status"], "UNKNOWN");
-    assert!(j["skipped"]["unreadable"].as_u64().unwrap() >= 1, "{}", j["skipped"]);
+    assert!(
+        j["skipped"]["unreadable"].as_u64().unwrap() >= 1,
+        "{}",
+        j["skipped"]
+    );
     let site1 = queue(&j, "site1");
     assert_eq!(site1["state"], "unreadable");
     assert!(
