@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Unpacks the reference tools the tests compare against (promtool, m4, sendmail + its cf macros,
-# check_procs) into target/peers with `apt-get download` + `dpkg -x`: no daemon is started, nothing is
-# configured. Idempotent: does nothing when they are already there.
+# check_procs, prometheus-node-exporter) into target/peers with `apt-get download` + `dpkg -x`: no
+# daemon is started, nothing is configured. icinga2-bin is installed with apt-get (its binary needs
+# the boost libraries it depends on) and ansible-core goes into a venv at target/peers/venv; the
+# contrib/ tests run both. Idempotent: does nothing when they are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$PWD/target/peers"
-stamp="$dest/.complete-v1"
+stamp="$dest/.complete-v2"
 [ -f "$stamp" ] && exit 0
-pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic)
+pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic prometheus-node-exporter)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -23,5 +25,18 @@ if ldd "$dest/usr/libexec/sendmail/sendmail" | grep -q 'not found'; then
   apt-get install -y -qq $(ldd "$dest/usr/libexec/sendmail/sendmail" | awk '/not found/{print $1}' | sed 's/\.so\.//; s/\.so$//') >/dev/null || true
 fi
 command -v ps >/dev/null && command -v free >/dev/null || apt-get install -y -qq procps >/dev/null
+# icinga2 daemon -C validates the contrib/icinga2 definitions. Another apt may hold the lock: retry.
+if ! command -v icinga2 >/dev/null; then
+  for try in 1 2 3 4 5 6; do
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends icinga2-bin >/dev/null && break
+    [ "$try" = 6 ] && { echo "peers: apt-get install icinga2-bin failed" >&2; exit 1; }
+    sleep 10
+  done
+fi
+# ansible-playbook runs the contrib/ansible playbook against a fake root.
+if [ ! -x "$dest/venv/bin/ansible-playbook" ]; then
+  python3 -m venv "$dest/venv"
+  "$dest/venv/bin/pip" install -q 'ansible-core>=2.15,<2.18'
+fi
 touch "$stamp"
 echo "peers unpacked in $dest"

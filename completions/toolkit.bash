@@ -119,7 +119,7 @@ _toolkit() {
 
     case "${cmd}" in
         toolkit)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version zombies mem mqueue check help"
+            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version zombies mem mqueue check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,6 +131,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -145,18 +149,70 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__check)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --timeout --zombies-warning --zombies-critical --zombies-min-age --mqueue-warning --mqueue-critical --mqueue-min --mem-available-warning --mem-available-critical --mem-swap-out-warning --mem-swap-out-critical --mem-interval --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zombies-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zombies-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zombies-min-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue-min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-available-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-available-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-swap-out-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-swap-out-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -339,7 +395,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict record report help"
+            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version verdict record report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +407,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -435,7 +495,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__record)
-            opts="-q -h -V --every --for --history --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --every --for --history --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -461,6 +521,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -473,7 +537,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__report)
-            opts="-q -h -V --history --svg --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --history --svg --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +559,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -507,7 +575,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__verdict)
-            opts="-w -c -q -h -V --interval --top --history --leak-warn --leak-crit --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --interval --top --history --leak-warn --leak-crit --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -585,6 +653,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -597,7 +669,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan fix purge help"
+            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version scan fix purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,6 +681,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -623,7 +699,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__fix)
-            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -647,6 +723,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -731,7 +811,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__purge)
-            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -765,6 +845,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -777,7 +861,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__scan)
-            opts="-w -c -q -h -V --min --top --site --spool --spool-only --warning --critical --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --min --top --site --spool --spool-only --warning --critical --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -823,6 +907,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -835,7 +923,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__zombies)
-            opts="-w -c -q -h -V --min-age --parent --all --reap --restart --warning --critical --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --min-age --parent --all --reap --restart --warning --critical --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -871,6 +959,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

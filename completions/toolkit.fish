@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toolkit_global_optspecs
-    string join \n root= format= json color= q/quiet yes dry-run h/help V/version
+    string join \n root= format= json output= color= q/quiet yes dry-run h/help V/version
 end
 
 function __fish_toolkit_needs_command
@@ -29,6 +29,7 @@ complete -c toolkit -n "__fish_toolkit_needs_command" -l format -d 'Output forma
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_needs_command" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_needs_command" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -52,6 +53,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l format -d 'O
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -69,6 +71,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -101,6 +104,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -118,6 +122,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -134,6 +139,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -152,6 +158,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_s
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -176,6 +183,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -195,6 +203,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -218,6 +227,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -232,11 +242,24 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l timeout -d 'A check still running after DURATION is abandoned and UNKNOWN (under Icinga\'s 10s)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-warning -d 'zombies: warning range on zombies at least --zombies-min-age old [default: 0]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-critical -d 'zombies: critical range on zombies at least --zombies-min-age old [default: 49]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-min-age -d 'zombies: younger zombies are only counted, as transient [default: 60s]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-warning -d 'mqueue: warning range on the largest queue\'s apparent size [default: 1G]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-critical -d 'mqueue: critical range on the largest queue\'s apparent size [default: 10G]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-min -d 'mqueue: messages at least this large are oversized [default: 20M]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-available-warning -d 'mem: warning range on available memory, percent of RAM [default: 20:]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-available-critical -d 'mem: critical range on available memory, percent of RAM [default: 10:]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-swap-out-warning -d 'mem: warning range on pages swapped out per second [default: 0]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-swap-out-critical -d 'mem: critical range on pages swapped out per second [default: 10]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-interval -d 'mem: time between the two readings for the rates (0: one reading) [default: 1s]' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -45,6 +45,11 @@ pub struct GlobalArgs {
     /// Shorthand for --format json
     #[arg(long, global = true)]
     pub json: bool,
+    /// Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a
+    /// reader (node_exporter's textfile collector) never sees half a file; on failure the failure
+    /// document (e.g. `toolkit_up 0`) is what lands
+    #[arg(long, global = true, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -71,7 +76,8 @@ pub enum Command {
     Zombies(ZombiesArgs),
     Mem(MemArgs),
     Mqueue(MqueueArgs),
-    Check(CheckArgs),
+    // Boxed: every check's thresholds make the arguments large.
+    Check(Box<CheckArgs>),
 }
 
 const ZOMBIES_EXAMPLES: &str = "\
@@ -418,15 +424,67 @@ const CHECK_EXAMPLES: &str = "\
 Examples:
   toolkit check                        one line per check, worst first
   toolkit check --format nagios        one status line and all perfdata, for Nagios/Icinga
-  toolkit check --format prometheus > /var/lib/node_exporter/textfile/toolkit.prom";
+  toolkit check --format nagios --mqueue-warning 2G --zombies-critical 20 --timeout 8s
+  toolkit check --format prometheus --output /var/lib/prometheus/node-exporter/toolkit.prom";
 
 /// Runs every read-only check and prints one combined verdict, worst first.
 ///
-/// The exit status is the worst of the checks. This is the command to run first from an ssh
-/// session, and the one to wire into monitoring.
-#[derive(Debug, Args)]
+/// The exit status is the worst of the checks (CRITICAL > WARNING > UNKNOWN > OK, as
+/// monitoring-plugins' max_state_alt). This is the command to run first from an ssh session, and
+/// the one to wire into monitoring. Each check takes its thresholds under its own name, in the same
+/// syntax as the command itself; the checks run side by side, and one that has not finished within
+/// --timeout is abandoned and reported UNKNOWN, naming it.
+///
+/// JSON fields: status, timeout (seconds), checks[] {name, status, summary, report (the check's own
+/// --format json document, null when it could not run), command}.
+#[derive(Debug, Args, Clone)]
 #[command(after_help = CHECK_EXAMPLES)]
-pub struct CheckArgs {}
+pub struct CheckArgs {
+    /// A check still running after DURATION is abandoned and UNKNOWN (under Icinga's 10s)
+    #[arg(long, default_value = "8s", value_name = "DURATION", value_parser = positive_duration)]
+    pub timeout: Duration,
+    /// zombies: warning range on zombies at least --zombies-min-age old [default: 0]
+    #[arg(long, value_name = "RANGE")]
+    pub zombies_warning: Option<Range>,
+    /// zombies: critical range on zombies at least --zombies-min-age old [default: 49]
+    #[arg(long, value_name = "RANGE")]
+    pub zombies_critical: Option<Range>,
+    /// zombies: younger zombies are only counted, as transient [default: 60s]
+    #[arg(long, value_name = "DURATION")]
+    pub zombies_min_age: Option<Duration>,
+    /// mqueue: warning range on the largest queue's apparent size [default: 1G]
+    #[arg(long, value_name = "RANGE", value_parser = size_range)]
+    pub mqueue_warning: Option<Range>,
+    /// mqueue: critical range on the largest queue's apparent size [default: 10G]
+    #[arg(long, value_name = "RANGE", value_parser = size_range)]
+    pub mqueue_critical: Option<Range>,
+    /// mqueue: messages at least this large are oversized [default: 20M]
+    #[arg(long, value_name = "SIZE")]
+    pub mqueue_min: Option<Size>,
+    /// mem: warning range on available memory, percent of RAM [default: 20:]
+    #[arg(long, value_name = "RANGE")]
+    pub mem_available_warning: Option<Range>,
+    /// mem: critical range on available memory, percent of RAM [default: 10:]
+    #[arg(long, value_name = "RANGE")]
+    pub mem_available_critical: Option<Range>,
+    /// mem: warning range on pages swapped out per second [default: 0]
+    #[arg(long, value_name = "RANGE")]
+    pub mem_swap_out_warning: Option<Range>,
+    /// mem: critical range on pages swapped out per second [default: 10]
+    #[arg(long, value_name = "RANGE")]
+    pub mem_swap_out_critical: Option<Range>,
+    /// mem: time between the two readings for the rates (0: one reading) [default: 1s]
+    #[arg(long, value_name = "DURATION")]
+    pub mem_interval: Option<Duration>,
+}
+
+/// A duration above zero (a timeout of 0 would abandon every check).
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    match s.parse::<Duration>()? {
+        Duration(0) => Err(format!("invalid duration '{s}': must be more than 0s")),
+        d => Ok(d),
+    }
+}
 
 const MQUEUE_FIX_EXAMPLES: &str = "\
 Examples:

@@ -11,6 +11,8 @@ use std::io::IsTerminal;
 pub struct Context {
     pub root: Root,
     pub format: Format,
+    /// `--output FILE`: the document replaces FILE atomically instead of going to stdout.
+    pub output: Option<std::path::PathBuf>,
     pub style: Style,
     pub quiet: bool,
     pub yes: bool,
@@ -35,6 +37,7 @@ impl Context {
         Ok(Context {
             root,
             format,
+            output: args.output.clone(),
             style: Style { color },
             quiet: args.quiet,
             yes: args.yes,

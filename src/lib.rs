@@ -16,29 +16,102 @@ pub mod status;
 pub mod ui;
 pub mod units;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use render::Format;
 use std::error::Error as _;
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 /// Runs the toolkit with the given arguments and returns the process exit status.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(e, &Sink::lenient(&args)),
+    };
+    let sink = Sink {
+        format: if cli.global.json {
+            Format::Json
+        } else {
+            cli.global.format
+        },
+        output: cli.global.output.clone(),
     };
     let ctx = match context::Context::new(&cli.global) {
         Ok(ctx) => ctx,
-        Err(e) => return fail(&e),
+        Err(e) => return fail(&e, &sink),
     };
     match commands::dispatch(&ctx, &cli.command) {
         Ok(status) => status.exit_code(),
         Err(error::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
-        Err(e) => fail(&e),
+        Err(e) => fail(&e, &sink),
     }
 }
 
-/// Prints `toolkit: message: cause: cause` on one line; exit status 3 (UNKNOWN).
-fn fail(e: &error::Error) -> i32 {
+/// Where the failure document goes: the format and `--output` of the command line, read leniently
+/// when clap could not parse it, so that a monitoring system still gets a document it can read.
+struct Sink {
+    format: Format,
+    output: Option<PathBuf>,
+}
+
+impl Sink {
+    /// The last `--format X`/`--format=X`, `--json` and `--output FILE` before a `--`; an unknown
+    /// format is text (stdout stays empty, as for a person).
+    fn lenient(args: &[OsString]) -> Sink {
+        let mut sink = Sink {
+            format: Format::Text,
+            output: None,
+        };
+        let mut json = false;
+        let words: Vec<String> = args
+            .iter()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .take_while(|a| a != "--")
+            .collect();
+        let mut i = 0;
+        while i < words.len() {
+            let (name, inline) = match words[i].split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+                _ => (words[i].as_str(), None),
+            };
+            let value = || inline.clone().or_else(|| words.get(i + 1).cloned());
+            match name {
+                "--json" => json = true,
+                "--format" => {
+                    if let Some(v) = value() {
+                        sink.format = Format::from_str(&v, true).unwrap_or(Format::Text);
+                    }
+                }
+                "--output" => sink.output = value().map(PathBuf::from),
+                _ => {}
+            }
+            i += 1;
+        }
+        if json {
+            sink.format = Format::Json;
+        }
+        sink
+    }
+
+    /// Writes the failure document unless one was written already (a command that failed after
+    /// printing its report must not print a second document).
+    fn document(&self, line: &str) {
+        if commands::document_written() {
+            return;
+        }
+        let mut doc = Vec::new();
+        if render::emit_failure(self.format, line, &mut doc).is_ok() && !doc.is_empty() {
+            if let Err(e) = commands::write_document(self.output.as_deref(), &doc) {
+                eprintln!("toolkit: {e}");
+            }
+        }
+    }
+}
+
+/// Prints `toolkit: message: cause: cause` on one line, writes the failure document; exit status 3.
+fn fail(e: &error::Error, sink: &Sink) -> i32 {
     let mut line = format!("toolkit: {e}");
     let mut source = e.source();
     while let Some(s) = source {
@@ -50,6 +123,7 @@ fn fail(e: &error::Error) -> i32 {
         source = s_source(source);
     }
     eprintln!("{line}");
+    sink.document(line.trim_start_matches("toolkit: "));
     3
 }
 
@@ -59,8 +133,9 @@ fn s_source<'a>(
     e.and_then(|e| e.source())
 }
 
-/// Help and version go to stdout with status 0; anything else is a one-line usage error, status 3.
-fn usage_error(e: clap::Error) -> i32 {
+/// Help and version go to stdout with status 0; anything else is a one-line usage error, status 3,
+/// with the failure document of the format asked for.
+fn usage_error(e: clap::Error, sink: &Sink) -> i32 {
     use clap::error::ErrorKind;
     match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
@@ -90,6 +165,7 @@ fn usage_error(e: clap::Error) -> i32 {
                 format!("{first} (try --help)")
             };
             eprintln!("toolkit: {hint}");
+            sink.document(&hint);
             3
         }
     }

@@ -32,14 +32,25 @@ impl Status {
         }
     }
 
-    /// Urgency used to pick the worst of several statuses. CRITICAL outranks UNKNOWN so that a check
-    /// that could not decide never hides one that found a real emergency.
-    fn rank(self) -> u8 {
+    /// Urgency, as monitoring-plugins' `max_state_alt` orders states: CRITICAL > WARNING > UNKNOWN >
+    /// OK. One order for everything: combining statuses, listing checks worst first, the exit status.
+    /// A found problem outranks "could not decide"; an emergency is never hidden by either.
+    pub fn rank(self) -> u8 {
         match self {
             Status::Ok => 0,
-            Status::Warning => 1,
-            Status::Unknown => 2,
+            Status::Unknown => 1,
+            Status::Warning => 2,
             Status::Critical => 3,
+        }
+    }
+
+    /// The status of a check that could not see everything it needs: UNKNOWN, unless what it did see
+    /// is already CRITICAL (then the emergency stands). Never OK for what could not be read.
+    pub fn when_blind(self, blind: bool) -> Status {
+        if blind && self != Status::Critical {
+            Status::Unknown
+        } else {
+            self
         }
     }
 
@@ -68,10 +79,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn critical_outranks_unknown_and_warning() {
+    fn statuses_combine_as_max_state_alt() {
         assert_eq!(Status::worst_of([Ok, Warning, Unknown, Critical]), Critical);
-        assert_eq!(Status::worst_of([Ok, Unknown, Warning]), Unknown);
+        // max_state_alt: a WARNING found outranks an UNKNOWN elsewhere.
+        assert_eq!(Status::worst_of([Ok, Unknown, Warning]), Warning);
+        assert_eq!(Status::worst_of([Unknown, Ok]), Unknown);
         assert_eq!(Status::worst_of([]), Ok);
+        let mut v = vec![Unknown, Ok, Critical, Warning];
+        v.sort_by_key(|s| std::cmp::Reverse(s.rank()));
+        assert_eq!(v, vec![Critical, Warning, Unknown, Ok]);
+    }
+
+    #[test]
+    fn blind_is_unknown_unless_already_critical() {
+        assert_eq!(Ok.when_blind(true), Unknown);
+        assert_eq!(Warning.when_blind(true), Unknown);
+        assert_eq!(Critical.when_blind(true), Critical);
+        assert_eq!(Warning.when_blind(false), Warning);
     }
 
     #[test]

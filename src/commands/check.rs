@@ -1,13 +1,17 @@
 //! `toolkit check`: every read-only check, one line each, worst first; the exit status is the worst.
-//! A check that cannot run (unreadable input) is UNKNOWN with its reason; the others still run.
+//! A check that cannot run (unreadable input) is UNKNOWN with its reason; the others still run. The
+//! checks run in their own threads: one that has not answered by `--timeout` is abandoned (the
+//! process exits without waiting for it) and reported UNKNOWN, naming it.
 
 use crate::cli::{CheckArgs, MemVerdictArgs, MqueueScanArgs, ZombiesArgs};
 use crate::context::Context;
 use crate::error::Result;
-use crate::render::{prometheus, Family, Perf, Report, Style};
+use crate::render::{self, prometheus, Family, Perf, Report, Style};
 use crate::status::Status;
 use serde::Serialize;
 use std::io::{self, Write};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Serialize)]
 pub struct CheckEntry {
@@ -29,26 +33,30 @@ impl CheckEntry {
         CheckEntry {
             name: report.check_name(),
             status: report.status(),
-            summary: report.summary(),
+            summary: render::summary_line(report),
             report: serde_json::to_value(report).unwrap_or(serde_json::Value::Null),
             command: command.to_string(),
-            perfdata: report.perfdata(),
-            metrics: report.metrics(),
+            perfdata: render::perfdata_of(report),
+            metrics: render::metrics_of(report),
         }
     }
 
     fn from_result<R: Report>(name: &'static str, command: &str, result: Result<R>) -> CheckEntry {
         match result {
             Ok(r) => CheckEntry::from_report(command, &r),
-            Err(e) => CheckEntry {
-                name,
-                status: Status::Unknown,
-                summary: e.to_string(),
-                report: serde_json::Value::Null,
-                command: command.to_string(),
-                perfdata: Vec::new(),
-                metrics: Vec::new(),
-            },
+            Err(e) => CheckEntry::unknown(name, command, e.to_string()),
+        }
+    }
+
+    fn unknown(name: &'static str, command: &str, summary: String) -> CheckEntry {
+        CheckEntry {
+            name,
+            status: Status::Unknown,
+            summary,
+            report: serde_json::Value::Null,
+            command: command.to_string(),
+            perfdata: Vec::new(),
+            metrics: Vec::new(),
         }
     }
 }
@@ -56,41 +64,158 @@ impl CheckEntry {
 #[derive(Debug, Serialize)]
 pub struct CheckReport {
     pub status: Status,
+    /// --timeout, in seconds.
+    pub timeout: u64,
     pub checks: Vec<CheckEntry>,
 }
 
-pub fn run(ctx: &Context, _args: &CheckArgs) -> Result<Status> {
-    let report = build(ctx);
+pub fn run(ctx: &Context, args: &CheckArgs) -> Result<Status> {
+    let report = build(ctx, args);
     super::output(ctx, &report)
 }
 
-pub fn build(ctx: &Context) -> CheckReport {
-    let zombie_opts = super::zombies::Options::from_args(&defaults::<ZombiesArgs>());
+type Job = Box<dyn FnOnce(&Context) -> CheckEntry + Send>;
+
+/// The three checks, each with its command's own defaults overridden by the `--CHECK-...` options.
+fn jobs(args: &CheckArgs) -> Vec<(&'static str, &'static str, Job)> {
+    let mut z = defaults::<ZombiesArgs>();
+    if let Some(r) = &args.zombies_warning {
+        z.thresholds.warning = r.clone();
+    }
+    if let Some(r) = &args.zombies_critical {
+        z.thresholds.critical = r.clone();
+    }
+    if let Some(d) = args.zombies_min_age {
+        z.min_age = d;
+    }
+    let zombie_opts = super::zombies::Options::from_args(&z);
     // mem verdict with its own defaults, a 1s sample included: swap-out is the signal that matters
     // most and only a sample measures it (a fake root is not waited for).
-    let mem_opts = super::mem::Options::from_args(&defaults::<MemVerdictArgs>());
-    let mut checks = vec![
-        CheckEntry::from_result(
+    let mut m = defaults::<MemVerdictArgs>();
+    let t = &mut m.thresholds;
+    let set = |slot: &mut crate::render::Range, v: &Option<crate::render::Range>| {
+        if let Some(r) = v {
+            *slot = r.clone();
+        }
+    };
+    set(&mut t.available_warning, &args.mem_available_warning);
+    set(&mut t.available_critical, &args.mem_available_critical);
+    set(&mut t.swap_out_warning, &args.mem_swap_out_warning);
+    set(&mut t.swap_out_critical, &args.mem_swap_out_critical);
+    if let Some(d) = args.mem_interval {
+        m.interval = d;
+    }
+    let mem_opts = super::mem::Options::from_args(&m);
+    let (mq_warning, mq_critical, mq_min) = (
+        args.mqueue_warning.clone(),
+        args.mqueue_critical.clone(),
+        args.mqueue_min,
+    );
+    vec![
+        (
             "zombies",
             "toolkit zombies",
-            super::zombies::scan(ctx, &zombie_opts),
+            Box::new(move |ctx: &Context| {
+                let r = super::zombies::scan(ctx, &zombie_opts);
+                CheckEntry::from_result("zombies", "toolkit zombies", r)
+            }) as Job,
         ),
-        CheckEntry::from_result(
+        (
             "mem",
             "toolkit mem verdict",
-            super::mem::verdict(ctx, &mem_opts),
+            Box::new(move |ctx: &Context| {
+                let r = super::mem::verdict(ctx, &mem_opts);
+                CheckEntry::from_result("mem", "toolkit mem verdict", r)
+            }),
         ),
-    ];
-    checks.push(CheckEntry::from_result(
-        "mqueue",
-        "toolkit mqueue scan",
-        super::mqueue::scan(ctx, &defaults::<MqueueScanArgs>()),
-    ));
-    checks.sort_by_key(|c| std::cmp::Reverse(rank(c.status)));
+        (
+            "mqueue",
+            "toolkit mqueue scan",
+            Box::new(move |ctx: &Context| {
+                let mut q = defaults::<MqueueScanArgs>();
+                if let Some(r) = mq_warning {
+                    q.thresholds.warning = r;
+                }
+                if let Some(r) = mq_critical {
+                    q.thresholds.critical = r;
+                }
+                if let Some(s) = mq_min {
+                    q.min = s;
+                }
+                let r = super::mqueue::scan(ctx, &q);
+                CheckEntry::from_result("mqueue", "toolkit mqueue scan", r)
+            }),
+        ),
+    ]
+}
+
+/// Runs the checks side by side and waits at most `--timeout` for them all.
+pub fn build(ctx: &Context, args: &CheckArgs) -> CheckReport {
+    let timeout = Duration::from_secs(args.timeout.secs());
+    let deadline = Instant::now() + timeout;
+    let jobs = jobs(args);
+    let (tx, rx) = mpsc::channel();
+    let mut pending: Vec<(&'static str, &'static str)> = Vec::new();
+    for (i, (name, command, job)) in jobs.into_iter().enumerate() {
+        let (to_main, ctx) = (tx.clone(), ctx.clone());
+        let started = std::thread::Builder::new()
+            .name(format!("check-{name}"))
+            .spawn(move || {
+                let entry = job(&ctx);
+                let _ = to_main.send((i, entry));
+            });
+        pending.push((name, command));
+        if let Err(e) = started {
+            tx_failed(&tx, i, name, command, e);
+        }
+    }
+    drop(tx);
+    let mut got: Vec<Option<CheckEntry>> = pending.iter().map(|_| None).collect();
+    let mut gone = false;
+    while got.iter().any(Option::is_none) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok((i, entry)) => got[i] = Some(entry),
+            Err(mpsc::RecvTimeoutError::Timeout) => break,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                gone = true;
+                break;
+            }
+        }
+    }
+    let secs = args.timeout.secs();
+    let mut checks: Vec<CheckEntry> = got
+        .into_iter()
+        .zip(pending)
+        .map(|(entry, (name, command))| {
+            entry.unwrap_or_else(|| {
+                let why = if gone {
+                    format!("{name} check stopped without a result")
+                } else {
+                    format!("{name} check did not finish within {secs}s (--timeout): abandoned")
+                };
+                CheckEntry::unknown(name, command, why)
+            })
+        })
+        .collect();
+    checks.sort_by_key(|c| std::cmp::Reverse(c.status.rank()));
     CheckReport {
         status: Status::worst_of(checks.iter().map(|c| c.status)),
+        timeout: secs,
         checks,
     }
+}
+
+/// A check whose thread could not even be started is UNKNOWN with the reason.
+fn tx_failed(
+    tx: &mpsc::Sender<(usize, CheckEntry)>,
+    i: usize,
+    name: &'static str,
+    command: &str,
+    e: io::Error,
+) {
+    let why = format!("{name} check could not start: {e}");
+    let _ = tx.send((i, CheckEntry::unknown(name, command, why)));
 }
 
 /// A command's options exactly as its own defaults set them, so `check` judges as the command does.
@@ -98,15 +223,6 @@ fn defaults<T: clap::Args + clap::FromArgMatches>() -> T {
     let cmd = T::augment_args(clap::Command::new("check").no_binary_name(true));
     let matches = cmd.get_matches_from(std::iter::empty::<String>());
     T::from_arg_matches(&matches).expect("command defaults are valid")
-}
-
-fn rank(s: Status) -> u8 {
-    match s {
-        Status::Ok => 0,
-        Status::Unknown => 1,
-        Status::Warning => 2,
-        Status::Critical => 3,
-    }
 }
 
 impl Report for CheckReport {
@@ -151,6 +267,7 @@ impl Report for CheckReport {
     }
 
     fn perfdata(&self) -> Vec<Perf> {
+        // Each check's perfdata, its skip count included (already gathered by `from_report`).
         self.checks
             .iter()
             .flat_map(|c| c.perfdata.iter().cloned())

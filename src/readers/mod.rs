@@ -2,6 +2,7 @@
 //! or `/etc` directly.
 
 pub mod guard;
+pub mod hidepid;
 pub mod memory;
 pub mod mqueue;
 pub mod nofollow;

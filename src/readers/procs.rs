@@ -45,7 +45,11 @@ impl Skips {
     pub fn record(&mut self, root: &Root, pid: i32, err: ProcError) {
         match err {
             ProcError::Vanished => self.vanished += 1,
-            ProcError::Unreadable { path, reason } | ProcError::Malformed { path, reason } => {
+            ProcError::Unreadable { path, reason } => {
+                self.unreadable_pids.push(pid);
+                self.add_unreadable(root, &path, &reason);
+            }
+            ProcError::Malformed { path, reason } => {
                 self.unreadable_pids.push(pid);
                 self.add(root, &path, &reason);
             }

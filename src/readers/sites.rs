@@ -126,7 +126,7 @@ pub fn discover(root: &Root, users: &UserDb) -> SiteDb {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return db,
         Err(e) => {
-            db.skips.add(root, &base, &e.to_string());
+            db.skips.add_unreadable(root, &base, &e.to_string());
             return db;
         }
     };
@@ -260,7 +260,7 @@ fn read_siteinfo(root: &Root, site_dir: &Path, skips: &mut Skips) -> BTreeMap<St
             }
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => skips.add(
+        Err(e) => skips.add_unreadable(
             root,
             &site_dir.join("info/current/siteinfo"),
             &e.to_string(),
@@ -276,7 +276,7 @@ fn read_domainmap(root: &Root, skips: &mut Skips) -> Vec<(String, String)> {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
         Err(e) => {
-            skips.add(root, &path, &e.to_string());
+            skips.add_unreadable(root, &path, &e.to_string());
             return Vec::new();
         }
     };

@@ -73,6 +73,15 @@ pub fn status_family(checks: &[(&str, Status)]) -> Family {
     f
 }
 
+/// `toolkit_up`: 1 when the run completed and its report is complete, 0 when it failed.
+pub fn up_family(up: bool) -> Family {
+    Family::gauge(
+        "toolkit_up",
+        "1 when toolkit ran and wrote its report, 0 when it failed (usage error, unreadable input).",
+    )
+    .single(if up { 1.0 } else { 0.0 })
+}
+
 /// Merges families of the same name (as `toolkit check` gathers them from several reports).
 pub fn merge(families: Vec<Family>) -> Vec<Family> {
     let mut out: Vec<Family> = Vec::new();

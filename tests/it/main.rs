@@ -6,6 +6,7 @@ mod common;
 mod man;
 mod mem;
 mod mem_history;
+mod monitoring;
 mod mqueue;
 mod mqueue_fix;
 mod mqueue_fix_identity;

@@ -283,7 +283,7 @@ pub fn reasons(
             text: format!("{n} process(es) killed by the OOM killer during the interval"),
         });
     }
-    out.sort_by_key(|r| std::cmp::Reverse(r.status == Status::Critical));
+    out.sort_by_key(|r| std::cmp::Reverse(r.status.rank()));
     out
 }
 

@@ -243,6 +243,17 @@ impl MemReport {
 }
 
 impl Report for MemReport {
+    fn skipped(&self) -> Option<&crate::readers::skips::Skips> {
+        Some(&self.skipped)
+    }
+
+    /// The verdict is judged on the system-wide counters (meminfo, vmstat, PSI), which every user
+    /// can read: a process that could not be read narrows the top list and the leak suspects (said in
+    /// the text and counted), it does not hide a memory problem.
+    fn blind(&self) -> Option<String> {
+        None
+    }
+
     fn check_name(&self) -> &'static str {
         "mem"
     }

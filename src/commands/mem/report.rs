@@ -60,7 +60,7 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
     let f = i.figures;
     let mut reasons = judge::reasons(&f, i.rates.as_ref(), i.psi.as_ref(), t);
     reasons.extend(i.history_reasons);
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.status == Status::Critical));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.status.rank()));
     let status = Status::worst_of(reasons.iter().map(|r| r.status));
     let mut not_judged = Vec::new();
     if let Some(note) = i.rates_note {

@@ -220,6 +220,14 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
                     Blocked::NotDir { .. } | Blocked::Error { .. } => "unreadable",
                 };
                 q.problem = Some(b.describe(|p| facts.root.display(p)));
+                // A queue that could not be opened may hold anything: the scan is blind to it.
+                match b {
+                    Blocked::Error { at, errno } => {
+                        skips.add_unreadable(facts.root, at, errno.desc())
+                    }
+                    Blocked::NotDir { at } => skips.add(facts.root, at, "not a directory"),
+                    Blocked::Missing | Blocked::Symlink { .. } => {}
+                }
             }
             Found::Queue(scan) => {
                 let scan = &**scan;
@@ -279,7 +287,9 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
     let not_listed = groups.len().saturating_sub(opts.top);
     groups.truncate(opts.top);
     let largest = queues.first().map_or(0, |q| q.bytes);
-    let status = nagios::judge(largest as f64, &opts.warning, &opts.critical);
+    // Never OK for what could not be read: a skipped queue or file may be the runaway one.
+    let status =
+        nagios::judge(largest as f64, &opts.warning, &opts.critical).when_blind(skips.blind());
     MqueueReport {
         status,
         now: facts.now,

@@ -70,7 +70,7 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     let mut skips = Skips::default();
     // Names are a convenience: without a readable passwd/group, numbers are shown.
     let users = UserDb::open(root).unwrap_or_else(|e| {
-        skips.add(root, &root.join("etc/passwd"), &e.to_string());
+        skips.add_unreadable(root, &root.join("etc/passwd"), &e.to_string());
         UserDb::Files(uzers::mock::MockUsers::with_current_uid(0))
     });
     let sites = sites::discover(root, &users);

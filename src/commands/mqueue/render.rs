@@ -71,6 +71,10 @@ impl MqueueReport {
 }
 
 impl Report for MqueueReport {
+    fn skipped(&self) -> Option<&crate::readers::skips::Skips> {
+        Some(&self.skipped)
+    }
+
     fn check_name(&self) -> &'static str {
         "mqueue"
     }
@@ -86,9 +90,6 @@ impl Report for MqueueReport {
         if others > 0 {
             let sites = if others == 1 { "site" } else { "sites" };
             s.push_str(&format!("; {others} more {sites} not bound"));
-        }
-        if self.skipped.count > 0 {
-            s.push_str(&format!("; {} unreadable", thousands(self.skipped.count)));
         }
         s
     }

@@ -43,7 +43,13 @@ pub fn run(ctx: &Context, args: &ZombiesArgs) -> Result<Status> {
 pub fn scan(ctx: &Context, opts: &Options) -> Result<ZombiesReport> {
     let sys = SysInfo::read(&ctx.root)?;
     let table = read_table(&ctx.root)?;
-    Ok(judge_table(ctx, opts, &table, &sys))
+    let mut report = judge_table(ctx, opts, &table, &sys);
+    // Hidden processes are not counted one by one (they are not even listed): one skip says why.
+    if let Some(why) = crate::readers::hidepid::hidden_from_reader(&ctx.root) {
+        report.skipped.add_unreadable_shown("/proc", &why);
+    }
+    report.status = report.status.when_blind(report.skipped.blind());
+    Ok(report)
 }
 
 pub fn judge_table(

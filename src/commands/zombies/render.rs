@@ -35,6 +35,10 @@ impl ZombiesReport {
 }
 
 impl Report for ZombiesReport {
+    fn skipped(&self) -> Option<&crate::readers::skips::Skips> {
+        Some(&self.skipped)
+    }
+
     fn check_name(&self) -> &'static str {
         "zombies"
     }

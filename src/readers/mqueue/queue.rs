@@ -162,13 +162,13 @@ impl Walk<'_> {
             .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(0)));
         let dir = match cloned.and_then(Dir::from_fd) {
             Ok(d) => d,
-            Err(e) => return self.skips.add(self.root, path, e.desc()),
+            Err(e) => return self.skips.add_unreadable(self.root, path, e.desc()),
         };
         for entry in dir {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    self.skips.add(self.root, path, e.desc());
+                    self.skips.add_unreadable(self.root, path, e.desc());
                     break;
                 }
             };
@@ -181,7 +181,8 @@ impl Walk<'_> {
                 // Delivered or expired while we looked: not an error.
                 Err(nix::Error::ENOENT) => continue,
                 Err(e) => {
-                    self.skips.add(self.root, &path.join(name), e.desc());
+                    self.skips
+                        .add_unreadable(self.root, &path.join(name), e.desc());
                     continue;
                 }
             };
@@ -211,9 +212,11 @@ impl Walk<'_> {
             Ok(sub) => sub,
             Err(Blocked::Missing) => return,
             Err(b) => {
-                return self
-                    .skips
-                    .add(self.root, &sub_path, &b.describe(|p| self.root.display(p)))
+                let why = b.describe(|p| self.root.display(p));
+                return match b {
+                    Blocked::Error { .. } => self.skips.add_unreadable(self.root, &sub_path, &why),
+                    _ => self.skips.add(self.root, &sub_path, &why),
+                };
             }
         };
         self.scan.subdirs += 1;
@@ -349,7 +352,8 @@ impl Walk<'_> {
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    self.skips.add(self.root, &file_path, &e.to_string());
+                    self.skips
+                        .add_unreadable(self.root, &file_path, &e.to_string());
                     last = Some(format!("qf unreadable: {e}"));
                 }
             }

@@ -87,8 +87,15 @@ fn unreadable_directories_are_counted() {
         .arg(s.path())
         .args(["mqueue", "scan", "--json"]);
     let out = run_cmd(&mut cmd);
-    out.status(0);
+    // Blind to queues it could not open: UNKNOWN, never OK (issue 11).
+    out.status(3);
     let j = out.json();
+    assert_eq!(j["status"], "UNKNOWN");
+    assert!(
+        j["skipped"]["unreadable"].as_u64().unwrap() >= 1,
+        "{}",
+        j["skipped"]
+    );
     let site1 = queue(&j, "site1");
     assert_eq!(site1["state"], "unreadable");
     assert!(
