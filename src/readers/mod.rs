@@ -4,6 +4,7 @@
 pub mod guard;
 pub mod memory;
 pub mod mqueue;
+pub mod mta;
 pub mod nofollow;
 pub mod procmem;
 pub mod procs;
