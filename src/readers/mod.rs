@@ -1,10 +1,12 @@
 //! Readers: files under the root turned into plain data. Every reader takes the root; none reads `/proc`
 //! or `/etc` directly.
 
+pub mod accounts;
 pub mod guard;
 pub mod hidepid;
 pub mod memory;
 pub mod mqueue;
+pub mod mta;
 pub mod nofollow;
 pub mod procmem;
 pub mod procs;

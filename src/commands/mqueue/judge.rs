@@ -64,6 +64,9 @@ pub struct MqueueReport {
     /// Groups not listed because of --top.
     pub oversized_not_listed: usize,
     pub skipped: Skips,
+    /// Exim and Postfix spools, per hosting account (absent on a host without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mta: Option<super::accounts::MtaSection>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -304,6 +307,7 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
         oversized: groups,
         oversized_not_listed: not_listed,
         skipped: skips,
+        mta: None,
     }
 }
 

@@ -4,13 +4,14 @@
 //! Read (sites, then every queue in parallel, qf files only for oversized messages), judge (pure, in
 //! `judge`), render (`render`).
 
+pub mod accounts;
 mod binding;
 pub mod fix;
 pub mod judge;
 pub mod purge;
-mod render;
+pub(crate) mod render;
 pub mod targets;
-mod text;
+pub(crate) mod text;
 
 use crate::cli::{MqueueArgs, MqueueCommand, MqueueScanArgs};
 use crate::context::Context;
@@ -84,6 +85,21 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
         &mut skips,
     )?;
     let opts = Options::from_args(args);
+    // Exim and Postfix spools are host-wide: read unless only some Ensim sites were asked for.
+    let (mta, mta_skips) = if only.is_empty() {
+        let mta_targets = targets::mta_targets(root, &args.spool, args.spool_only);
+        let mta_opts = accounts::Options {
+            min: opts.min,
+            top: opts.top,
+            warning: &opts.warning,
+            critical: &opts.critical,
+        };
+        let now = root.now_unix().map(|n| n as i64);
+        accounts::scan(root, &users, &mta_targets, now, &mta_opts)
+    } else {
+        (None, Skips::default())
+    };
+    skips.merge(mta_skips);
     let progress = Progress::bar(ctx, targets.len() as u64, "scanning queues");
     let scanned: Vec<Scanned> = targets
         .into_par_iter()
@@ -96,7 +112,7 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     progress.finish();
     let now = now(ctx, &scanned);
     skips.merge(sites.skips.clone());
-    Ok(judge::judge(
+    let mut report = judge::judge(
         &judge::Facts {
             root,
             users: &users,
@@ -106,7 +122,12 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
             skips,
         },
         &opts,
-    ))
+    );
+    if let Some(m) = &mta {
+        report.status = report.status.worst(m.status);
+    }
+    report.mta = mta;
+    Ok(report)
 }
 
 fn select_sites(sites: &SiteDb, wanted: &[String]) -> Result<Vec<usize>> {

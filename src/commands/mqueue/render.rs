@@ -8,7 +8,7 @@ use crate::status::Status;
 use crate::units::{human_size, thousands};
 use std::io::{self, Write};
 
-pub(super) fn plural(n: u64, word: &str) -> String {
+pub(crate) fn plural(n: u64, word: &str) -> String {
     format!("{} {word}{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
@@ -44,6 +44,17 @@ impl MqueueReport {
     }
 
     fn headline(&self) -> String {
+        if let Some(m) = &self.mta {
+            let sendmail = self
+                .queues
+                .iter()
+                .find(|q| q.state == "ok")
+                .map(|q| q.bytes);
+            let account = m.accounts.first().map_or(0, |a| a.bytes);
+            if sendmail.is_none_or(|b| account > b) {
+                return m.headline(self.min_bytes);
+            }
+        }
         let Some(q) = self.queues.iter().find(|q| q.state == "ok") else {
             return "no mail queue found".into();
         };
@@ -105,6 +116,10 @@ impl Report for MqueueReport {
                 _ => style.bold(l),
             };
             writeln!(out, "{l}")?;
+        }
+        if let (true, Some(m)) = (self.queues.is_empty(), &self.mta) {
+            m.text(out, style, self.min_bytes)?;
+            return self.skipped_lines(out);
         }
         if self.queues.is_empty() {
             let looked = "Looked in home/virtual/site*/fst/var/spool/mqueue, var/spool/mqueue \
@@ -194,6 +209,9 @@ impl Report for MqueueReport {
                 writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
             }
         }
+        if let Some(m) = &self.mta {
+            m.text(out, style, self.min_bytes)?;
+        }
         self.skipped_lines(out)
     }
 
@@ -217,6 +235,9 @@ impl Report for MqueueReport {
             };
             perf.push(Perf::new(format!("{label} bytes"), q.bytes as f64, "B").min(0.0));
             perf.push(Perf::new(format!("{label} oversized"), q.oversized as f64, "").min(0.0));
+        }
+        if let Some(m) = &self.mta {
+            perf.extend(m.perfdata(w, c));
         }
         perf
     }
@@ -245,6 +266,9 @@ impl Report for MqueueReport {
         }
         for g in &self.oversized {
             d.push(format!("{}: {}", g.queue, group_title(g)));
+        }
+        if let Some(m) = &self.mta {
+            d.extend(m.nagios_details());
         }
         d
     }
@@ -323,6 +347,9 @@ impl Report for MqueueReport {
             )
             .single(self.skipped.count as f64),
         );
+        if let Some(m) = &self.mta {
+            out.extend(m.metrics());
+        }
         out
     }
 }

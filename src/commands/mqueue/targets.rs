@@ -1,8 +1,10 @@
 //! Which queue directories a scan looks at: each site's `fst/var/spool/mqueue`, the host's
 //! `var/spool/mqueue` and `var/spool/clientmqueue`, and `--spool` paths or globs (added, or alone with
 //! `--spool-only`). A queue inside a site is opened from the site directory without following symlinks.
+//! Exim's and Postfix's spools (`mta_targets`) are found here too and read by their own readers.
 
 use crate::error::{Error, Result};
+use crate::readers::mta::Mta;
 use crate::readers::sites::SiteDb;
 use crate::readers::skips::Skips;
 use crate::root::Root;
@@ -66,6 +68,10 @@ pub fn targets(
             )));
         }
         for path in found {
+            // Exim and Postfix spools are read by their own readers (see `mta_targets`).
+            if mta_kind(&path).is_some() {
+                continue;
+            }
             let t = match locate(root, sites, &path) {
                 Located::Site(i, rel) => site_target(sites, i, rel),
                 Located::Host => Target {
@@ -86,6 +92,76 @@ pub fn targets(
         }
     }
     Ok(out)
+}
+
+/// An Exim or Postfix spool directory to scan, below the root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MtaTarget {
+    pub mta: Mta,
+    /// Below the root, no component followed if a symlink.
+    pub rel: PathBuf,
+    /// A default location that may simply not exist on this host.
+    pub optional: bool,
+}
+
+impl MtaTarget {
+    pub fn path(&self, root: &Root) -> PathBuf {
+        root.join(&self.rel)
+    }
+}
+
+/// Where the MTAs keep their spools: Debian's Exim, cPanel's and DirectAdmin's Exim, Postfix.
+pub const MTA_SPOOLS: [(Mta, &str); 3] = [
+    (Mta::Exim, "var/spool/exim4"),
+    (Mta::Exim, "var/spool/exim"),
+    (Mta::Postfix, "var/spool/postfix"),
+];
+
+/// What a directory looks like: an Exim spool holds `input/`, a Postfix queue `maildrop/` or
+/// `deferred/` (symlinks not followed).
+pub fn mta_kind(path: &Path) -> Option<Mta> {
+    let dir = |n: &str| {
+        path.join(n)
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_dir())
+    };
+    if dir("input") && !dir("qf") {
+        Some(Mta::Exim)
+    } else if dir("maildrop") || dir("deferred") {
+        Some(Mta::Postfix)
+    } else {
+        None
+    }
+}
+
+/// The MTA spools to scan: the usual locations (unless `--spool-only`), and `--spool` paths that are
+/// Exim or Postfix spools.
+pub fn mta_targets(root: &Root, spools: &[String], spool_only: bool) -> Vec<MtaTarget> {
+    let mut out = Vec::new();
+    if !spool_only {
+        for (mta, rel) in MTA_SPOOLS {
+            out.push(MtaTarget {
+                mta,
+                rel: PathBuf::from(rel),
+                optional: true,
+            });
+        }
+    }
+    for spec in spools {
+        for path in expand(root, spec) {
+            let (Some(mta), Ok(rel)) = (mta_kind(&path), path.strip_prefix(root.path())) else {
+                continue;
+            };
+            if !out.iter().any(|o| o.rel == rel) {
+                out.push(MtaTarget {
+                    mta,
+                    rel: rel.to_path_buf(),
+                    optional: false,
+                });
+            }
+        }
+    }
+    out
 }
 
 enum Located {

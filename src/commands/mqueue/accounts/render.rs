@@ -1,0 +1,318 @@
+//! The MTA section in text, Nagios and Prometheus terms (JSON is its serde form): a table of
+//! accounts, each account's details, the oversized groups; every line fits 80 columns and names from
+//! the queue are printed escaped.
+
+use super::{AccountReport, MtaSection};
+use crate::commands::mqueue::render::plural;
+use crate::commands::mqueue::text::group;
+use crate::readers::mqueue::delivery::Class;
+use crate::render::text::{printable, truncate, wrap};
+use crate::render::{Family, Perf, Range, Style};
+use crate::units::{human_duration, human_size, thousands};
+use std::io::{self, Write};
+
+/// Accounts given their own perfdata (Prometheus has every account).
+const PERF_ACCOUNTS: usize = 50;
+
+fn classes(a: &AccountReport) -> String {
+    let mut v: Vec<(&Class, &u64)> = a.classes.iter().collect();
+    v.sort_by(|x, y| y.1.cmp(x.1).then(x.0.cmp(y.0)));
+    v.iter()
+        .map(|(c, n)| format!("{} {}", c.label(), thousands(**n)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl MtaSection {
+    /// The one line that sums the section up: its largest account.
+    pub fn headline(&self, min: u64) -> String {
+        let Some(a) = self.accounts.first() else {
+            let names: Vec<&str> = self.spools.iter().map(|s| s.mta.name()).collect();
+            return format!("{} queue empty", names.join(" and "));
+        };
+        let mut s = format!(
+            "account {}: {} in {}",
+            a.account,
+            human_size(a.bytes),
+            plural(a.messages, "message")
+        );
+        if a.oversized > 0 {
+            s.push_str(&format!(
+                ", {} >= {}",
+                thousands(a.oversized),
+                human_size(min)
+            ));
+        }
+        s
+    }
+
+    pub fn text(&self, out: &mut dyn Write, style: &Style, min: u64) -> io::Result<()> {
+        for sp in &self.spools {
+            writeln!(out)?;
+            let panels = if self.panels.is_empty() {
+                "no panel maps".to_string()
+            } else {
+                format!("{} maps", self.panels.join(", "))
+            };
+            let head = match &sp.problem {
+                Some(p) => format!("{} spool {}: {}", name(sp.mta), sp.path, p),
+                None => format!(
+                    "{} spool {}: {}, {} apparent, {} on disk ({panels})",
+                    name(sp.mta),
+                    sp.path,
+                    plural(sp.messages, "message"),
+                    human_size(sp.bytes),
+                    human_size(sp.disk_bytes)
+                ),
+            };
+            for l in wrap(&printable(&head), 80, 2) {
+                writeln!(out, "{}", style.bold(&l))?;
+            }
+            let mut odd = Vec::new();
+            if sp.damaged > 0 {
+                odd.push(format!("{} damaged", thousands(sp.damaged)));
+            }
+            if sp.other_files > 0 {
+                odd.push(format!("{} not message files", thousands(sp.other_files)));
+            }
+            if !odd.is_empty() {
+                writeln!(out, "  anomalies: {}", odd.join(", "))?;
+            }
+            for s in &sp.symlinks {
+                for l in wrap(&printable(&format!("symlink not followed: {s}")), 78, 2) {
+                    writeln!(out, "  {l}")?;
+                }
+            }
+        }
+        if self.accounts.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        let head = format!(
+            "{:<20} {:>7} {:>10} {:>10} {:>6} {:>7} {:>5} {:>7}",
+            "ACCOUNT",
+            "MSGS",
+            "LISTED",
+            "ON DISK",
+            format!(">={}", short(min)),
+            "OLDEST",
+            "HELD",
+            "SCRIPTS"
+        );
+        writeln!(out, "{}", style.bold(&head))?;
+        for a in &self.accounts {
+            writeln!(
+                out,
+                "{:<20} {:>7} {:>10} {:>10} {:>6} {:>7} {:>5} {:>7}",
+                truncate(&printable(&a.account), 20),
+                thousands(a.messages),
+                human_size(a.bytes),
+                human_size(a.disk_bytes),
+                thousands(a.oversized),
+                a.oldest_age
+                    .map(human_duration)
+                    .unwrap_or_else(|| "-".into()),
+                thousands(a.held),
+                thousands(a.by_scripts)
+            )?;
+        }
+        for a in &self.accounts {
+            writeln!(out)?;
+            details(out, style, a, min)?;
+        }
+        if !self.oversized.is_empty() {
+            writeln!(out)?;
+            let head = format!(
+                "Oversized messages by account (>= {}), largest first",
+                human_size(min)
+            );
+            writeln!(out, "{}", style.bold(&head))?;
+            for g in &self.oversized {
+                group(out, g)?;
+            }
+            if self.oversized_not_listed > 0 {
+                writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn perfdata(&self, w: &Range, c: &Range) -> Vec<Perf> {
+        let largest = self.accounts.first().map_or(0, |a| a.bytes);
+        let mut perf = vec![
+            Perf::new("largest_account", largest as f64, "B")
+                .thresholds(w, c)
+                .min(0.0),
+            Perf::new("mta_messages", self.totals.messages as f64, "").min(0.0),
+        ];
+        for a in self.accounts.iter().take(PERF_ACCOUNTS) {
+            let l = &a.account;
+            perf.push(Perf::new(format!("{l} bytes"), a.bytes as f64, "B").min(0.0));
+            perf.push(Perf::new(format!("{l} oversized"), a.oversized as f64, "").min(0.0));
+            perf.push(Perf::new(format!("{l} scripts"), a.by_scripts as f64, "").min(0.0));
+        }
+        perf
+    }
+
+    pub fn nagios_details(&self) -> Vec<String> {
+        let mut d: Vec<String> = self
+            .accounts
+            .iter()
+            .filter(|a| a.oversized > 0 || a.by_scripts > 0)
+            .take(10)
+            .map(|a| {
+                format!(
+                    "account {}: {} in {}, {} oversized, {} by its scripts",
+                    a.account,
+                    human_size(a.bytes),
+                    plural(a.messages, "message"),
+                    thousands(a.oversized),
+                    thousands(a.by_scripts)
+                )
+            })
+            .collect();
+        for g in &self.oversized {
+            d.push(format!(
+                "{}: {}",
+                g.queue,
+                crate::commands::mqueue::text::group_title(g)
+            ));
+        }
+        d
+    }
+
+    pub fn metrics(&self) -> Vec<Family> {
+        let gauge = Family::gauge;
+        let mut f = [
+            gauge(
+                "toolkit_mqueue_account_messages",
+                "Messages queued by Exim or Postfix for the hosting account.",
+            ),
+            gauge(
+                "toolkit_mqueue_account_bytes",
+                "Size of the account's queued messages as the MTA lists them, in bytes.",
+            ),
+            gauge(
+                "toolkit_mqueue_account_disk_bytes",
+                "Disk space used by the account's queued messages, in bytes.",
+            ),
+            gauge(
+                "toolkit_mqueue_account_oversized_messages",
+                "The account's queued messages at least --min bytes.",
+            ),
+            gauge(
+                "toolkit_mqueue_account_oversized_bytes",
+                "Bytes of the account's queued messages at least --min bytes.",
+            ),
+            gauge(
+                "toolkit_mqueue_account_held_messages",
+                "The account's messages frozen (Exim) or on hold (Postfix).",
+            ),
+            gauge(
+                "toolkit_mqueue_account_script_messages",
+                "Messages queued by the account's own scripts (its uid submitted them).",
+            ),
+            gauge(
+                "toolkit_mqueue_account_oldest_age_seconds",
+                "Age of the account's oldest queued message.",
+            ),
+        ];
+        for a in &self.accounts {
+            let labels = || {
+                vec![
+                    ("account", a.account.clone()),
+                    (
+                        "mta",
+                        a.mtas
+                            .iter()
+                            .map(|m| m.name())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                ]
+            };
+            let values = [
+                a.messages,
+                a.bytes,
+                a.disk_bytes,
+                a.oversized,
+                a.oversized_bytes,
+                a.held,
+                a.by_scripts,
+                a.oldest_age.unwrap_or(0),
+            ];
+            for (fam, v) in f.iter_mut().zip(values) {
+                fam.push(labels(), v as f64);
+            }
+        }
+        f.into_iter().collect()
+    }
+}
+
+fn name(m: crate::readers::mta::Mta) -> &'static str {
+    match m {
+        crate::readers::mta::Mta::Exim => "Exim",
+        crate::readers::mta::Mta::Postfix => "Postfix",
+    }
+}
+
+/// `20M` for the column head.
+fn short(b: u64) -> String {
+    human_size(b)
+        .replace(".0 ", "")
+        .replace("iB", "")
+        .replace(' ', "")
+}
+
+fn details(out: &mut dyn Write, style: &Style, a: &AccountReport, min: u64) -> io::Result<()> {
+    let mut title = format!(
+        "{}: {}, {}",
+        a.account,
+        plural(a.messages, "message"),
+        human_size(a.bytes)
+    );
+    if a.oversized > 0 {
+        title.push_str(&format!(
+            ", {} >= {} ({})",
+            thousands(a.oversized),
+            human_size(min),
+            human_size(a.oversized_bytes)
+        ));
+    }
+    writeln!(out, "{}", style.bold(&truncate(&printable(&title), 80)))?;
+    let mut lines = Vec::new();
+    if a.by_scripts > 0 {
+        lines.push(format!(
+            "mail queued by this account's scripts: {} ({})",
+            plural(a.by_scripts, "message"),
+            human_size(a.by_scripts_bytes)
+        ));
+    }
+    if a.held > 0 {
+        lines.push(format!("{} frozen or on hold", thousands(a.held)));
+    }
+    if let Some(age) = a.oldest_age {
+        lines.push(format!("oldest {}", human_duration(age)));
+    }
+    lines.push(format!("delivery: {}", classes(a)));
+    for r in &a.reasons {
+        let why = if a.attributed {
+            "charged"
+        } else {
+            "not charged"
+        };
+        lines.push(format!("{why}: {} ({})", r.reason, thousands(r.messages)));
+    }
+    if a.damaged > 0 {
+        lines.push(format!(
+            "{} with a damaged spool file",
+            thousands(a.damaged)
+        ));
+    }
+    for l in lines {
+        for w in wrap(&printable(&l), 78, 2) {
+            writeln!(out, "  {w}")?;
+        }
+    }
+    Ok(())
+}

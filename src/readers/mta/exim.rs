@@ -1,0 +1,396 @@
+//! Exim's spool files parsed as Exim writes them (spec chapter "Format of spool files"): the `-H`
+//! file (id line, submitting login/uid/gid, sender, received time, `-` options, the non-recipients
+//! tree of those already delivered, the recipients, then the headers each prefixed with its length),
+//! the `-D` file's size, and the per-message log in `msglog/` for the last error per recipient.
+//! Message ids are the old 16-character form (`1xYVPd-0004pL-03`) or the 23-character one of 4.97+.
+
+use super::{header_value, unfold, MtaMessage};
+use crate::readers::mqueue::qf::lossless_text;
+
+/// The old (16) and 4.97+ (23) id lengths.
+pub const ID_LENGTHS: [usize; 2] = [16, 23];
+
+/// True for a name Exim could have given a message.
+pub fn is_id(id: &[u8]) -> bool {
+    ID_LENGTHS.contains(&id.len())
+        && id[6] == b'-'
+        && id.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+        && id.iter().filter(|&&b| b == b'-').count() == 2
+}
+
+/// What an `-H` file says.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Header {
+    pub message: MtaMessage,
+    /// Bytes of the headers still part of the message (deleted ones, flagged `*`, excluded), which
+    /// `exim -bp` adds to the data file's size.
+    pub header_bytes: u64,
+    /// The file ended where Exim ends it (after the last header).
+    pub complete: bool,
+}
+
+/// Splits off one `\n`-terminated line; `None` at the end or when the last line has no newline.
+fn line<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
+    let rest = data.get(*pos..)?;
+    let n = rest.iter().position(|&b| b == b'\n')?;
+    *pos += n + 1;
+    Some(&rest[..n])
+}
+
+fn text(b: &[u8]) -> String {
+    lossless_text(b)
+}
+
+fn num<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
+    std::str::from_utf8(b).ok()?.trim().parse().ok()
+}
+
+/// Parses an `-H` file. Never fails: what could not be understood is listed in `problems`.
+pub fn parse_header(data: &[u8]) -> Header {
+    let mut h = Header::default();
+    let m = &mut h.message;
+    m.queue = "input".into();
+    let mut pos = 0;
+    let truncated = |m: &mut MtaMessage, what: &str| m.problem(format!("truncated in {what}"));
+    // 1: the file's own name.
+    let Some(name) = line(data, &mut pos) else {
+        truncated(m, "the id line");
+        return h;
+    };
+    match name.strip_suffix(b"-H") {
+        Some(id) if is_id(id) => m.id = text(id),
+        _ => m.problem(format!("line 1: not an -H id line: {}", text(name))),
+    }
+    // 2: login uid gid of the submitter.
+    let Some(who) = line(data, &mut pos) else {
+        truncated(m, "the submitter line");
+        return h;
+    };
+    let fields: Vec<&[u8]> = who.split(|&b| b == b' ').collect();
+    match fields.as_slice() {
+        [login, uid, _gid] => {
+            m.login = Some(text(login));
+            m.uid = num(uid);
+            if m.uid.is_none() {
+                m.problem("line 2: bad uid");
+            }
+        }
+        _ => m.problem("line 2: expected 'login uid gid'"),
+    }
+    // 3: <sender>
+    let Some(sender) = line(data, &mut pos) else {
+        truncated(m, "the sender line");
+        return h;
+    };
+    match sender.strip_prefix(b"<").and_then(|s| s.strip_suffix(b">")) {
+        Some(s) => m.sender = Some(text(s)),
+        None => m.problem("line 3: sender not in <>"),
+    }
+    // 4: received time and warning count.
+    let Some(times) = line(data, &mut pos) else {
+        truncated(m, "the time line");
+        return h;
+    };
+    m.arrival = times.split(|&b| b == b' ').next().and_then(num::<i64>);
+    if m.arrival.is_none() {
+        m.problem("line 4: bad received time");
+    }
+    // `-name value` options; `-aclX name LEN` is followed by LEN bytes and a newline.
+    let mut next = loop {
+        let Some(l) = line(data, &mut pos) else {
+            truncated(m, "the options");
+            return h;
+        };
+        if l.first() != Some(&b'-') {
+            break l;
+        }
+        let (opt, value) = match l.iter().position(|&b| b == b' ') {
+            Some(i) => (&l[1..i], &l[i + 1..]),
+            None => (&l[1..], &b""[..]),
+        };
+        match opt {
+            b"frozen" => m.held = true,
+            b"acl" | b"aclc" | b"aclm" => {
+                let len = value.rsplit(|&b| b == b' ').next().and_then(num::<usize>);
+                match len {
+                    Some(n) if pos.saturating_add(n) < data.len() => pos += n + 1,
+                    _ => {
+                        truncated(m, "an ACL variable");
+                        return h;
+                    }
+                }
+            }
+            _ => {}
+        }
+    };
+    // The non-recipients tree (delivered addresses): `XX` when empty, else nodes in pre-order,
+    // each `LR address` where L and R say whether a left and a right subtree follow.
+    if next != b"XX" {
+        let mut pending: u64 = 1;
+        let mut l = next;
+        loop {
+            if l.len() < 3 || !l[..2].iter().all(|&b| b == b'Y' || b == b'N') || l[2] != b' ' {
+                m.problem("bad non-recipients tree");
+                return h;
+            }
+            m.delivered += 1;
+            pending = pending - 1 + l[..2].iter().filter(|&&b| b == b'Y').count() as u64;
+            if pending == 0 {
+                break;
+            }
+            match line(data, &mut pos) {
+                Some(n) => l = n,
+                None => {
+                    truncated(m, "the non-recipients tree");
+                    return h;
+                }
+            }
+        }
+    }
+    next = match line(data, &mut pos) {
+        Some(l) => l,
+        None => {
+            truncated(m, "the recipient count");
+            return h;
+        }
+    };
+    let Some(count) = num::<usize>(next) else {
+        m.problem("bad recipient count");
+        return h;
+    };
+    for i in 0..count {
+        let Some(r) = line(data, &mut pos) else {
+            truncated(m, "the recipients");
+            return h;
+        };
+        // With DSN or errors-to data: `address orcpt len,flags errors_to len,pno#N`.
+        let is_extended = r
+            .rsplit(|&b| b == b'#')
+            .next()
+            .is_some_and(|t| !t.is_empty() && t.iter().all(u8::is_ascii_digit))
+            && r.contains(&b'#');
+        let addr = if is_extended {
+            r.split(|&b| b == b' ').next().unwrap_or(r)
+        } else {
+            r
+        };
+        if addr.is_empty() {
+            m.problem(format!("recipient {} is empty", i + 1));
+        }
+        m.add_recipient(text(addr));
+    }
+    // A blank line, then the headers.
+    match line(data, &mut pos) {
+        Some([]) => {}
+        Some(_) => {
+            m.problem("no blank line before the headers");
+            return h;
+        }
+        None => {
+            truncated(m, "the headers");
+            return h;
+        }
+    }
+    while pos < data.len() {
+        let rest = &data[pos..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let len: Option<usize> = num(&rest[..digits]);
+        let (Some(len), Some(&flag), Some(&b' ')) = (len, rest.get(digits), rest.get(digits + 1))
+        else {
+            m.problem(format!("bad header at byte {pos}"));
+            return h;
+        };
+        let start = digits + 2;
+        let Some(body) = rest.get(start..start.saturating_add(len)) else {
+            truncated(m, "a header");
+            return h;
+        };
+        if flag != b'*' {
+            h.header_bytes += len as u64;
+            if m.subject.is_none() {
+                if let Some(v) = header_value(body, "subject") {
+                    m.subject = Some(unfold(v));
+                }
+            }
+        }
+        pos += start + len;
+    }
+    h.complete = data.ends_with(b"\n") && h.header_bytes > 0;
+    if !h.complete {
+        truncated(m, "the headers");
+    }
+    h
+}
+
+/// `exim -bp`'s size: the headers, plus the data file without its id line, plus one for the
+/// notional blank line between them.
+pub fn listed_size(header_bytes: u64, data_file: u64, id: &str) -> u64 {
+    let id_line = id.len() as u64 + 3;
+    header_bytes + data_file.saturating_sub(id_line) + 1
+}
+
+/// The last error logged for each recipient in the message's log (`msglog/ID`): lines
+/// `DATE TIME == ADDR R=... T=...: ERROR` (deferred) or `** ADDR ...: ERROR` (failed). A later
+/// delivery (`=>`, `->`) of the address clears it.
+pub fn apply_msglog(m: &mut MtaMessage, log: &[u8]) {
+    let mut last: Vec<(String, Option<String>)> = Vec::new();
+    for l in log.split(|&b| b == b'\n') {
+        let l = text(l);
+        let mut words = l.splitn(5, ' ');
+        let (_date, _time) = (words.next(), words.next());
+        let (Some(flag), Some(addr)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let rest = words.next().unwrap_or("");
+        let status = match flag {
+            "==" | "**" => Some(error_text(rest)),
+            "=>" | "->" | "*>" => None,
+            _ => continue,
+        };
+        let addr = addr.trim_start_matches('<').trim_end_matches(['>', ':']);
+        match last.iter_mut().find(|(a, _)| a.eq_ignore_ascii_case(addr)) {
+            Some(e) => e.1 = status,
+            None => last.push((addr.to_string(), status)),
+        }
+    }
+    for (addr, status) in last {
+        if let Some(s) = status {
+            m.set_status(&addr, s);
+        }
+    }
+}
+
+/// The error part of a log line: after the router/transport/host fields (`R=x T=y defer (-44)
+/// H=...: `), the text an administrator reads.
+fn error_text(rest: &str) -> String {
+    match rest.find("]: ").or_else(|| rest.find(": ")) {
+        Some(i) => {
+            let skip = if rest[i..].starts_with("]: ") { 3 } else { 2 };
+            rest[i + skip..].trim().to_string()
+        }
+        None => rest.trim().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Written by Exim 4.96 (`exim -odq`), then given a delivered recipient and a deleted header.
+    const GENUINE: &[u8] = b"1xYVPd-0004pL-03-H\nalice 1001 1001\n<alice@example.com>\n\
+1796160561 0\n-received_time_usec .017135\n-ident alice\n-received_protocol local\n\
+-aclm 0 5\nab\ncd\n-body_linecount 1\n-frozen 1796160600\nNN done@example.org\n2\n\
+bob@example.net\ncarol@example.org rfc822;carol@example.org 26,0  0,-1#3\n\n\
+156P Received: from alice by mail.example.com with local (Exim 4.96)\n\
+\t(envelope-from <alice@example.com>)\n\tid 1xYVPd-0004pL-03;\n\
+\tTue, 01 Dec 2026 21:29:21 +0000\n012  Subject: hi\n013* Subject: old\n\
+049I Message-Id: <E1xYVPd-0004pL-03@mail.example.com>\n";
+
+    #[test]
+    fn genuine_file() {
+        let h = parse_header(GENUINE);
+        let m = &h.message;
+        assert!(m.problems.is_empty(), "{:?}", m.problems);
+        assert!(h.complete);
+        assert_eq!(m.id, "1xYVPd-0004pL-03");
+        assert_eq!(m.login.as_deref(), Some("alice"));
+        assert_eq!(m.uid, Some(1001));
+        assert_eq!(m.sender.as_deref(), Some("alice@example.com"));
+        assert_eq!(m.arrival, Some(1_796_160_561));
+        assert!(m.held);
+        assert_eq!(m.delivered, 1);
+        let r: Vec<&str> = m.recipients.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(r, ["bob@example.net", "carol@example.org"]);
+        assert_eq!(m.subject.as_deref(), Some("hi"));
+        assert_eq!(h.header_bytes, 156 + 12 + 49);
+        assert_eq!(listed_size(h.header_bytes, 24, &m.id), 217 + 5 + 1);
+    }
+
+    #[test]
+    fn long_ids_and_trees() {
+        assert!(is_id(b"1xYVPd-0004pL-03"));
+        assert!(is_id(b"1rAbCd-0000000000C-ABCD"));
+        assert!(!is_id(b"1xYVPd_0004pL-03"));
+        assert!(!is_id(b"../../etc/passwd"));
+        // A tree of three delivered addresses: root with two children.
+        let f = b"1rAbCd-0000000000C-ABCD-H\nroot 0 0\n<>\n1 0\nYY a@x\nNN b@x\nNN c@x\n1\nd@x\n\n011  Subject: t\n";
+        let h = parse_header(f);
+        assert!(h.message.problems.is_empty(), "{:?}", h.message.problems);
+        assert_eq!(h.message.id, "1rAbCd-0000000000C-ABCD");
+        assert_eq!(h.message.delivered, 3);
+        assert_eq!(h.message.recipient_count, 1);
+        assert_eq!(h.message.sender.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn msglog_errors_per_recipient() {
+        let mut m = parse_header(GENUINE).message;
+        let log = b"2026-12-01 21:29:21 Received from alice@example.com U=alice P=local S=284\n\
+2026-12-01 21:30:00 bob@example.net R=smarthost T=remote_smtp defer (-44) H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<bob@example.net>: 452 mailbox full\n\
+2026-12-01 21:30:00 == carol@example.org R=smarthost T=remote_smtp defer (111): Connection refused\n\
+2026-12-01 21:31:00 == bob@example.net R=smarthost T=remote_smtp defer (-44) H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<bob@example.net>: 452 mailbox full\n";
+        apply_msglog(&mut m, log);
+        assert_eq!(
+            m.recipients[0].status.as_deref(),
+            Some("SMTP error from remote mail server after RCPT TO:<bob@example.net>: 452 mailbox full")
+        );
+        assert_eq!(
+            m.recipients[1].status.as_deref(),
+            Some("Connection refused")
+        );
+    }
+
+    #[test]
+    fn every_truncation_is_reported_never_a_panic() {
+        for len in 0..GENUINE.len() {
+            // Exim ends the file with its last header: a cut between two headers cannot be told
+            // from a shorter message (Exim writes -H under another name and renames it whole).
+            let rest = &GENUINE[len..];
+            let between_headers = len > 0
+                && GENUINE[len - 1] == b'\n'
+                && rest.len() > 4
+                && rest[..3].iter().all(u8::is_ascii_digit)
+                && rest[4] == b' '
+                && GENUINE[..len].windows(2).any(|w| w == b"\n\n");
+            if between_headers && !GENUINE[..len].ends_with(b"\n\n") {
+                continue;
+            }
+            let h = parse_header(&GENUINE[..len]);
+            assert!(
+                !h.complete || !h.message.problems.is_empty(),
+                "truncated at {len} looks complete"
+            );
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for round in 0..3000 {
+            let len = (next() % 600) as usize;
+            let mut buf: Vec<u8> = if round % 3 == 0 {
+                GENUINE.to_vec()
+            } else {
+                (0..len).map(|_| next() as u8).collect()
+            };
+            let n = buf.len().max(1);
+            for _ in 0..(next() % 8) {
+                let i = (next() as usize) % n;
+                if i < buf.len() {
+                    buf[i] = b"-YN X0123456789\n<>@ *"[(next() % 21) as usize];
+                }
+            }
+            let h = parse_header(&buf);
+            assert!(h.message.problems.len() <= super::super::MAX_PROBLEMS);
+            assert!(h.message.recipients.len() <= super::super::KEPT_RECIPIENTS);
+            let mut m = h.message;
+            apply_msglog(&mut m, &buf);
+        }
+    }
+}
