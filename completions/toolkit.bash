@@ -623,7 +623,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__fix)
-            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --force --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

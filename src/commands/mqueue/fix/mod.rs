@@ -37,7 +37,11 @@ pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
     let db = discover(&ctx.root, &users);
     let sites = select(&db, args)?;
     if args.undo {
-        return undo(ctx, &sites, &users);
+        let opts = journal::UndoOptions {
+            force: args.force,
+            now: ctx.root.now_unix().unwrap_or(0),
+        };
+        return undo(ctx, &sites, &users, &opts);
     }
     let approval = Approval::decide(ctx)?;
     let opts = FixOptions {
@@ -203,7 +207,12 @@ fn describe(what: &str, users: &UserDb) -> String {
     }
 }
 
-fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
+fn undo(
+    ctx: &Context,
+    sites: &[&Site],
+    users: &UserDb,
+    opts: &journal::UndoOptions,
+) -> Result<Status> {
     let approval = Approval::decide(ctx)?;
     let mut fixes = Vec::new();
     for site in sites {
@@ -233,7 +242,7 @@ fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
             ));
             continue;
         }
-        let undone = journal::undo(&journals, &site.name, &fst)
+        let undone = journal::undo_with(&journals, &site.name, &fst, opts)
             .map_err(|e| Error::Refused(format!("undo: {e}")))?;
         let steps = summarize_queued(
             undone
