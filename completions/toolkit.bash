@@ -119,7 +119,7 @@ _toolkit() {
 
     case "${cmd}" in
         toolkit)
-            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version zombies mem mqueue check help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version zombies mem mqueue check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -131,10 +131,6 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -149,70 +145,18 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__check)
-            opts="-q -h -V --timeout --zombies-warning --zombies-critical --zombies-min-age --mqueue-warning --mqueue-critical --mqueue-min --mem-available-warning --mem-available-critical --mem-swap-out-warning --mem-swap-out-critical --mem-interval --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
-                --timeout)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --zombies-warning)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --zombies-critical)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --zombies-min-age)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mqueue-warning)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mqueue-critical)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mqueue-min)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mem-available-warning)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mem-available-critical)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mem-swap-out-warning)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mem-swap-out-critical)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --mem-interval)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -395,7 +339,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem)
-            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version verdict record report help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict record report help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -407,10 +351,6 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -495,7 +435,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__record)
-            opts="-q -h -V --every --for --history --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --every --for --history --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,10 +461,6 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -537,7 +473,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__report)
-            opts="-q -h -V --history --svg --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --history --svg --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -559,10 +495,6 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -575,7 +507,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__verdict)
-            opts="-w -c -q -h -V --interval --top --history --leak-warn --leak-crit --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --interval --top --history --leak-warn --leak-crit --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -653,10 +585,6 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -669,7 +597,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue)
-            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version scan fix purge help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan fix purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -681,10 +609,6 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -699,7 +623,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__fix)
-            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --force --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -710,7 +634,7 @@ _toolkit() {
                     return 0
                     ;;
                 --owner)
-                    COMPREPLY=($(compgen -W "root admin" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "admin root" -- "${cur}"))
                     return 0
                     ;;
                 --mode)
@@ -723,10 +647,6 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -811,7 +731,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__purge)
-            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -845,10 +765,6 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -861,7 +777,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__scan)
-            opts="-w -c -q -h -V --min --top --site --spool --spool-only --warning --critical --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --min --top --site --spool --spool-only --warning --critical --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -907,10 +823,6 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -923,7 +835,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__zombies)
-            opts="-w -c -q -h -V --min-age --parent --all --reap --restart --warning --critical --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --min-age --parent --all --reap --restart --warning --critical --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -959,10 +871,6 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -545,6 +545,10 @@ pub struct MqueueFixArgs {
     /// Restore what earlier fixes of these sites changed (owners, modes, contents)
     #[arg(long)]
     pub undo: bool,
+    /// With --undo: also restore a file edited since the fix, after keeping its current content as
+    /// NAME.zundo-YYYYMMDD-HHMMSS beside it
+    #[arg(long, requires = "undo")]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

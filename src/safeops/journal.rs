@@ -1,15 +1,24 @@
-//! The journal of a fixing run: before each change, one entry file (created exclusively, synced)
-//! records the path, the object's owner, group and mode before the change, the change itself and,
-//! for a content change, a private copy of the old content. `undo` replays the entries backwards
-//! through the same safe operations, and refuses an entry whose object was changed since.
+//! The journal of a fixing run: before changes are made, entries (one file per entry or per batch of
+//! entries, written to a temporary name, synced, and linked into place) record the path, the object's
+//! owner, group and mode before the change, the change itself and, for a content change, a private
+//! copy of the old content and the SHA-256 of the new. `undo` replays the entries backwards through the
+//! same safe operations, and refuses an entry whose object was changed since (content included).
 //!
-//! Layout: `JOURNALS/<subject>/<run>/NNNN.json` and `NNNN.orig`, where `<run>` is
-//! `<unix time>-<pid>`; an undone run is renamed `<run>.undone`.
+//! Layout: `JOURNALS/<subject>/<run>/NNNN.json` (one entry, or a JSON array of consecutive entries
+//! starting at NNNN) and `NNNN.orig`, where `<run>` is `<unix time>-<pid>`; an undone run is renamed
+//! `<run>.undone`. Paths are stored as text in `path`; a path that is not UTF-8 also has its exact
+//! bytes in `path_hex`, which undo uses.
+
+mod undo;
+
+pub use undo::{undo, undo_with, UndoOptions};
 
 use super::{Dir, Meta, Result, SafeError};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -28,8 +37,68 @@ pub enum Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub seq: u32,
-    /// Path relative to the directory the run works in (a site's `fst`).
+    /// Path relative to the directory the run works in (a site's `fst`), as text: lossy when the
+    /// name is not UTF-8, and then `path_hex` holds the exact bytes.
     pub path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_hex: Option<String>,
+    pub before: Meta,
+    pub change: Change,
+    /// For `Change::Content`: SHA-256 (hex) of the content the fix wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub written_sha256: Option<String>,
+}
+
+impl Entry {
+    fn new(seq: u32, path: &Path, before: Meta, change: Change) -> Entry {
+        let bytes = path.as_os_str().as_bytes();
+        let path_hex = std::str::from_utf8(bytes).is_err().then(|| hex(bytes));
+        Entry {
+            seq,
+            path: path.to_string_lossy().into_owned(),
+            path_hex,
+            before,
+            change,
+            written_sha256: None,
+        }
+    }
+
+    /// The exact path recorded (bytes from `path_hex` when present).
+    pub fn os_path(&self) -> Result<PathBuf> {
+        match &self.path_hex {
+            None => Ok(PathBuf::from(&self.path)),
+            Some(h) => unhex(h)
+                .map(|b| PathBuf::from(OsString::from_vec(b)))
+                .ok_or_else(|| SafeError::Refused {
+                    path: self.path.clone(),
+                    reason: "journal entry has a malformed path_hex".into(),
+                }),
+        }
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+pub(crate) fn sha256_hex(content: &[u8]) -> String {
+    hex(&Sha256::digest(content))
+}
+
+/// One change to journal in a batch.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub path: PathBuf,
     pub before: Meta,
     pub change: Change,
 }
@@ -64,170 +133,75 @@ impl Journal {
         Ok(Journal { dir, seq: 0 })
     }
 
-    /// Records a change before it is made. `old_content` is required for `Change::Content`.
+    /// Records a change before it is made. `old_content` is required for `Change::Content`; prefer
+    /// `record_content`, which also records what is written (undo then refuses to lose later edits).
     pub fn record(
         &mut self,
-        path: &str,
+        path: impl AsRef<Path>,
         before: Meta,
         change: Change,
         old_content: Option<&[u8]>,
     ) -> Result<()> {
-        self.seq += 1;
+        self.write(
+            Entry::new(self.seq + 1, path.as_ref(), before, change),
+            old_content,
+        )
+    }
+
+    /// Records a content change before it is made: the old content (kept for undo) and the hash of
+    /// the new one.
+    pub fn record_content(
+        &mut self,
+        path: impl AsRef<Path>,
+        before: Meta,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<()> {
+        let mut entry = Entry::new(self.seq + 1, path.as_ref(), before, Change::Content);
+        entry.written_sha256 = Some(sha256_hex(new));
+        self.write(entry, Some(old))
+    }
+
+    fn write(&mut self, entry: Entry, old_content: Option<&[u8]>) -> Result<()> {
+        let seq = entry.seq;
         if let Some(content) = old_content {
             self.dir
-                .create_exclusive(&name(self.seq, "orig"), content, 0, 0, 0o600)?;
+                .create_exclusive(&name(seq, "orig"), content, 0, 0, 0o600)?;
         }
-        let entry = Entry {
-            seq: self.seq,
-            path: path.to_string(),
-            before,
-            change,
-        };
         let json = serde_json::to_vec_pretty(&entry).expect("journal entries serialize");
         self.dir
-            .create_exclusive(&name(self.seq, "json"), &json, 0, 0, 0o600)
+            .create_exclusive(&name(seq, "json"), &json, 0, 0, 0o600)?;
+        self.seq = seq;
+        Ok(())
+    }
+
+    /// Records several changes (no content changes) with one file and one sync: every change in the
+    /// batch may be made once this returns, none before.
+    pub fn record_batch(&mut self, records: &[Record]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        if records.iter().any(|r| r.change == Change::Content) {
+            return Err(SafeError::Refused {
+                path: self.dir.path().display().to_string(),
+                reason: "a content change is journaled with its old content (record_content)"
+                    .into(),
+            });
+        }
+        let entries: Vec<Entry> = records
+            .iter()
+            .zip(self.seq + 1..)
+            .map(|(r, seq)| Entry::new(seq, &r.path, r.before, r.change.clone()))
+            .collect();
+        let json = serde_json::to_vec(&entries).expect("journal entries serialize");
+        self.dir
+            .create_exclusive(&name(self.seq + 1, "json"), &json, 0, 0, 0o600)?;
+        self.seq += entries.len() as u32;
+        Ok(())
     }
 
     pub fn entries(&self) -> u32 {
         self.seq
-    }
-}
-
-/// Undoes every run recorded for `subject`, newest first, applying entries in reverse order relative
-/// to `base`. Each run that was undone completely is renamed `<run>.undone`.
-pub fn undo(journals: &Dir, subject: &str, base: &Dir) -> Result<Vec<Undone>> {
-    let Some(subject_dir) = journals.entry(OsStr::new(subject))? else {
-        return Ok(Vec::new());
-    };
-    let subject_dir = subject_dir.open_dir()?;
-    let mut runs: Vec<OsString> = subject_dir
-        .names()?
-        .into_iter()
-        .filter(|n| !n.to_string_lossy().ends_with(".undone"))
-        .collect();
-    runs.sort_by_key(|r| std::cmp::Reverse(run_key(r)));
-    let mut results = Vec::new();
-    for run in runs {
-        let dir = subject_dir.subdir(Path::new(&run))?;
-        let mut entries = read_entries(&dir)?;
-        entries.sort_by_key(|e| std::cmp::Reverse(e.seq));
-        let mut clean = true;
-        for e in &entries {
-            let r = undo_one(&dir, base, e);
-            clean &= matches!(r.outcome, "restored" | "ok" | "gone");
-            results.push(r);
-        }
-        if clean {
-            let mut done = run.clone();
-            done.push(".undone");
-            subject_dir.rename(&run, &done)?;
-        }
-    }
-    Ok(results)
-}
-
-/// Runs sort by their start time, then pid (`<unix time>-<pid>`).
-fn run_key(run: &OsStr) -> (u64, u64) {
-    let s = run.to_string_lossy();
-    let mut it = s.split('-').map(|p| p.parse::<u64>().unwrap_or(0));
-    (it.next().unwrap_or(0), it.next().unwrap_or(0))
-}
-
-fn read_entries(dir: &Dir) -> Result<Vec<Entry>> {
-    let mut out = Vec::new();
-    for n in dir.names()? {
-        if !n.to_string_lossy().ends_with(".json") {
-            continue;
-        }
-        let bytes = dir.read(&n)?;
-        let entry: Entry = serde_json::from_slice(&bytes).map_err(|e| SafeError::Refused {
-            path: dir.path().join(&n).display().to_string(),
-            reason: format!("not a journal entry: {e}"),
-        })?;
-        out.push(entry);
-    }
-    Ok(out)
-}
-
-fn undo_one(journal: &Dir, base: &Dir, e: &Entry) -> Undone {
-    let what = match &e.change {
-        Change::Owner { .. } => format!("owner {}:{}", e.before.uid, e.before.gid),
-        Change::Mode { .. } => format!("mode {:04o}", e.before.mode),
-        Change::Content => "content".to_string(),
-    };
-    let result = (|| -> Result<&'static str> {
-        let path = Path::new(&e.path);
-        let parent = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            Some(p) => Some(base.subdir(p)?),
-            None => None,
-        };
-        let dir = parent.as_ref().unwrap_or(base);
-        let file = path.file_name().ok_or_else(|| SafeError::Refused {
-            path: e.path.clone(),
-            reason: "no file name".into(),
-        })?;
-        let entry = dir.existing(file)?;
-        let now = entry.meta;
-        match &e.change {
-            Change::Owner { uid, gid } => {
-                if (now.uid, now.gid) == (e.before.uid, e.before.gid) {
-                    return Ok("ok");
-                }
-                if (now.uid, now.gid) != (*uid, *gid) {
-                    return Err(changed_since(&entry.path()));
-                }
-                entry.chown(e.before.uid, e.before.gid)?;
-            }
-            Change::Mode { mode } => {
-                if now.mode == e.before.mode {
-                    return Ok("ok");
-                }
-                if now.mode != *mode {
-                    return Err(changed_since(&entry.path()));
-                }
-                entry.chmod(e.before.mode)?;
-            }
-            Change::Content => {
-                let old = journal.read(&name(e.seq, "orig"))?;
-                if dir.read(file)? == old {
-                    return Ok("ok");
-                }
-                drop(entry);
-                dir.replace(file, &old)?;
-            }
-        }
-        Ok("restored")
-    })();
-    match result {
-        Ok(outcome) => Undone {
-            path: e.path.clone(),
-            what,
-            outcome,
-            detail: String::new(),
-        },
-        Err(SafeError::Missing { .. }) => Undone {
-            path: e.path.clone(),
-            what,
-            outcome: "gone",
-            detail: "no longer exists: nothing to restore".into(),
-        },
-        Err(err) => Undone {
-            path: e.path.clone(),
-            what,
-            outcome: if matches!(err, SafeError::Failed { .. }) {
-                "failed"
-            } else {
-                "refused"
-            },
-            detail: err.to_string(),
-        },
-    }
-}
-
-fn changed_since(path: &str) -> SafeError {
-    SafeError::Refused {
-        path: path.to_string(),
-        reason: "changed since the fix; not reverted".into(),
     }
 }
 
@@ -272,11 +246,11 @@ mod tests {
         .unwrap();
         e.chmod(0o640).unwrap();
         drop(e);
-        j.record(
+        j.record_content(
             "etc/mail/sendmail.cf",
             before,
-            Change::Content,
-            Some(b"O DefaultUser=mail:mail\n"),
+            b"O DefaultUser=mail:mail\n",
+            b"O DefaultUser=501:501\n",
         )
         .unwrap();
         dir.replace(OsStr::new("sendmail.cf"), b"O DefaultUser=501:501\n")

@@ -10,13 +10,14 @@
 
 pub mod journal;
 mod queue;
+mod temps;
 
 pub use queue::Locked;
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
 use nix::sys::stat::{fchmod, fstat, FileStat, Mode};
-use nix::unistd::{fchown, fchownat, fsync, Gid, Uid};
+use nix::unistd::{fchown, fchownat, fsync, linkat, Gid, Uid};
 use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
@@ -260,8 +261,14 @@ impl Dir {
         Ok(names)
     }
 
-    /// Reads a regular file without following a symlink.
+    /// Reads a regular file without following a symlink, up to `READ_CAP` (see `read_capped`).
     pub fn read(&self, name: &OsStr) -> Result<Vec<u8>> {
+        self.read_capped(name, READ_CAP)
+    }
+
+    /// Reads a regular file without following a symlink. A file bigger than `cap` bytes is refused
+    /// with its size, before anything is allocated (a sparse 2 TiB file costs nothing to make).
+    pub fn read_capped(&self, name: &OsStr, cap: u64) -> Result<Vec<u8>> {
         let path = self.show(name);
         let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
         let fd = match openat(self.fd.as_fd(), name, flags, Mode::empty()) {
@@ -285,14 +292,25 @@ impl Dir {
                 reason: "is not a regular file".into(),
             });
         }
+        let size = st.st_size.max(0) as u64;
+        if size > cap {
+            return Err(too_big(path, size, cap));
+        }
         let mut file = std::fs::File::from(fd);
-        let mut buf = Vec::with_capacity(st.st_size.max(0) as usize);
-        std::io::Read::read_to_end(&mut file, &mut buf).map_err(|e| io_failed(&path, e))?;
+        let mut buf = Vec::with_capacity(size as usize);
+        // The file may grow after the fstat: never read more than the cap.
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, cap + 1), &mut buf)
+            .map_err(|e| io_failed(&path, e))?;
+        if buf.len() as u64 > cap {
+            return Err(too_big(path, buf.len() as u64, cap));
+        }
         Ok(buf)
     }
 
     /// Creates a new file that must not exist yet (not even as a dangling symlink), with this owner
-    /// and mode, and syncs it. For backups and journal entries.
+    /// and mode, and syncs it. For backups and journal entries. The content is written to a temporary
+    /// name, synced, and linked to `name` (`linkat`, which never replaces anything), so `name` holds
+    /// the complete content or does not exist, even when the run is killed.
     pub fn create_exclusive(
         &self,
         name: &OsStr,
@@ -301,17 +319,61 @@ impl Dir {
         gid: u32,
         mode: u32,
     ) -> Result<()> {
+        self.create_exclusive_with(name, uid, gid, mode, |file| {
+            let (first, rest) = content.split_at(content.len() / 2);
+            file.write_all(first)?;
+            temps::kill_point();
+            file.write_all(rest)
+        })
+    }
+
+    /// `create_exclusive` with the content written by `write` (a streamed copy).
+    pub(crate) fn create_exclusive_with(
+        &self,
+        name: &OsStr,
+        uid: u32,
+        gid: u32,
+        mode: u32,
+        write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+    ) -> Result<()> {
         let path = self.show(name);
         injected_failure(&path)?;
-        let fd = self.create_new(name, &path)?;
-        let result = write_and_set(&fd, content, uid, gid, mode, &path);
-        if result.is_err() {
-            let _ = nix::unistd::unlinkat(
+        if !single_name(name) {
+            return Err(SafeError::Refused {
+                path,
+                reason: "not a plain name".into(),
+            });
+        }
+        self.sweep_temps();
+        if self.entry(name)?.is_some() {
+            return Err(exists(&path));
+        }
+        let tmp = temps::temp_name(name);
+        let tmp_path = self.show(&tmp);
+        let fd = self.create_new(&tmp, &tmp_path)?;
+        let result = write_and_set(&fd, write, uid, gid, mode, &tmp_path).and_then(|_| {
+            temps::kill_point();
+            linkat(
+                self.fd.as_fd(),
+                tmp.as_os_str(),
                 self.fd.as_fd(),
                 name,
-                nix::unistd::UnlinkatFlags::NoRemoveDir,
-            );
-        }
+                AtFlags::empty(),
+            )
+            .map_err(|errno| match errno {
+                Errno::EEXIST => exists(&path),
+                errno => SafeError::Failed {
+                    path: path.clone(),
+                    errno,
+                },
+            })
+        });
+        temps::kill_point();
+        let _ = nix::unistd::unlinkat(
+            self.fd.as_fd(),
+            tmp.as_os_str(),
+            nix::unistd::UnlinkatFlags::NoRemoveDir,
+        );
         result?;
         fsync(self.fd.as_fd()).map_err(|errno| SafeError::Failed { path, errno })
     }
@@ -332,12 +394,7 @@ impl Dir {
             Mode::from_bits_truncate(0o600),
         )
         .map_err(|errno| match errno {
-            Errno::EEXIST => SafeError::Refused {
-                path: path.to_string(),
-                reason:
-                    "already exists (a backup or entry is never written through an existing name)"
-                        .into(),
-            },
+            Errno::EEXIST => exists(path),
             errno => SafeError::Failed {
                 path: path.to_string(),
                 errno,
@@ -355,15 +412,13 @@ impl Dir {
         old.check_changeable()?;
         let meta = old.meta;
         injected_failure(&path)?;
-        let tmp = OsString::from(format!(
-            ".{}.toolkit-new.{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
+        self.sweep_temps();
+        let tmp = temps::temp_name(name);
         let tmp_path = self.show(&tmp);
         let fd = self.create_new(&tmp, &tmp_path)?;
-        let result = write_and_set(&fd, content, meta.uid, meta.gid, meta.mode, &tmp_path)
-            .and_then(|_| {
+        let write = |file: &mut std::fs::File| file.write_all(content);
+        let result =
+            write_and_set(&fd, write, meta.uid, meta.gid, meta.mode, &tmp_path).and_then(|_| {
                 // The name must still be the file checked above; if it changed meanwhile, give up.
                 match self.entry(name)? {
                     Some(now) if now.meta.dev == meta.dev && now.meta.ino == meta.ino => Ok(()),
@@ -374,6 +429,7 @@ impl Dir {
                 }
             });
         let result = result.and_then(|_| {
+            temps::kill_point();
             renameat(self.fd.as_fd(), tmp.as_os_str(), self.fd.as_fd(), name).map_err(|errno| {
                 SafeError::Failed {
                     path: path.clone(),
@@ -413,6 +469,32 @@ impl Dir {
     }
 }
 
+/// The most any file is read whole (`Dir::read`); kinds with a smaller natural size use
+/// `read_capped` with their own cap.
+pub const READ_CAP: u64 = 4 << 20;
+
+/// A sendmail.mc or sendmail.cf: real ones are a few KiB (mc) to about 100 KiB (cf).
+pub const CONFIG_CAP: u64 = 512 << 10;
+
+fn too_big(path: String, size: u64, cap: u64) -> SafeError {
+    SafeError::Refused {
+        path,
+        reason: format!(
+            "is {} ({size} bytes), more than the {} this kind of file may be: not read",
+            crate::units::human_size(size),
+            crate::units::human_size(cap)
+        ),
+    }
+}
+
+fn exists(path: &str) -> SafeError {
+    SafeError::Refused {
+        path: path.to_string(),
+        reason: "already exists (a backup or entry is never written through an existing name)"
+            .into(),
+    }
+}
+
 fn io_failed(path: &str, e: std::io::Error) -> SafeError {
     SafeError::Failed {
         path: path.to_string(),
@@ -423,14 +505,15 @@ fn io_failed(path: &str, e: std::io::Error) -> SafeError {
 /// Writes content to a fresh file, then owner, then mode (modes after owners: chown clears setgid), then fsync.
 fn write_and_set(
     fd: &OwnedFd,
-    content: &[u8],
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     uid: u32,
     gid: u32,
     mode: u32,
     path: &str,
 ) -> Result<()> {
     let mut file = std::fs::File::from(fd.try_clone().map_err(|e| io_failed(path, e))?);
-    file.write_all(content).map_err(|e| io_failed(path, e))?;
+    temps::kill_point();
+    write(&mut file).map_err(|e| io_failed(path, e))?;
     fchown(
         fd.as_fd(),
         Some(Uid::from_raw(uid)),

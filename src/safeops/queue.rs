@@ -87,9 +87,30 @@ impl Dir {
         match renameat(self.fd.as_fd(), name, dest.fd.as_fd(), name) {
             Ok(()) => {}
             Err(Errno::EXDEV) => {
-                let content = self.read(name)?;
+                // Streamed, never read whole: a data file can be any size.
+                let flags =
+                    OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+                let src = openat(self.fd.as_fd(), name, flags, Mode::empty()).map_err(|errno| {
+                    SafeError::Failed {
+                        path: path.clone(),
+                        errno,
+                    }
+                })?;
+                let st = fstat(src.as_fd()).map_err(|errno| SafeError::Failed {
+                    path: path.clone(),
+                    errno,
+                })?;
                 let m = entry.meta;
-                dest.create_exclusive(name, &content, m.uid, m.gid, m.mode)?;
+                if (st.st_dev, st.st_ino) != (m.dev, m.ino) {
+                    return Err(SafeError::Refused {
+                        path,
+                        reason: "changed while being moved".into(),
+                    });
+                }
+                let mut src = std::fs::File::from(src);
+                dest.create_exclusive_with(name, m.uid, m.gid, m.mode, |out| {
+                    std::io::copy(&mut src, out).map(|_| ())
+                })?;
                 nix::unistd::unlinkat(
                     self.fd.as_fd(),
                     name,

@@ -7,7 +7,6 @@
 
 use super::plan::{reason, Mode, Outcome, Step};
 use super::site::{backup_name, run_m4, split, Ctx, CF_FILES, MC_FILE};
-use crate::safeops::journal::Change;
 use crate::safeops::{Meta, SafeError};
 use crate::sendmail::defaultuser;
 use std::ffi::OsString;
@@ -249,7 +248,7 @@ impl Ctx<'_, '_> {
         let parent = self.parent(e.rel)?;
         let dir = parent.as_ref().unwrap_or(self.fst);
         if let Some(j) = self.journal.as_deref_mut() {
-            j.record(e.rel, e.meta, Change::Content, Some(&e.old))?;
+            j.record_content(e.rel, e.meta, &e.old, &e.new)?;
         }
         dir.replace(split(e.rel).1, &e.new)
     }

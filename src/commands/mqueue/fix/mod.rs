@@ -38,7 +38,11 @@ pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
     let db = discover(&ctx.root, &users);
     let (sites, left_out) = select(&db, args)?;
     if args.undo {
-        return undo(ctx, &sites, &users);
+        let opts = journal::UndoOptions {
+            force: args.force,
+            now: ctx.root.now_unix().unwrap_or(0),
+        };
+        return undo(ctx, &sites, &users, &opts);
     }
     let approval = Approval::decide(ctx)?;
     let opts = FixOptions {
@@ -233,7 +237,12 @@ fn describe(what: &str, users: &UserDb) -> String {
     }
 }
 
-fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
+fn undo(
+    ctx: &Context,
+    sites: &[&Site],
+    users: &UserDb,
+    opts: &journal::UndoOptions,
+) -> Result<Status> {
     let approval = Approval::decide(ctx)?;
     let mut fixes = Vec::new();
     for site in sites {
@@ -267,7 +276,7 @@ fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
             ));
             continue;
         }
-        let undone = match journal::undo(&journals, &site.name, &fst) {
+        let undone = match journal::undo_with(&journals, &site.name, &fst, opts) {
             Ok(u) => u,
             Err(e) => {
                 let step = Step::new(0, "", "undo recorded fixes", Outcome::Failed, e.to_string());

@@ -2,9 +2,10 @@
 //! they would change, and apply exactly that (journaled) when allowed. A second run finds every step
 //! already right and changes nothing.
 
-use crate::safeops::journal::{Change, Journal};
+use crate::safeops::journal::{Change, Journal, Record};
 use crate::safeops::{Entry, SafeError};
 use serde::Serialize;
+use std::path::{Path, PathBuf};
 
 /// How a step went (or would go).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -103,11 +104,11 @@ pub trait Names {
 }
 
 /// Sets owner/group, then mode, of one entry: journaled, modes after owners (chown may clear
-/// setgid, so the mode is checked again after it).
+/// setgid, so the mode is checked again after it). `rel` is the exact path (it is journaled as bytes).
 #[allow(clippy::too_many_arguments)]
 pub fn set_meta(
     step: u8,
-    rel: &str,
+    path: &Path,
     entry: &mut Entry,
     owner: Owner,
     mode: Option<u32>,
@@ -115,6 +116,7 @@ pub fn set_meta(
     journal: &mut Option<&mut Journal>,
     names: &dyn Names,
 ) -> Step {
+    let rel = &*path.to_string_lossy();
     let m = entry.meta;
     let uid = owner.uid.unwrap_or(m.uid);
     let want_mode = mode.unwrap_or(m.mode);
@@ -145,7 +147,7 @@ pub fn set_meta(
         if (m.uid, m.gid) != (uid, owner.gid) {
             if let Some(j) = journal.as_deref_mut() {
                 j.record(
-                    rel,
+                    path,
                     m,
                     Change::Owner {
                         uid,
@@ -160,7 +162,7 @@ pub fn set_meta(
         let now = entry.meta;
         if now.mode != want_mode {
             if let Some(j) = journal.as_deref_mut() {
-                j.record(rel, now, Change::Mode { mode: want_mode }, None)?;
+                j.record(path, now, Change::Mode { mode: want_mode }, None)?;
             }
             entry.chmod(want_mode)?;
         }
@@ -177,4 +179,71 @@ pub fn set_meta(
             Step::new(step, rel, change, outcome, reason(&e))
         }
     }
+}
+
+/// Sets the group of several entries (owners kept), journaled as one batch: one journal file and one
+/// sync for all of them, written before any of them is changed. One step per entry; an entry the
+/// safety rules refuse is neither journaled nor changed. A mode that chown cleared (setgid) is put
+/// back, journaled on its own.
+pub fn set_group_batch(
+    step: u8,
+    items: &mut [(PathBuf, Entry)],
+    gid: u32,
+    journal: &mut Option<&mut Journal>,
+) -> Vec<Step> {
+    let mut steps = Vec::with_capacity(items.len());
+    let mut todo = Vec::with_capacity(items.len());
+    for (path, entry) in items.iter_mut() {
+        let rel = path.to_string_lossy().into_owned();
+        match entry.check_changeable() {
+            Err(e) => steps.push(Step::new(step, &rel, "group", Outcome::Refused, reason(&e))),
+            Ok(()) => todo.push((path.as_path(), rel, entry)),
+        }
+    }
+    let records: Vec<Record> = todo
+        .iter()
+        .map(|(path, _, e)| Record {
+            path: path.to_path_buf(),
+            before: e.meta,
+            change: Change::Owner {
+                uid: e.meta.uid,
+                gid,
+            },
+        })
+        .collect();
+    if let Some(j) = journal.as_deref_mut() {
+        if let Err(e) = j.record_batch(&records) {
+            let outcome = if matches!(e, SafeError::Failed { .. }) {
+                Outcome::Failed
+            } else {
+                Outcome::Refused
+            };
+            let why = format!("journal: {}", reason(&e));
+            steps.extend(
+                todo.iter()
+                    .map(|(_, rel, _)| Step::new(step, rel, "group", outcome, why.clone())),
+            );
+            return steps;
+        }
+    }
+    for (path, rel, entry) in todo {
+        let m = entry.meta;
+        let result = (|| -> Result<(), SafeError> {
+            entry.chown(m.uid, gid)?;
+            entry.refresh()?;
+            let now = entry.meta;
+            if now.mode != m.mode {
+                if let Some(j) = journal.as_deref_mut() {
+                    j.record(path, now, Change::Mode { mode: m.mode }, None)?;
+                }
+                entry.chmod(m.mode)?;
+            }
+            Ok(())
+        })();
+        steps.push(match result {
+            Ok(()) => Step::new(step, &rel, "group", Outcome::Changed, ""),
+            Err(e) => Step::refused(step, &rel, &e),
+        });
+    }
+    steps
 }

@@ -1,9 +1,9 @@
 //! The five steps of binding one site's queue to its quota (SPEC 5), inspected or applied through the
 //! safe operations, relative to the site's `fst` directory.
 
-use super::plan::{set_meta, Mode, Names, Outcome, Owner, Step};
+use super::plan::{set_group_batch, set_meta, Mode, Names, Outcome, Owner, Step};
 use crate::safeops::journal::Journal;
-use crate::safeops::{Dir, Kind, SafeError};
+use crate::safeops::{Dir, Kind, SafeError, CONFIG_CAP};
 use crate::sendmail::defaultuser;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -83,7 +83,7 @@ impl Ctx<'_, '_> {
         match dir.entry(name) {
             Ok(Some(mut e)) => set_meta(
                 step,
-                rel,
+                Path::new(rel),
                 &mut e,
                 owner,
                 mode,
@@ -153,7 +153,7 @@ impl Ctx<'_, '_> {
         let mut steps = vec![self.meta_step(2, "etc/smrsh", admin, None, true)];
         if steps[0].outcome != Outcome::Refused {
             if let Ok(d) = self.fst.subdir(Path::new("etc/smrsh")) {
-                self.tree(&d, "etc/smrsh", admin, 0, &mut steps);
+                self.tree(&d, Path::new("etc/smrsh"), admin, 0, &mut steps);
             }
         }
         steps.push(self.meta_step(2, "etc/aliases", admin, None, true));
@@ -165,18 +165,19 @@ impl Ctx<'_, '_> {
         steps
     }
 
-    fn tree(&mut self, dir: &Dir, rel: &str, owner: Owner, depth: usize, steps: &mut Vec<Step>) {
+    fn tree(&mut self, dir: &Dir, rel: &Path, owner: Owner, depth: usize, steps: &mut Vec<Step>) {
         let names = match dir.names() {
             Ok(n) => n,
-            Err(e) => return steps.push(Step::refused(2, rel, &e)),
+            Err(e) => return steps.push(Step::refused(2, &rel.to_string_lossy(), &e)),
         };
         for name in names {
-            let child_rel = format!("{rel}/{}", name.to_string_lossy());
+            let child_rel = rel.join(&name);
+            let shown = child_rel.to_string_lossy().into_owned();
             let mut entry = match dir.entry(&name) {
                 Ok(Some(e)) => e,
                 Ok(None) => continue,
                 Err(e) => {
-                    steps.push(Step::refused(2, &child_rel, &e));
+                    steps.push(Step::refused(2, &shown, &e));
                     continue;
                 }
             };
@@ -185,7 +186,7 @@ impl Ctx<'_, '_> {
             if entry.meta.kind == Kind::Symlink {
                 steps.push(Step::new(
                     2,
-                    &child_rel,
+                    &shown,
                     "",
                     Outcome::Ok,
                     "symlink, not followed",
@@ -205,7 +206,7 @@ impl Ctx<'_, '_> {
             if entry.meta.kind == Kind::Dir && depth < 16 {
                 match entry.open_dir() {
                     Ok(sub) => self.tree(&sub, &child_rel, owner, depth + 1, steps),
-                    Err(e) => steps.push(Step::refused(2, &child_rel, &e)),
+                    Err(e) => steps.push(Step::refused(2, &shown, &e)),
                 }
             }
         }
@@ -218,7 +219,8 @@ impl Ctx<'_, '_> {
             Err(e) => return Err(e),
         };
         let dir = parent.as_ref().unwrap_or(self.fst);
-        match dir.read(split(rel).1) {
+        // An mc or cf is a few hundred KiB at most: a bigger one is refused with its size.
+        match dir.read_capped(split(rel).1, CONFIG_CAP) {
             Ok(b) => Ok(Some(b)),
             Err(SafeError::Missing { .. }) => Ok(None),
             Err(e) => Err(e),
@@ -226,39 +228,14 @@ impl Ctx<'_, '_> {
     }
 
     /// Step 5: queued files get the site's group (owner unchanged: sendmail distrusts queue files owned
-    /// by another user), one summary step.
+    /// by another user), one summary step. Applied in batches: each batch is journaled with one file
+    /// and one sync before any file of it is changed (a runaway queue holds thousands of files).
     pub fn chgrp_queued(&mut self) -> Vec<Step> {
+        const BATCH: usize = 256;
         let mut counts = (0usize, 0usize, 0usize); // to change, refused, failed
         let mut first_problem = String::new();
-        let mut dirs = vec![QUEUE.to_string()];
-        dirs.extend(QUEUE_SUBDIRS.iter().map(|s| format!("{QUEUE}/{s}")));
-        for rel in dirs {
-            let Ok(dir) = self.fst.subdir(Path::new(&rel)) else {
-                continue;
-            };
-            let Ok(names) = dir.names() else { continue };
-            for name in names {
-                let Ok(Some(mut e)) = dir.entry(&name) else {
-                    continue;
-                };
-                if e.meta.kind != Kind::File || e.meta.gid == self.admin.gid {
-                    continue;
-                }
-                let file_rel = format!("{rel}/{}", name.to_string_lossy());
-                let owner = Owner {
-                    uid: None,
-                    gid: self.admin.gid,
-                };
-                let s = set_meta(
-                    5,
-                    &file_rel,
-                    &mut e,
-                    owner,
-                    None,
-                    self.run,
-                    &mut self.journal,
-                    self.names,
-                );
+        let mut tally = |steps: Vec<Step>| {
+            for s in steps {
                 match s.outcome {
                     Outcome::Changed | Outcome::WouldChange => counts.0 += 1,
                     Outcome::Refused => counts.1 += 1,
@@ -268,9 +245,60 @@ impl Ctx<'_, '_> {
                 if matches!(s.outcome, Outcome::Refused | Outcome::Failed)
                     && first_problem.is_empty()
                 {
-                    first_problem = format!("{}: {}", file_rel, s.note);
+                    first_problem = format!("{}: {}", s.path, s.note);
                 }
             }
+        };
+        let mut dirs = vec![QUEUE.to_string()];
+        dirs.extend(QUEUE_SUBDIRS.iter().map(|s| format!("{QUEUE}/{s}")));
+        let owner = Owner {
+            uid: None,
+            gid: self.admin.gid,
+        };
+        for rel in dirs {
+            let Ok(dir) = self.fst.subdir(Path::new(&rel)) else {
+                continue;
+            };
+            let Ok(names) = dir.names() else { continue };
+            let mut batch = Vec::new();
+            for name in names {
+                let Ok(Some(mut e)) = dir.entry(&name) else {
+                    continue;
+                };
+                if e.meta.kind != Kind::File || e.meta.gid == self.admin.gid {
+                    continue;
+                }
+                let file_rel = Path::new(&rel).join(&name);
+                if self.run == Mode::Apply {
+                    batch.push((file_rel, e));
+                    if batch.len() == BATCH {
+                        tally(set_group_batch(
+                            5,
+                            &mut batch,
+                            self.admin.gid,
+                            &mut self.journal,
+                        ));
+                        batch.clear();
+                    }
+                    continue;
+                }
+                tally(vec![set_meta(
+                    5,
+                    &file_rel,
+                    &mut e,
+                    owner,
+                    None,
+                    self.run,
+                    &mut self.journal,
+                    self.names,
+                )]);
+            }
+            tally(set_group_batch(
+                5,
+                &mut batch,
+                self.admin.gid,
+                &mut self.journal,
+            ));
         }
         let (n, refused, failed) = counts;
         let group = self.names.group(self.admin.gid);
