@@ -413,6 +413,13 @@ impl Dir {
     }
 }
 
+/// The directory's descriptor, for a child process to `fchdir` into (m4 runs inside a site).
+impl AsFd for Dir {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 fn io_failed(path: &str, e: std::io::Error) -> SafeError {
     SafeError::Failed {
         path: path.to_string(),

@@ -1,6 +1,7 @@
 //! `toolkit mqueue fix`: bind each site's queued mail to the site's own disk quota (SPEC 5), shown as a
 //! plan, confirmed, applied through the safe operations with a journal, and undoable with `--undo`.
 
+mod m4;
 mod plan;
 mod render;
 mod site;
@@ -46,6 +47,7 @@ pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
         m4: args.m4,
         chgrp_queued: args.chgrp_queued,
         live: ctx.root.is_live(),
+        root: ctx.root.path().to_path_buf(),
         now: ctx.root.now_unix().unwrap_or(0),
     };
     let mut fixes = Vec::new();

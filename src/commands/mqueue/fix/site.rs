@@ -18,8 +18,10 @@ pub struct FixOptions {
     /// Regenerate the cf from the mc with m4 instead of editing it.
     pub m4: bool,
     pub chgrp_queued: bool,
-    /// The live system: m4 may be run.
+    /// The live system (m4 is run in it; a fake root only when it carries its own m4).
     pub live: bool,
+    /// The root everything is under (`/` when live): m4 runs chrooted in it.
+    pub root: std::path::PathBuf,
     /// "Now" for backup names, Unix seconds.
     pub now: u64,
 }
@@ -241,40 +243,7 @@ impl Ctx<'_, '_> {
                 ));
                 return steps;
             };
-            if defaultuser::cf_get(&cf).as_deref() == Some(value.as_str()) {
-                steps.push(Step::new(4, cf_rel, "", Outcome::Ok, ""));
-                return steps;
-            }
-            if !self.opts.live || self.run == Mode::Inspect {
-                let note = if self.opts.live {
-                    ""
-                } else {
-                    "fake root: m4 is not run"
-                };
-                steps.push(Step::new(
-                    4,
-                    cf_rel,
-                    format!("regenerate from sendmail.mc with m4 (DefaultUser={value})"),
-                    Outcome::WouldChange,
-                    note,
-                ));
-                return steps;
-            }
-            match run_m4(&mc_text, &value) {
-                Ok(generated) => steps.extend(self.replace(
-                    cf_rel,
-                    &cf,
-                    &generated,
-                    &format!("regenerated with m4, DefaultUser={value}"),
-                )),
-                Err(why) => steps.push(Step::new(
-                    4,
-                    cf_rel,
-                    "regenerate with m4",
-                    Outcome::Failed,
-                    why,
-                )),
-            }
+            steps.extend(self.regenerate_cf(cf_rel, &cf, &mc_text, &value));
         } else {
             match defaultuser::cf_set(&cf, &value) {
                 Ok(new) => {
@@ -301,7 +270,7 @@ impl Ctx<'_, '_> {
     }
 
     /// Backs a file up (step 3) and replaces its content (step 4), unless it is already right.
-    fn replace(&mut self, rel: &str, old: &[u8], new: &[u8], change: &str) -> Vec<Step> {
+    pub(super) fn replace(&mut self, rel: &str, old: &[u8], new: &[u8], change: &str) -> Vec<Step> {
         if old == new {
             return vec![Step::new(4, rel, "", Outcome::Ok, "")];
         }
@@ -464,39 +433,4 @@ fn backup_name(dir: &Dir, name: &OsStr, now: u64) -> Result<OsString, SafeError>
     let mut later = first.clone();
     later.push(format!("-{}", crate::units::utc_stamp(now)));
     Ok(later)
-}
-
-/// Runs m4 on the edited mc (fed on stdin, so no path in the site tree is followed) and checks the
-/// result before anything is replaced: exit status 0, nothing on stderr, and the expected setting.
-fn run_m4(mc: &[u8], value: &str) -> Result<Vec<u8>, String> {
-    use std::io::Write;
-    let mut child = std::process::Command::new("m4")
-        .arg("-")
-        .current_dir("/")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("m4: {e}"))?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(mc)
-        .map_err(|e| format!("m4: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| format!("m4: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() || !stderr.trim().is_empty() {
-        return Err(format!(
-            "m4 {}: {}",
-            out.status,
-            stderr.lines().next().unwrap_or("").trim()
-        ));
-    }
-    if defaultuser::cf_get(&out.stdout).as_deref() != Some(value) {
-        return Err(format!(
-            "m4 output has no 'O DefaultUser={value}': not a usable sendmail.cf"
-        ));
-    }
-    Ok(out.stdout)
 }
