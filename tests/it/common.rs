@@ -297,7 +297,7 @@ pub type PurgeMeta = (u32, u32, u32, u64);
 
 /// A before/after snapshot of every object under `dir` (symlinks not followed): owner, group, mode
 /// and a hash of the content. Files up to 1 MiB are hashed whole; larger ones (the runaway queue's
-/// sparse 38 MiB dfs) by size plus their first and last MiB.
+/// 2,074 sparse 38 MiB dfs) by size plus their first and last 64 KiB.
 pub fn purge_snapshot(dir: &Path) -> std::collections::BTreeMap<String, PurgeMeta> {
     use std::hash::{Hash, Hasher};
     use std::io::{Read, Seek};
@@ -319,8 +319,8 @@ pub fn purge_snapshot(dir: &Path) -> std::collections::BTreeMap<String, PurgeMet
             if m.len() <= 1 << 20 {
                 f.read_to_end(&mut buf).unwrap();
             } else {
-                f.by_ref().take(1 << 20).read_to_end(&mut buf).unwrap();
-                f.seek(std::io::SeekFrom::End(-(1 << 20))).unwrap();
+                f.by_ref().take(64 << 10).read_to_end(&mut buf).unwrap();
+                f.seek(std::io::SeekFrom::End(-(64 << 10))).unwrap();
                 f.read_to_end(&mut buf).unwrap();
             }
             buf.hash(&mut h);

@@ -10,5 +10,6 @@ mod mqueue;
 mod mqueue_fix;
 mod mqueue_m4;
 mod mqueue_purge;
+mod mqueue_purge_safety;
 mod sendmail_m4;
 mod zombies;
