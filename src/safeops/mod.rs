@@ -60,11 +60,22 @@ fn kind_of(st: &FileStat) -> Kind {
 }
 
 /// Counts mutating operations so a test can make the Nth one fail, simulating a run killed between
-/// steps (`TOOLKIT_INJECT_FAILURE=N`, debug builds only).
+/// steps (`TOOLKIT_INJECT_FAILURE=N`), or kill the process right there (`TOOLKIT_INJECT_KILL=N`);
+/// debug builds only.
 #[cfg(debug_assertions)]
 fn injected_failure(path: &str) -> Result<()> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNT: AtomicUsize = AtomicUsize::new(0);
+    // TOOLKIT_INJECT_KILL=N: the process is killed (SIGKILL, nothing cleaned up) at the Nth.
+    if let Some(n) = std::env::var("TOOLKIT_INJECT_KILL")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if COUNT.fetch_add(1, Ordering::SeqCst) + 1 == n {
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
+        return Ok(());
+    }
     if let Some(n) = std::env::var("TOOLKIT_INJECT_FAILURE")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -492,6 +503,13 @@ fn exists(path: &str) -> SafeError {
         path: path.to_string(),
         reason: "already exists (a backup or entry is never written through an existing name)"
             .into(),
+    }
+}
+
+/// The directory's descriptor, for a child process to `fchdir` into (m4 runs inside a site).
+impl AsFd for Dir {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 

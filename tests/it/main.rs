@@ -11,6 +11,8 @@ mod mqueue;
 mod mqueue_fix;
 mod mqueue_fix_identity;
 mod mqueue_fix_sendmail;
+mod mqueue_m4;
 mod mqueue_purge;
+mod mqueue_purge_safety;
 mod sendmail_m4;
 mod zombies;

@@ -5,8 +5,9 @@
 //! fails after the first succeeded, the first is put back, so the pair is never left half-edited; a
 //! rerun completes it and `--undo` restores both.
 
+use super::m4::M4Plan;
 use super::plan::{reason, Mode, Outcome, Step};
-use super::site::{backup_name, run_m4, split, Ctx, CF_FILES, MC_FILE};
+use super::site::{backup_name, split, Ctx, CF_FILES, MC_FILE};
 use crate::safeops::{Meta, SafeError};
 use crate::sendmail::defaultuser;
 use std::ffi::OsString;
@@ -125,20 +126,14 @@ impl Ctx<'_, '_> {
                 why,
             ));
         };
-        if defaultuser::cf_get(&cf).as_deref() == Some(value) {
-            return Plan::Done(Step::new(4, rel, "", Outcome::Ok, ""));
-        }
-        let change = format!("regenerate from sendmail.mc with m4 (DefaultUser={value})");
-        if !self.opts.live {
-            let note = "fake root: m4 is not run";
-            return Plan::Pending(Step::new(4, rel, change, Outcome::WouldChange, note));
-        }
-        if self.run == Mode::Inspect {
-            return Plan::Pending(Step::new(4, rel, change, Outcome::WouldChange, ""));
-        }
-        match run_m4(mc, value) {
-            Ok(generated) => self.plan_edit(rel, cf, generated, change),
-            Err(why) => Plan::Blocked(Step::new(4, rel, change, Outcome::Failed, why)),
+        match self.plan_m4(rel, &cf, mc, value) {
+            M4Plan::Done(s) => Plan::Done(s),
+            M4Plan::Pending(s) => Plan::Pending(s),
+            M4Plan::Blocked(s) => Plan::Blocked(s),
+            M4Plan::Generated {
+                cf: generated,
+                change,
+            } => self.plan_edit(rel, cf, generated, change),
         }
     }
 

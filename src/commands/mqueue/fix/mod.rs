@@ -2,6 +2,7 @@
 //! plan, confirmed, applied through the safe operations with a journal, and undoable with `--undo`.
 
 mod default_user;
+mod m4;
 mod plan;
 mod render;
 mod site;
@@ -51,6 +52,7 @@ pub fn run(ctx: &Context, args: &MqueueFixArgs) -> Result<Status> {
         m4: args.m4,
         chgrp_queued: args.chgrp_queued,
         live: ctx.root.is_live(),
+        root: ctx.root.path().to_path_buf(),
         now: ctx.root.now_unix().unwrap_or(0),
     };
     let mut fixes = Vec::new();

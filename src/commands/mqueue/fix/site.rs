@@ -4,7 +4,6 @@
 use super::plan::{set_group_batch, set_meta, Mode, Names, Outcome, Owner, Step};
 use crate::safeops::journal::Journal;
 use crate::safeops::{Dir, Kind, SafeError, CONFIG_CAP};
-use crate::sendmail::defaultuser;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
@@ -18,8 +17,10 @@ pub struct FixOptions {
     /// Regenerate the cf from the mc with m4 instead of editing it.
     pub m4: bool,
     pub chgrp_queued: bool,
-    /// The live system: m4 may be run.
+    /// The live system (m4 is run in it; a fake root only when it carries its own m4).
     pub live: bool,
+    /// The root everything is under (`/` when live): m4 runs chrooted in it.
+    pub root: std::path::PathBuf,
     /// "Now" for backup names, Unix seconds.
     pub now: u64,
 }
@@ -350,39 +351,4 @@ pub(super) fn backup_name(dir: &Dir, name: &OsStr, now: u64) -> Result<OsString,
     let mut later = first.clone();
     later.push(format!("-{}", crate::units::utc_stamp(now)));
     Ok(later)
-}
-
-/// Runs m4 on the edited mc (fed on stdin, so no path in the site tree is followed) and checks the
-/// result before anything is replaced: exit status 0, nothing on stderr, and the expected setting.
-pub(super) fn run_m4(mc: &[u8], value: &str) -> Result<Vec<u8>, String> {
-    use std::io::Write;
-    let mut child = std::process::Command::new("m4")
-        .arg("-")
-        .current_dir("/")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("m4: {e}"))?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(mc)
-        .map_err(|e| format!("m4: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| format!("m4: {e}"))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() || !stderr.trim().is_empty() {
-        return Err(format!(
-            "m4 {}: {}",
-            out.status,
-            stderr.lines().next().unwrap_or("").trim()
-        ));
-    }
-    if defaultuser::cf_get(&out.stdout).as_deref() != Some(value) {
-        return Err(format!(
-            "m4 output has no 'O DefaultUser={value}': not a usable sendmail.cf"
-        ));
-    }
-    Ok(out.stdout)
 }

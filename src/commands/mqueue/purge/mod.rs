@@ -13,10 +13,13 @@ use crate::safeops::{Dir, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
 use crate::units::human_size;
+use pending::{PurgeJournal, QueueDirs};
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+mod pending;
+mod quarantine;
 mod render;
 
 const QUEUE: &str = "var/spool/mqueue";
@@ -50,6 +53,8 @@ pub struct SitePurge {
     pub domain: Option<String>,
     /// Where purged messages went (absent with --delete).
     pub quarantine: Option<String>,
+    /// Messages an interrupted run had left half-moved, and how each was made whole.
+    pub recovered: Vec<pending::Recovered>,
     pub messages: Vec<Purged>,
 }
 
@@ -66,26 +71,42 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
     let users = UserDb::open(&ctx.root)?;
     let db = discover(&ctx.root, &users);
     let sites = db.named(&args.site).map_err(Error::Usage)?;
-    if let Some(q) = &args.quarantine {
-        let q = ctx.root.join(q);
-        if let Some(s) = sites.iter().find(|s| q.starts_with(&s.dir)) {
-            return Err(Error::Usage(format!("--quarantine {}: inside {}, which its admin controls; choose a directory outside the site", q.display(), s.name)));
-        }
+    let quarantine_rel = match &args.quarantine {
+        Some(q) => quarantine::relative(q)
+            .map_err(|e| Error::Usage(format!("--quarantine {}: {e}", q.display())))?,
+        None => PathBuf::from(quarantine::DEFAULT),
+    };
+    if !args.delete {
+        // What exists of it now is checked before anything is planned; the rest is made when applied.
+        quarantine::open(ctx.root.path(), &quarantine_rel, false).map_err(|e| {
+            let arg = args
+                .quarantine
+                .as_deref()
+                .unwrap_or(Path::new(quarantine::DEFAULT));
+            Error::Usage(format!("--quarantine {}: {e}", arg.display()))
+        })?;
     }
     let approval = Approval::decide(ctx)?;
     let now = ctx.root.now_unix();
     let mut out = Vec::new();
     for site in sites {
-        out.push(purge_site(ctx, args, site, now, approval)?);
+        out.push(purge_site(ctx, args, site, now, approval, &quarantine_rel)?);
     }
-    let failed = out
-        .iter()
-        .flat_map(|s| &s.messages)
-        .any(|m| m.outcome == Outcome::Failed);
-    let skipped = out
-        .iter()
-        .flat_map(|s| &s.messages)
-        .any(|m| m.outcome == Outcome::Skipped);
+    let recovered = |o: pending::Recovery| {
+        out.iter()
+            .flat_map(|s| &s.recovered)
+            .any(|r| r.outcome == o)
+    };
+    let failed = recovered(pending::Recovery::Failed)
+        || out
+            .iter()
+            .flat_map(|s| &s.messages)
+            .any(|m| m.outcome == Outcome::Failed);
+    let skipped = recovered(pending::Recovery::Locked)
+        || out
+            .iter()
+            .flat_map(|s| &s.messages)
+            .any(|m| m.outcome == Outcome::Skipped);
     let declined = !ctx.dry_run
         && out
             .iter()
@@ -142,11 +163,13 @@ fn purge_site(
     site: &Site,
     now: Option<u64>,
     approval: Approval,
+    quarantine_rel: &Path,
 ) -> Result<SitePurge> {
     let mut report = SitePurge {
         site: site.name.clone(),
         domain: site.domains.first().cloned(),
         quarantine: None,
+        recovered: Vec::new(),
         messages: Vec::new(),
     };
     let queue = Dir::open_trusted(&site.fst()).and_then(|f| f.subdir(Path::new(QUEUE)));
@@ -155,26 +178,31 @@ fn purge_site(
         Err(e) => return Err(Error::Refused(format!("{}: {e}", site.name))),
     };
     // sendmail's split layout keeps qf, df and xf files in subdirectories of the same names.
-    let sub = |name: &str| match queue.entry(OsStr::new(name)) {
-        Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::Dir => {
-            e.open_dir().ok().map(|d| (name.to_string(), d))
-        }
-        _ => None,
+    let subs = ["qf", "df", "xf"]
+        .into_iter()
+        .filter_map(|name| match queue.entry(OsStr::new(name)) {
+            Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::Dir => {
+                e.open_dir().ok().map(|d| (name.to_string(), d))
+            }
+            _ => None,
+        })
+        .collect();
+    let q = QueueDirs { queue, subs };
+    let journal = if approval == Approval::DryRun {
+        None
+    } else {
+        let j = PurgeJournal::open(ctx.root.path(), &site.name)
+            .map_err(|e| Error::Refused(format!("purge journal: {e}")))?;
+        // First make whole whatever an interrupted run left half-moved.
+        report.recovered = j.recover(ctx.root.path(), &q).map_err(|e| {
+            Error::Refused(format!(
+                "{}: recovering an interrupted purge: {e}",
+                site.name
+            ))
+        })?;
+        Some(j)
     };
-    let qf_dir = sub("qf");
-    let df_dir = sub("df");
-    let xf_dir = sub("xf");
-    let dir_of = |kind: &str| -> (&str, &Dir) {
-        let d = match kind {
-            "qf" => &qf_dir,
-            "df" => &df_dir,
-            _ => &xf_dir,
-        };
-        d.as_ref()
-            .map(|(n, d)| (n.as_str(), d))
-            .unwrap_or(("", &queue))
-    };
-    let (_, qdir) = dir_of("qf");
+    let qdir = q.dir("qf");
     let names = qdir.names().map_err(|e| Error::Refused(e.to_string()))?;
     let mut candidates = Vec::new();
     for name in names {
@@ -182,9 +210,8 @@ fn purge_site(
         let Some(id) = n.strip_prefix("qf") else {
             continue;
         };
-        let (df_sub, ddir) = dir_of("df");
         let df_name = OsString::from(format!("df{id}"));
-        let size = match ddir.entry(&df_name) {
+        let size = match q.dir("df").entry(&df_name) {
             Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::File => e.meta.size,
             _ => 0,
         };
@@ -211,15 +238,13 @@ fn purge_site(
                 continue;
             }
         }
-        let (qf_sub, _) = dir_of("qf");
         let mut files = vec![
-            (qf_sub.to_string(), name.clone()),
-            (df_sub.to_string(), df_name),
+            (q.sub("qf").to_string(), name.clone()),
+            (q.sub("df").to_string(), df_name),
         ];
-        let (xf_sub, xdir) = dir_of("xf");
         let xf_name = OsString::from(format!("xf{id}"));
-        if matches!(xdir.entry(&xf_name), Ok(Some(_))) {
-            files.push((xf_sub.to_string(), xf_name));
+        if matches!(q.dir("xf").entry(&xf_name), Ok(Some(_))) {
+            files.push((q.sub("xf").to_string(), xf_name));
         }
         candidates.push(Candidate {
             id: id.to_string(),
@@ -251,7 +276,7 @@ fn purge_site(
         outcome,
         detail: detail.to_string(),
     };
-    if candidates.is_empty() || approval == Approval::DryRun {
+    let Some(mut journal) = journal.filter(|_| !candidates.is_empty()) else {
         report.messages = candidates
             .iter()
             .map(|c| {
@@ -263,7 +288,7 @@ fn purge_site(
             })
             .collect();
         return Ok(report);
-    }
+    };
     let total: u64 = candidates.iter().map(|c| c.size).sum();
     let verb = if args.delete { "Delete" } else { "Quarantine" };
     if approval == Approval::Ask {
@@ -295,57 +320,72 @@ fn purge_site(
             .collect();
         return Ok(report);
     }
-    let quarantine = if args.delete {
-        None
+    let (quarantine, run_rel) = if args.delete {
+        (None, None)
     } else {
-        let base = match &args.quarantine {
-            Some(q) => ctx.root.join(q),
-            None => ctx.root.join("var/lib/toolkit/quarantine"),
-        };
         let stamp = crate::units::utc_stamp(now.unwrap_or(0));
-        let dir = open_quarantine(&base, &site.name, &stamp)
+        let dir = quarantine::open(ctx.root.path(), quarantine_rel, true)
+            .and_then(|base| {
+                let base = base.expect("made when missing");
+                quarantine::run_dir(&base, &site.name, &stamp)
+            })
             .map_err(|e| Error::Refused(format!("quarantine: {e}")))?;
-        report.quarantine = Some(ctx.root.display(&base.join(&site.name).join(&stamp)));
-        Some(dir)
+        let run_rel = quarantine_rel.join(&site.name).join(&stamp);
+        report.quarantine = Some(ctx.root.display(&ctx.root.join(&run_rel)));
+        (Some(dir), Some(run_rel))
     };
-    for c in &candidates {
-        let (outcome, detail) =
-            purge_one(&queue, &qf_dir, &df_dir, &xf_dir, c, quarantine.as_ref());
-        report.messages.push(entry(c, outcome, &detail));
+    for batch in candidates.chunks(pending::BATCH) {
+        let entry_name = journal.begin(&pending::Batch {
+            quarantine: run_rel
+                .as_ref()
+                .map(|r| r.as_os_str().as_encoded_bytes().to_vec()),
+            messages: batch
+                .iter()
+                .map(|c| pending::msg(&c.id, &c.files))
+                .collect(),
+        });
+        let entry_name = match entry_name {
+            Ok(n) => n,
+            Err(e) => {
+                let why = format!("not journaled, not touched: {e}");
+                report
+                    .messages
+                    .extend(batch.iter().map(|c| entry(c, Outcome::Failed, &why)));
+                continue;
+            }
+        };
+        let mut whole = true;
+        for c in batch {
+            let (outcome, detail) = purge_one(&q, c, quarantine.as_ref());
+            whole &= outcome != Outcome::Failed;
+            report.messages.push(entry(c, outcome, &detail));
+        }
+        // Every move of the batch on disk before its entry goes. A failed message may be half-moved
+        // (its put-back failed too): the entry stays, and the next run makes it whole.
+        let synced = quarantine
+            .as_ref()
+            .map_or(Ok(()), |d| d.sync(OsStr::new(".")))
+            .and_then(|_| q.sync())
+            .and_then(|_| {
+                if whole {
+                    journal.end(&entry_name)
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = synced {
+            return Err(Error::Refused(format!("{}: purge journal: {e}", site.name)));
+        }
     }
     Ok(report)
 }
 
-fn open_quarantine(base: &Path, site: &str, stamp: &str) -> std::result::Result<Dir, SafeError> {
-    std::fs::create_dir_all(base).map_err(|e| SafeError::Failed {
-        path: base.display().to_string(),
-        errno: nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)),
-    })?;
-    let dir = Dir::open_trusted(base)?;
-    let site_dir = dir.ensure_dir(OsStr::new(site), 0o700)?;
-    site_dir.ensure_dir(OsStr::new(stamp), 0o700)
-}
-
 /// Moves (or deletes) one whole message: the qf first, under sendmail's lock, so sendmail never sees a
-/// message without its body; if a later file fails, the qf is put back.
-fn purge_one(
-    queue: &Dir,
-    qf: &Option<(String, Dir)>,
-    df: &Option<(String, Dir)>,
-    xf: &Option<(String, Dir)>,
-    c: &Candidate,
-    quarantine: Option<&Dir>,
-) -> (Outcome, String) {
-    let dir_for = |sub: &str| -> &Dir {
-        match sub {
-            "qf" => qf.as_ref().map(|(_, d)| d).unwrap_or(queue),
-            "df" => df.as_ref().map(|(_, d)| d).unwrap_or(queue),
-            "xf" => xf.as_ref().map(|(_, d)| d).unwrap_or(queue),
-            _ => queue,
-        }
-    };
+/// message without its body; if a later file fails, the qf is put back. The directories are synced
+/// by the caller once per journaled batch.
+fn purge_one(q: &QueueDirs, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome, String) {
     let (qsub, qname) = &c.files[0];
-    let qdir = dir_for(qsub);
+    let qdir = q.dir(qsub);
     let lock = match qdir.try_lock(qname) {
         Ok(Some(l)) => l,
         Ok(None) => return (Outcome::Skipped, "locked: sendmail is working on it".into()),
@@ -353,7 +393,7 @@ fn purge_one(
         Err(e) => return (Outcome::Skipped, e.to_string()),
     };
     for (sub, name) in &c.files[1..] {
-        if let Ok(Some(e)) = dir_for(sub).entry(name) {
+        if let Ok(Some(e)) = q.dir(sub).entry(name) {
             if e.meta.kind != crate::safeops::Kind::File {
                 return (
                     Outcome::Skipped,
@@ -366,16 +406,16 @@ fn purge_one(
         }
     }
     let result = match quarantine {
-        Some(q) => {
+        Some(dest) => {
             let mut moved: Vec<(&str, &OsString)> = Vec::new();
             let mut failure = None;
             for (sub, name) in &c.files {
-                let d = dir_for(sub);
+                let d = q.dir(sub);
                 match d.entry(name) {
                     Ok(Some(_)) => {}
                     _ => continue,
                 }
-                match d.move_to(name, q) {
+                match d.move_to_unsynced(name, dest) {
                     Ok(()) => moved.push((sub, name)),
                     Err(e) => {
                         failure = Some(e);
@@ -388,7 +428,7 @@ fn purge_one(
                 Some(e) => {
                     // Put back what was moved, so the message stays whole in the queue.
                     for (sub, name) in moved.into_iter().rev() {
-                        let _ = q.move_to(name, dir_for(sub));
+                        let _ = dest.move_to(name, q.dir(sub));
                     }
                     Err(e)
                 }
@@ -397,7 +437,7 @@ fn purge_one(
         None => {
             let mut err = None;
             for (sub, name) in &c.files {
-                let d = dir_for(sub);
+                let d = q.dir(sub);
                 if matches!(d.entry(name), Ok(Some(_))) {
                     if let Err(e) = d.remove(name) {
                         err = Some(e);

@@ -1,5 +1,6 @@
 //! The purge report in text, Nagios and Prometheus terms (JSON is its serde form).
 
+use super::pending::Recovery;
 use super::{Outcome, PurgeReport};
 use crate::render::text::printable;
 use crate::render::{Family, Perf, Report, Style};
@@ -83,6 +84,26 @@ impl Report for PurgeReport {
             writeln!(out, "{}", style.bold(&label))?;
             if let Some(q) = &s.quarantine {
                 writeln!(out, "  quarantine: {}", printable(q))?;
+            }
+            if !s.recovered.is_empty() {
+                let n = |o: Recovery| s.recovered.iter().filter(|r| r.outcome == o).count();
+                writeln!(
+                    out,
+                    "  recovered {} message(s) an interrupted purge had left half-moved: {} completed, {} put back in the queue, {} locked (left for the next run), {} failed",
+                    s.recovered.len(),
+                    n(Recovery::Completed),
+                    n(Recovery::RolledBack),
+                    n(Recovery::Locked),
+                    n(Recovery::Failed)
+                )?;
+                for r in s.recovered.iter().filter(|r| !r.detail.is_empty()).take(3) {
+                    writeln!(
+                        out,
+                        "    {}: {}",
+                        printable(&r.id),
+                        style.dim(&printable(&r.detail))
+                    )?;
+                }
             }
             for m in &s.messages {
                 let outcome = match m.outcome {
