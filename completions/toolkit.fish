@@ -64,24 +64,25 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l yes -d 'Appl
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s V -l version -d 'Print version'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l json -d 'Shorthand for --format json'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -s q -l quiet -d 'No progress bar or spinner'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l yes -d 'Apply changes without asking for confirmation'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l dry-run -d 'Show what would be changed, change nothing'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -s V -l version -d 'Print version'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "fence" -d 'Fences a process in with a memory limit, on whatever kind of host this is'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l interval -d 'Time between the two readings for swap, scan and fault rates and process growth (0: one reading)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l top -d 'How many of the largest processes to list (every process above 10% of RAM is listed anyway)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l history -d 'History recorded by `mem record` [default: ROOT/var/lib/toolkit/mem-history.jsonl; none is fine]' -r -F
@@ -143,9 +144,27 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l high -d 'Soft limit: above it the kernel reclaims from the process, slowing it (MemoryHigh)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l max -d 'Hard limit: above it the OOM killer acts inside the fence only (MemoryMax)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l undo -d 'Lift the fences recorded for PID, restoring the previous limits and cgroup'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "fence" -d 'Fences a process in with a memory limit, on whatever kind of host this is'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
@@ -254,6 +273,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_see
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "fence" -d 'Fences a process in with a memory limit, on whatever kind of host this is'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "scan" -d 'Every queue\'s size, its oversized mail and why it is stuck, and whether it counts against the site\'s quota'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'

@@ -162,7 +162,8 @@ Examples:
   toolkit mem verdict --format nagios -w 15: -c 5:
   toolkit mem record                   append one sample to the history (run it from cron)
   toolkit mem record --every 10s --for 1h
-  toolkit mem report --svg mem.svg     the history as charts, in the terminal and as SVG";
+  toolkit mem report --svg mem.svg     the history as charts, in the terminal and as SVG
+  toolkit mem fence 31048 --dry-run    how the leaker would be fenced in on this host";
 
 /// Memory and swap: a verdict that explains itself.
 #[derive(Debug, Args)]
@@ -178,6 +179,46 @@ pub enum MemCommand {
     Verdict(Box<MemVerdictArgs>),
     Record(MemRecordArgs),
     Report(MemReportArgs),
+    Fence(MemFenceArgs),
+}
+
+const MEM_FENCE_EXAMPLES: &str = "\
+Examples:
+  toolkit mem fence 31048 --dry-run        the plan for this host, changing nothing
+  toolkit mem fence 31048                  show the plan, ask, apply
+  toolkit mem fence 31048 --max 3G --yes   a hard limit of 3 GiB, without asking
+  toolkit mem fence 31048 --undo           lift it again (restores the previous limits)";
+
+/// Fences a process in with a memory limit, on whatever kind of host this is.
+///
+/// The memory controller is found from the mount table and the process's cgroup file: a systemd
+/// unit gets `systemctl set-property UNIT MemoryHigh= MemoryMax=` (cgroup v1: MemoryLimit=), a
+/// systemd scope the same with --runtime, any other process a cgroup of its own
+/// (toolkit-fence-PID, at the top of the v2 hierarchy or of the v1 memory hierarchy, with
+/// memory.high/memory.max, or memory.soft_limit_in_bytes/memory.limit_in_bytes and
+/// memory.memsw.limit_in_bytes when swap is accounted) into which the pid is moved; without any
+/// memory controller, `prlimit --as` caps its address space. Limits default to its resident size
+/// (the whole unit's or scope's usage when the limit covers them) rounded up to 64 MiB, and a
+/// quarter more for the hard limit. Shows the plan, asks (or --yes, --dry-run), checks the pid's
+/// start time again, records the inverse steps and journals every file's old content under
+/// ROOT/var/lib/toolkit/mem-fence, then applies; a second run changes nothing. Under a fake root
+/// no program runs: the cgroup files under the root are written as the kernel or systemd would.
+/// JSON: status, pid, undo, dry_run, fake_root, declined, fence (as in mem verdict), steps[]
+/// (command, outcome, note), record, note.
+#[derive(Debug, Args)]
+#[command(after_help = MEM_FENCE_EXAMPLES)]
+pub struct MemFenceArgs {
+    /// The process to fence in
+    pub pid: i32,
+    /// Soft limit: above it the kernel reclaims from the process, slowing it (MemoryHigh)
+    #[arg(long, value_name = "SIZE")]
+    pub high: Option<Size>,
+    /// Hard limit: above it the OOM killer acts inside the fence only (MemoryMax)
+    #[arg(long, value_name = "SIZE")]
+    pub max: Option<Size>,
+    /// Lift the fences recorded for PID, restoring the previous limits and cgroup
+    #[arg(long, conflicts_with_all = ["high", "max"])]
+    pub undo: bool,
 }
 
 /// Appends samples of the system memory and of the largest processes to the history file.
@@ -240,7 +281,9 @@ pub struct MemReportArgs {
 /// some_avg60, full_avg10, full_avg60; null without PSI), oom_kills_since_boot, processes, top[]
 /// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
 /// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
-/// rss, swap, memory_high, memory_max, method, unit, commands[], next_run, undo, note), skipped,
+/// rss, swap, sized_from, memory_high, memory_max, method: systemd-unit, systemd-scope,
+/// cgroup-v2, cgroup-v1 or prlimit, unit, controller (version, mount, swap_accounting,
+/// procs_file, subtree_memory), cgroup, commands[], steps[], next_run, undo[], note), skipped,
 /// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, r2, rising,
 /// largest_step, samples, span, first, last), forecast, oom_kills_since_last_sample, note; null
 /// without a history file).
