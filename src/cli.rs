@@ -248,8 +248,9 @@ pub struct MemRecordArgs {
 ///
 /// Charts fit 80 columns. Lines from another host or boot, garbage and torn lines are skipped and
 /// counted. JSON fields: status, path, samples, from, to, hostname, skipped (malformed, other_run,
-/// out_of_order), latest, leaks[] (pid, start, comm, rate, r2, rising, largest_step, samples,
-/// span, first, last), forecast, charts[] (title, points[[t, bytes]], ceiling), svg.
+/// out_of_order), latest, leaks[] (pid, start, comm, rate, rate_low, rate_high, rising,
+/// largest_step, samples, windows, span, first, last), grew[] (pid, start, comm, grew, until,
+/// flat_for, first, last), forecast, charts[] (title, points[[t, bytes]], ceiling), svg.
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemReportArgs {
@@ -267,7 +268,10 @@ pub struct MemReportArgs {
 /// swap use and activity, page scanning, pressure (PSI), overcommit, unreclaimable slab and OOM
 /// kills. Each reason names its figure and threshold. Thresholds are Nagios ranges: `10:` alerts
 /// below 10, `40` alerts above 40. With a history recorded by `mem record`, a process whose memory
-/// grows steadily (a linear trend over the samples, not one jump) is a leak suspect: a warning or
+/// grows steadily is a leak suspect: the lowest point of its anonymous + swapped memory in each of
+/// 24 windows (a garbage collector's floor) rising by a Theil-Sen slope whose 95% confidence bound
+/// is above zero, in several rises (not one jump), and still rising in the last third (else it
+/// "grew" and stopped, which is shown but not a leak). A leak suspect is a warning or
 /// critical when available memory would run out within --leak-warn or --leak-crit, and OOM kills
 /// since the last recorded sample are a warning. Under a fake root nothing is waited for: rates come from an earlier
 /// snapshot in ROOT/proc.before (vmstat, uptime and PID directories) when there is one.
@@ -284,9 +288,9 @@ pub struct MemReportArgs {
 /// rss, swap, sized_from, memory_high, memory_max, method: systemd-unit, systemd-scope,
 /// cgroup-v2, cgroup-v1 or prlimit, unit, controller (version, mount, swap_accounting,
 /// procs_file, subtree_memory), cgroup, commands[], steps[], next_run, undo[], note), skipped,
-/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, r2, rising,
-/// largest_step, samples, span, first, last), forecast, oom_kills_since_last_sample, note; null
-/// without a history file).
+/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, rate_low, rate_high,
+/// rising, largest_step, samples, windows, span, first, last), grew[], forecast,
+/// oom_kills_since_last_sample, note; null without a history file).
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemVerdictArgs {

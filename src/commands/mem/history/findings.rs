@@ -4,7 +4,7 @@
 
 use super::file::{History, Skipped};
 use super::sample::Host;
-use super::trend::{self, Criteria, Leak};
+use super::trend::{self, Criteria, Grew, Leak};
 use crate::commands::mem::judge::Reason;
 use crate::readers::procmem::ProcMem;
 use crate::render::text::{printable, truncate, wrap};
@@ -31,6 +31,8 @@ pub struct Findings {
     pub skipped: Skipped,
     /// Steadily growing processes that still run, fastest first.
     pub leaks: Vec<Leak>,
+    /// Processes still running that grew steadily and then stopped (not leaks now).
+    pub grew: Vec<Grew>,
     /// Seconds until available memory runs out at the leaks' combined rate.
     pub forecast: Option<f64>,
     /// OOM kills between the last recorded sample and now (same boot, kernel counting them).
@@ -64,6 +66,7 @@ pub fn judge(
         },
         skipped: h.skipped.clone(),
         leaks: Vec::new(),
+        grew: Vec::new(),
         forecast: None,
         oom_kills_since_last_sample: None,
         note: None,
@@ -81,16 +84,24 @@ pub fn judge(
         ));
         return f;
     }
-    let running = |l: &Leak| {
-        procs
-            .iter()
-            .find(|p| p.pid == l.pid && p.starttime == l.start)
-    };
-    f.leaks = trend::leaks(&h.samples, &Criteria::default())
+    let running =
+        |pid: i32, start: u64| procs.iter().find(|p| p.pid == pid && p.starttime == start);
+    let t = trend::trends(&h.samples, &Criteria::default());
+    f.leaks = t
+        .leaks
         .into_iter()
-        .filter(|l| running(l).is_some())
+        .filter(|l| running(l.pid, l.start).is_some())
         .collect();
-    f.leaker = f.leaks.first().and_then(running).cloned();
+    f.grew = t
+        .grew
+        .into_iter()
+        .filter(|g| running(g.pid, g.start).is_some())
+        .collect();
+    f.leaker = f
+        .leaks
+        .first()
+        .and_then(|l| running(l.pid, l.start))
+        .cloned();
     f.forecast = trend::forecast(available, &f.leaks);
     f.oom_kills_since_last_sample = match (last.oom_kills, oom_now) {
         (Some(then), Some(now)) => Some(now.saturating_sub(then)),
@@ -130,12 +141,13 @@ pub fn reasons(f: &Findings, t: LeakThresholds, available: u64) -> Vec<Reason> {
                         rate(l.rate)
                     ),
                     text: format!(
-                        "{} (pid {}) grows {} steadily (R² {:.2}, {} samples over {}): available \
-                         memory ({}) runs out in {when}{combined}, {level} under {}",
+                        "{} (pid {}) grows {} steadily (95% confidence {} to {}, {} samples over \
+                         {}): available memory ({}) runs out in {when}{combined}, {level} under {}",
                         printable(&l.comm),
                         l.pid,
                         rate(l.rate),
-                        l.r2,
+                        rate(l.rate_low),
+                        rate(l.rate_high),
                         l.samples,
                         human_duration(l.span as u64),
                         human_size(available),
@@ -213,6 +225,17 @@ impl Findings {
         if self.note.is_none() && self.leaks.is_empty() {
             notes.push("no process grows steadily".into());
         }
+        for g in &self.grew {
+            notes.push(format!(
+                "{} (pid {}) grew {} (to {}) until {} UTC, flat for {} since: not a leak now",
+                printable(&g.comm),
+                g.pid,
+                human_size(g.grew),
+                human_size(g.last),
+                super::chart::clock(g.until),
+                human_duration(g.flat_for.max(0.0) as u64)
+            ));
+        }
         for n in notes {
             for l in wrap(&n, 76, 2) {
                 writeln!(out, "  {}", style.dim(&l))?;
@@ -223,20 +246,20 @@ impl Findings {
         }
         writeln!(
             out,
-            "{:>7} {:>11} {:>5} {:>7} {:>9} {:>9}  COMMAND",
-            "PID", "RATE", "R²", "SAMPLES", "FIRST", "LAST"
+            "{:>7} {:>11} {:>11} {:>7} {:>9} {:>9}  COMMAND",
+            "PID", "RATE", "AT LEAST", "SAMPLES", "FIRST", "LAST"
         )?;
         for l in &self.leaks {
             writeln!(
                 out,
-                "{:>7} {:>11} {:>5.2} {:>7} {:>9} {:>9}  {}",
+                "{:>7} {:>11} {:>11} {:>7} {:>9} {:>9}  {}",
                 l.pid,
                 rate(l.rate),
-                l.r2,
+                rate(l.rate_low),
                 l.samples,
                 human_size(l.first),
                 human_size(l.last),
-                truncate(&printable(&l.comm), 20)
+                truncate(&printable(&l.comm), 14)
             )?;
         }
         if let Some(s) = self.forecast {
@@ -291,6 +314,7 @@ mod tests {
                         vsize: 0,
                         swap: 0,
                         major_faults: 0,
+                        floor: None,
                     }],
                 };
                 serde_json::to_string(&s).unwrap() + "\n"

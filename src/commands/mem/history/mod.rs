@@ -9,6 +9,7 @@ pub mod findings;
 pub mod record;
 pub mod sample;
 pub mod svg;
+mod theilsen;
 pub mod trend;
 pub mod view;
 

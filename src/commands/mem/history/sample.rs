@@ -90,9 +90,18 @@ pub struct Proc {
     pub vsize: u64,
     pub swap: u64,
     pub major_faults: u64,
+    /// For a consolidated sample: the lowest `leak_bytes` over the interval it covers.
+    #[serde(skip)]
+    pub floor: Option<u64>,
 }
 
 impl Proc {
+    /// The floor of the memory a leak grows over this sample's interval (the value itself for a
+    /// raw sample): what a garbage collector comes back down to.
+    pub fn floor_bytes(&self) -> u64 {
+        self.floor.unwrap_or_else(|| self.leak_bytes())
+    }
+
     /// The memory a leak grows: anonymous (resident when the kernel does not say) plus swapped out.
     /// Swap counts because a leaker on a box that swaps stops growing in RAM and grows in swap.
     pub fn leak_bytes(&self) -> u64 {
@@ -138,6 +147,7 @@ pub fn largest(procs: &[ProcMem]) -> Vec<Proc> {
             vsize: p.vsize,
             swap: p.swap,
             major_faults: p.major_faults,
+            floor: None,
         })
         .collect()
 }
