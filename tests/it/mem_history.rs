@@ -455,3 +455,65 @@ fn the_leak_table_of_issue_14() {
         }
     }
 }
+
+#[test]
+fn the_recorder_consolidates_samples_older_than_an_hour() {
+    let s = Scenario::fixture("mem-history/leak");
+    let recent = std::fs::read_to_string(s.join(HISTORY)).unwrap();
+    let end = 1267537500.0 + 59400.0;
+    // Older samples from the same run, a flat process, just under 1 MiB in all (about 8 hours):
+    // the recorder's next line crosses the 1 MiB mark and consolidates.
+    let mut old = String::new();
+    let mut i = 0;
+    loop {
+        let t = end - 9.0 * 3600.0 + 10.0 * i as f64;
+        let line = format!(
+            "{{\"v\":1,\"t\":{t:.1},\"host\":{{\"hostname\":\"web1\",\"boot\":1267537500}},\
+             \"mem\":{{\"total\":4080218112,\"used\":{},\"free\":1133924352,\"buffers\":733184,\
+             \"cache\":943718400,\"available\":2077642752,\"swap_total\":8589930496,\
+             \"swap_used\":0}},\"oom_kills\":0,\"procs\":[{{\"pid\":500,\"start\":9,\
+             \"comm\":\"old\",\"rss\":104857600,\"anon\":{},\"vsize\":209715200,\"swap\":0,\
+             \"major_faults\":0}}]}}\n",
+            2002575360 + (i % 7) * 1048576,
+            100 * 1048576 + (i % 5) * 1048576
+        );
+        if t >= end - 3600.0 - 400.0 || old.len() + line.len() + recent.len() > (1 << 20) - 64 {
+            break;
+        }
+        old.push_str(&line);
+        i += 1;
+    }
+    assert!(i > 1000, "{i} lines");
+    s.write(HISTORY, format!("{old}{recent}"));
+    let before = std::fs::metadata(s.join(HISTORY)).unwrap().len();
+    s.run(&["mem", "record"]).status(0);
+    let text = std::fs::read_to_string(s.join(HISTORY)).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let after = text.len() as u64;
+    assert!(after * 4 < before, "{after} of {before}");
+    // Older than an hour: per minute, older than six hours per ten minutes, each standing for
+    // its samples with min, mean and max.
+    let consolidated: Vec<&Value> = lines.iter().filter(|l| !l["dt"].is_null()).collect();
+    let per_minute = consolidated.iter().filter(|l| l["dt"] == 60.0).count();
+    assert!((280..=300).contains(&per_minute), "{per_minute}");
+    assert!(consolidated[0]["dt"] == 600.0, "{}", consolidated[0]);
+    let n: u64 = consolidated.iter().map(|l| l["n"].as_u64().unwrap()).sum();
+    assert_eq!(n, i as u64);
+    let c = consolidated[1];
+    assert!(c["mem_lo"]["used"].as_u64() < c["mem"]["used"].as_u64());
+    assert!(c["mem"]["used"].as_u64() < c["mem_hi"]["used"].as_u64());
+    // The process in compact form: floor 100 MiB, peak 104 MiB.
+    assert_eq!(c["p"][0][2], "old");
+    assert_eq!(c["p"][0][10], 100 * 1048576);
+    assert_eq!(c["p"][0][11], 104 * 1048576);
+    // The last hour is untouched, and the verdict still judges the whole span.
+    assert_eq!(lines.iter().filter(|l| l["dt"].is_null()).count(), 20);
+    let j = s.run(&["mem", "verdict", "--json"]).json();
+    let h = &j["history"];
+    assert_eq!(h["samples"].as_u64(), Some(consolidated.len() as u64 + 20));
+    assert!(h["span"].as_f64().unwrap() > 4.0 * 3600.0, "{h}");
+    assert_eq!(leaks(h)[0]["comm"], "lekker");
+}

@@ -84,7 +84,7 @@ pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
 pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
     let mut inputs = read::read(ctx, opts.interval)?;
     let path = history::path(ctx, opts.history.as_deref());
-    if let Some(h) = history::file::load(&path)? {
+    if let Some(h) = history::scan::summarize(&path)? {
         let sys = crate::root::SysInfo::read(&ctx.root)?;
         let now = history::sample::Host::read(&ctx.root, &sys);
         let available = inputs.figures.available;

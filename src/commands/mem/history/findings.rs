@@ -2,8 +2,9 @@
 //! forecast until available memory runs out, OOM kills since the last recorded sample, and the
 //! reasons they raise against `--leak-warn`/`--leak-crit`.
 
-use super::file::{History, Skipped};
+use super::file::Skipped;
 use super::sample::Host;
+use super::scan::Summary;
 use super::trend::{self, Criteria, Grew, Leak};
 use crate::commands::mem::judge::Reason;
 use crate::readers::procmem::ProcMem;
@@ -51,7 +52,7 @@ fn rate(bytes_per_sec: f64) -> String {
 /// Judges a loaded history against what was read now. Samples from another host or boot say
 /// nothing about the processes running now, and leakers that have exited leak no more.
 pub fn judge(
-    h: &History,
+    h: &Summary,
     now: &Host,
     available: u64,
     procs: &[ProcMem],
@@ -59,11 +60,8 @@ pub fn judge(
 ) -> Findings {
     let mut f = Findings {
         path: h.path.display().to_string(),
-        samples: h.samples.len(),
-        span: match (h.samples.first(), h.samples.last()) {
-            (Some(a), Some(b)) => b.t - a.t,
-            _ => 0.0,
-        },
+        samples: h.run.samples,
+        span: h.span(),
         skipped: h.skipped.clone(),
         leaks: Vec::new(),
         grew: Vec::new(),
@@ -72,7 +70,7 @@ pub fn judge(
         note: None,
         leaker: None,
     };
-    let Some(last) = h.samples.last() else {
+    let Some(last) = h.run.last.as_ref() else {
         f.note = Some("no usable samples".into());
         return f;
     };
@@ -86,7 +84,7 @@ pub fn judge(
     }
     let running =
         |pid: i32, start: u64| procs.iter().find(|p| p.pid == pid && p.starttime == start);
-    let t = trend::trends(&h.samples, &Criteria::default());
+    let t = h.run.series.judge(&Criteria::default());
     f.leaks = t
         .leaks
         .into_iter()
@@ -276,14 +274,14 @@ impl Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::mem::history::file::parse;
     use crate::commands::mem::history::sample::{Proc, Sample, System};
+    use crate::commands::mem::history::scan::summarize_reader;
     use std::path::Path;
 
     const MIB: u64 = 1 << 20;
 
     /// pid 9 grows 10 MiB/s for 10 samples; 1 GiB available now.
-    fn history(hostname: &str, oom: u64) -> History {
+    fn history(hostname: &str, oom: u64) -> Summary {
         let text: String = (0..10u64)
             .map(|i| {
                 let s = Sample {
@@ -305,6 +303,11 @@ mod tests {
                         swap_used: 0,
                     },
                     oom_kills: Some(oom),
+                    n: None,
+                    dt: None,
+                    mem_lo: None,
+                    mem_hi: None,
+                    p: Vec::new(),
                     procs: vec![Proc {
                         pid: 9,
                         start: 50,
@@ -320,7 +323,7 @@ mod tests {
                 serde_json::to_string(&s).unwrap() + "\n"
             })
             .collect();
-        parse(Path::new("h"), text.as_bytes())
+        summarize_reader(Path::new("h"), &mut text.as_bytes()).unwrap()
     }
 
     fn running(pid: i32, starttime: u64) -> ProcMem {

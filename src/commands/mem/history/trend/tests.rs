@@ -31,6 +31,11 @@ fn history(
                 swap_used: 0,
             },
             oom_kills: None,
+            n: None,
+            dt: None,
+            mem_lo: None,
+            mem_hi: None,
+            p: Vec::new(),
             procs: procs(i)
                 .into_iter()
                 .map(|(pid, start, comm, anon, rss)| Proc {
