@@ -46,6 +46,9 @@ _toolkit() {
             toolkit__subcmd__help,zombies)
                 cmd="toolkit__subcmd__help__subcmd__zombies"
                 ;;
+            toolkit__subcmd__help__subcmd__mem,fence)
+                cmd="toolkit__subcmd__help__subcmd__mem__subcmd__fence"
+                ;;
             toolkit__subcmd__help__subcmd__mem,record)
                 cmd="toolkit__subcmd__help__subcmd__mem__subcmd__record"
                 ;;
@@ -64,6 +67,9 @@ _toolkit() {
             toolkit__subcmd__help__subcmd__mqueue,scan)
                 cmd="toolkit__subcmd__help__subcmd__mqueue__subcmd__scan"
                 ;;
+            toolkit__subcmd__mem,fence)
+                cmd="toolkit__subcmd__mem__subcmd__fence"
+                ;;
             toolkit__subcmd__mem,help)
                 cmd="toolkit__subcmd__mem__subcmd__help"
                 ;;
@@ -75,6 +81,9 @@ _toolkit() {
                 ;;
             toolkit__subcmd__mem,verdict)
                 cmd="toolkit__subcmd__mem__subcmd__verdict"
+                ;;
+            toolkit__subcmd__mem__subcmd__help,fence)
+                cmd="toolkit__subcmd__mem__subcmd__help__subcmd__fence"
                 ;;
             toolkit__subcmd__mem__subcmd__help,help)
                 cmd="toolkit__subcmd__mem__subcmd__help__subcmd__help"
@@ -213,8 +222,22 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__help__subcmd__mem)
-            opts="verdict record report"
+            opts="verdict record report fence"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__help__subcmd__mem__subcmd__fence)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -339,7 +362,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict record report help"
+            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict record report fence help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,9 +387,57 @@ _toolkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        toolkit__subcmd__mem__subcmd__help)
-            opts="verdict record report help"
+        toolkit__subcmd__mem__subcmd__fence)
+            opts="-q -h -V --high --max --undo --root --format --json --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --high)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__help)
+            opts="verdict record report fence help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        toolkit__subcmd__mem__subcmd__help__subcmd__fence)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toolkit_global_optspecs
-    string join \n root= format= json output= color= q/quiet yes dry-run h/help V/version
+    string join \n root= format= json color= q/quiet yes dry-run h/help V/version
 end
 
 function __fish_toolkit_needs_command
@@ -29,7 +29,6 @@ complete -c toolkit -n "__fish_toolkit_needs_command" -l format -d 'Output forma
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_needs_command" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_needs_command" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -53,7 +52,6 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l format -d 'O
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -66,25 +64,25 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l yes -d 'Appl
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s V -l version -d 'Print version'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l json -d 'Shorthand for --format json'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -s q -l quiet -d 'No progress bar or spinner'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l yes -d 'Apply changes without asking for confirmation'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l dry-run -d 'Show what would be changed, change nothing'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -s V -l version -d 'Print version'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "fence" -d 'Fences a process in with a memory limit, on whatever kind of host this is'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l interval -d 'Time between the two readings for swap, scan and fault rates and process growth (0: one reading)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l top -d 'How many of the largest processes to list (every process above 10% of RAM is listed anyway)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l history -d 'History recorded by `mem record` [default: ROOT/var/lib/toolkit/mem-history.jsonl; none is fine]' -r -F
@@ -104,7 +102,6 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -122,7 +119,6 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -139,7 +135,6 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -149,16 +144,33 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l dry-run -d 'Show what would be changed, change nothing'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -s V -l version -d 'Print version'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l high -d 'Soft limit: above it the kernel reclaims from the process, slowing it (MemoryHigh)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l max -d 'Hard limit: above it the OOM killer acts inside the fence only (MemoryMax)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
+json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
+nagios\t'Monitoring-plugins status line with perfdata'
+prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l undo -d 'Lift the fences recorded for PID, restoring the previous limits and cgroup'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l json -d 'Shorthand for --format json'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -s q -l quiet -d 'No progress bar or spinner'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l yes -d 'Apply changes without asking for confirmation'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l dry-run -d 'Show what would be changed, change nothing'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "fence" -d 'Fences a process in with a memory limit, on whatever kind of host this is'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -183,7 +195,6 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -195,15 +206,14 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l site -d 'Site to fix: siteN, one of its domains or its adminN user (repeatable)' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l owner -d 'Owner of the queue directory (its group is always the site\'s): root (what a root-run sendmail can queue in) or admin (adminN, for a sendmail that runs as the site\'s user)' -r -f -a "root\t'root:adminN (the default): a root-run sendmail can queue in it'
-admin\t'adminN:adminN: only for a sendmail that runs as the site\'s user (a root-run one cannot queue)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l mode -d 'Queue directory mode, octal; must keep setgid and group rwx (2777 is accepted with a warning: it lets every local user delete queued mail)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l owner -d 'Owner of the queue directory (its group is always the site\'s)' -r -f -a "admin\t'The site\'s admin user (adminN)'
+root\t'root'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l mode -d 'Queue directory mode, octal (2777 lets every local user delete queued mail)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -211,7 +221,6 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l m4 -d 'Regenerate sendmail.cf from the edited sendmail.mc with m4 instead of editing the cf'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l chgrp-queued -d 'Also give mail already queued the site\'s group, so it counts against the quota'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l undo -d 'Restore what earlier fixes of these sites changed (owners, modes, contents)'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l force -d 'With --undo: also restore a file edited since the fix, after keeping its current content as NAME.zundo-YYYYMMDD-HHMMSS beside it'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l json -d 'Shorthand for --format json'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -s q -l quiet -d 'No progress bar or spinner'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l yes -d 'Apply changes without asking for confirmation'
@@ -228,7 +237,6 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -243,24 +251,11 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l timeout -d 'A check still running after DURATION is abandoned and UNKNOWN (under Icinga\'s 10s)' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-warning -d 'zombies: warning range on zombies at least --zombies-min-age old [default: 0]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-critical -d 'zombies: critical range on zombies at least --zombies-min-age old [default: 49]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-min-age -d 'zombies: younger zombies are only counted, as transient [default: 60s]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-warning -d 'mqueue: warning range on the largest queue\'s apparent size [default: 1G]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-critical -d 'mqueue: critical range on the largest queue\'s apparent size [default: 10G]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-min -d 'mqueue: messages at least this large are oversized [default: 20M]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-available-warning -d 'mem: warning range on available memory, percent of RAM [default: 20:]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-available-critical -d 'mem: critical range on available memory, percent of RAM [default: 10:]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-swap-out-warning -d 'mem: warning range on pages swapped out per second [default: 0]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-swap-out-critical -d 'mem: critical range on pages swapped out per second [default: 10]' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-interval -d 'mem: time between the two readings for the rates (0: one reading) [default: 1s]' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -278,6 +273,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_see
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "record" -d 'Appends samples of the system memory and of the largest processes to the history file'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "report" -d 'Draws the recorded history: memory used, used minus buffers/cache and swap used over time, and RSS and VSIZE for each process that went above 10% of RAM'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "fence" -d 'Fences a process in with a memory limit, on whatever kind of host this is'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "scan" -d 'Every queue\'s size, its oversized mail and why it is stuck, and whether it counts against the site\'s quota'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mqueue" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'

@@ -168,7 +168,8 @@ Examples:
   toolkit mem verdict --format nagios -w 15: -c 5:
   toolkit mem record                   append one sample to the history (run it from cron)
   toolkit mem record --every 10s --for 1h
-  toolkit mem report --svg mem.svg     the history as charts, in the terminal and as SVG";
+  toolkit mem report --svg mem.svg     the history as charts, in the terminal and as SVG
+  toolkit mem fence 31048 --dry-run    how the leaker would be fenced in on this host";
 
 /// Memory and swap: a verdict that explains itself.
 #[derive(Debug, Args)]
@@ -184,6 +185,46 @@ pub enum MemCommand {
     Verdict(Box<MemVerdictArgs>),
     Record(MemRecordArgs),
     Report(MemReportArgs),
+    Fence(MemFenceArgs),
+}
+
+const MEM_FENCE_EXAMPLES: &str = "\
+Examples:
+  toolkit mem fence 31048 --dry-run        the plan for this host, changing nothing
+  toolkit mem fence 31048                  show the plan, ask, apply
+  toolkit mem fence 31048 --max 3G --yes   a hard limit of 3 GiB, without asking
+  toolkit mem fence 31048 --undo           lift it again (restores the previous limits)";
+
+/// Fences a process in with a memory limit, on whatever kind of host this is.
+///
+/// The memory controller is found from the mount table and the process's cgroup file: a systemd
+/// unit gets `systemctl set-property UNIT MemoryHigh= MemoryMax=` (cgroup v1: MemoryLimit=), a
+/// systemd scope the same with --runtime, any other process a cgroup of its own
+/// (toolkit-fence-PID, at the top of the v2 hierarchy or of the v1 memory hierarchy, with
+/// memory.high/memory.max, or memory.soft_limit_in_bytes/memory.limit_in_bytes and
+/// memory.memsw.limit_in_bytes when swap is accounted) into which the pid is moved; without any
+/// memory controller, `prlimit --as` caps its address space. Limits default to its resident size
+/// (the whole unit's or scope's usage when the limit covers them) rounded up to 64 MiB, and a
+/// quarter more for the hard limit. Shows the plan, asks (or --yes, --dry-run), checks the pid's
+/// start time again, records the inverse steps and journals every file's old content under
+/// ROOT/var/lib/toolkit/mem-fence, then applies; a second run changes nothing. Under a fake root
+/// no program runs: the cgroup files under the root are written as the kernel or systemd would.
+/// JSON: status, pid, undo, dry_run, fake_root, declined, fence (as in mem verdict), steps[]
+/// (command, outcome, note), record, note.
+#[derive(Debug, Args)]
+#[command(after_help = MEM_FENCE_EXAMPLES)]
+pub struct MemFenceArgs {
+    /// The process to fence in
+    pub pid: i32,
+    /// Soft limit: above it the kernel reclaims from the process, slowing it (MemoryHigh)
+    #[arg(long, value_name = "SIZE")]
+    pub high: Option<Size>,
+    /// Hard limit: above it the OOM killer acts inside the fence only (MemoryMax)
+    #[arg(long, value_name = "SIZE")]
+    pub max: Option<Size>,
+    /// Lift the fences recorded for PID, restoring the previous limits and cgroup
+    #[arg(long, conflicts_with_all = ["high", "max"])]
+    pub undo: bool,
 }
 
 /// Appends samples of the system memory and of the largest processes to the history file.
@@ -213,8 +254,9 @@ pub struct MemRecordArgs {
 ///
 /// Charts fit 80 columns. Lines from another host or boot, garbage and torn lines are skipped and
 /// counted. JSON fields: status, path, samples, from, to, hostname, skipped (malformed, other_run,
-/// out_of_order), latest, leaks[] (pid, start, comm, rate, r2, rising, largest_step, samples,
-/// span, first, last), forecast, charts[] (title, points[[t, bytes]], ceiling), svg.
+/// out_of_order), latest, leaks[] (pid, start, comm, rate, rate_low, rate_high, rising,
+/// largest_step, samples, windows, span, first, last), grew[] (pid, start, comm, grew, until,
+/// flat_for, first, last), forecast, charts[] (title, points[[t, bytes]], ceiling), svg.
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemReportArgs {
@@ -232,7 +274,10 @@ pub struct MemReportArgs {
 /// swap use and activity, page scanning, pressure (PSI), overcommit, unreclaimable slab and OOM
 /// kills. Each reason names its figure and threshold. Thresholds are Nagios ranges: `10:` alerts
 /// below 10, `40` alerts above 40. With a history recorded by `mem record`, a process whose memory
-/// grows steadily (a linear trend over the samples, not one jump) is a leak suspect: a warning or
+/// grows steadily is a leak suspect: the lowest point of its anonymous + swapped memory in each of
+/// 24 windows (a garbage collector's floor) rising by a Theil-Sen slope whose 95% confidence bound
+/// is above zero, in several rises (not one jump), and still rising in the last third (else it
+/// "grew" and stopped, which is shown but not a leak). A leak suspect is a warning or
 /// critical when available memory would run out within --leak-warn or --leak-crit, and OOM kills
 /// since the last recorded sample are a warning. Under a fake root nothing is waited for: rates come from an earlier
 /// snapshot in ROOT/proc.before (vmstat, uptime and PID directories) when there is one.
@@ -246,10 +291,12 @@ pub struct MemReportArgs {
 /// some_avg60, full_avg10, full_avg60; null without PSI), oom_kills_since_boot, processes, top[]
 /// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
 /// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
-/// rss, swap, memory_high, memory_max, method, unit, commands[], next_run, undo, note), skipped,
-/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, r2, rising,
-/// largest_step, samples, span, first, last), forecast, oom_kills_since_last_sample, note; null
-/// without a history file).
+/// rss, swap, sized_from, memory_high, memory_max, method: systemd-unit, systemd-scope,
+/// cgroup-v2, cgroup-v1 or prlimit, unit, controller (version, mount, swap_accounting,
+/// procs_file, subtree_memory), cgroup, commands[], steps[], next_run, undo[], note), skipped,
+/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, rate_low, rate_high,
+/// rising, largest_step, samples, windows, span, first, last), grew[], forecast,
+/// oom_kills_since_last_sample, note; null without a history file).
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemVerdictArgs {

@@ -52,7 +52,8 @@ pub fn read_all(root: &Root, proc_dir: &Path) -> Result<(Vec<ProcMem>, Skips)> {
     Ok((procs, skips))
 }
 
-fn read_one(proc_dir: &Path, pid: i32) -> std::result::Result<Option<ProcMem>, ProcError> {
+/// One process's memory; `Ok(None)` for a kernel thread, a zombie or an exiting process.
+pub fn read_one(proc_dir: &Path, pid: i32) -> std::result::Result<Option<ProcMem>, ProcError> {
     let dir = proc_dir.join(pid.to_string());
     let stat_path = dir.join("stat");
     let stat = parse_stat(&stat_path, &read_file(&stat_path)?)?;

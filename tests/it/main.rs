@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod man;
 mod mem;
+mod mem_fence;
 mod mem_history;
 mod monitoring;
 mod mqueue;

@@ -166,7 +166,7 @@ fn slab_leak_lists_the_largest_caches() {
 }
 
 #[test]
-fn no_swap_is_not_an_error_and_the_fence_uses_cgroup_files() {
+fn no_swap_is_not_an_error_and_a_session_is_fenced_by_its_scope() {
     let s = Scenario::fixture("mem/no-swap");
     let j = s
         .run(&["mem", "verdict", "--interval", "0", "--json"])
@@ -180,15 +180,20 @@ fn no_swap_is_not_an_error_and_the_fence_uses_cgroup_files() {
     assert!(j["not_judged"]
         .to_string()
         .contains("swap: none configured"));
-    assert_eq!(j["fence"]["method"], "cgroup-v2");
+    // php runs in a login session: its scope takes the limit, at runtime only.
+    assert_eq!(j["fence"]["method"], "systemd-scope");
     assert_eq!(
-        j["fence"]["commands"][3],
-        "echo 7001 > /sys/fs/cgroup/toolkit-fence-7001/cgroup.procs"
+        j["fence"]["commands"][0],
+        "systemctl set-property --runtime session-12.scope MemoryHigh=1152M MemoryMax=1472M"
+    );
+    assert_eq!(
+        j["fence"]["undo"][0],
+        "systemctl set-property --runtime session-12.scope MemoryHigh=infinity MemoryMax=infinity"
     );
     assert!(j["fence"]["next_run"]
         .as_str()
         .unwrap()
-        .starts_with("systemd-run --scope -p MemoryHigh=1152M"));
+        .starts_with("systemd-run --scope -p MemoryHigh=1152M -p MemoryMax=1472M -- /usr/bin/php"));
 }
 
 #[test]
@@ -448,7 +453,9 @@ What to do
   lekker (pid 31048) holds 2.0 GiB resident and 782 MiB swapped out: fence it
     in, reclaiming from it above 2.0 GiB with a hard limit of 2.5 GiB:
     systemctl set-property lekker.service MemoryHigh=2048M MemoryMax=2560M
-    applies at once to every process of lekker.service and persists
+    applies at once to every process of lekker.service and persists across
+    restarts
+  or let toolkit do it (plan, confirmation, undo): toolkit mem fence 31048
   to lift it again:
     systemctl set-property lekker.service MemoryHigh=infinity MemoryMax=infinity
 

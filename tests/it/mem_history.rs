@@ -324,3 +324,196 @@ fn live_steady_grower_is_flagged_and_one_allocation_is_not() {
         .collect();
     assert!(vpids.contains(&(grower.id() as i64)), "{}", vj["history"]);
 }
+
+/// One sample's processes: `(pid, start, comm, anon, rss)`, sizes in MiB.
+type Procs = Vec<(i64, i64, &'static str, f64, f64)>;
+type Behaviour = Box<dyn Fn(usize) -> Procs>;
+
+/// A history of `n` samples 10 s apart.
+fn write_history(path: &std::path::Path, n: usize, procs: impl Fn(usize) -> Procs) {
+    let mut text = String::new();
+    for i in 0..n {
+        let procs: Vec<Value> = procs(i)
+            .into_iter()
+            .map(|(pid, start, comm, anon, rss)| {
+                serde_json::json!({"pid": pid, "start": start, "comm": comm,
+                    "rss": (rss * MIB) as u64, "anon": (anon * MIB) as u64,
+                    "vsize": (rss * 2.0 * MIB) as u64, "swap": 0, "major_faults": 0})
+            })
+            .collect();
+        let line = serde_json::json!({"v": 1, "t": 1.7e9 + 10.0 * i as f64,
+            "host": {"hostname": "web1", "boot": 1_699_000_000u64},
+            "mem": {"total": 4096u64 << 20, "used": 3072u64 << 20, "free": 512u64 << 20,
+                    "buffers": 0, "cache": 512u64 << 20, "available": 1024u64 << 20,
+                    "swap_total": 0, "swap_used": 0},
+            "oom_kills": 0, "procs": procs});
+        text.push_str(&line.to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// Deterministic noise in [-1, 1].
+fn noise(i: usize) -> f64 {
+    ((i * 7919) % 13) as f64 / 6.0 - 1.0
+}
+
+#[test]
+fn the_leak_table_of_issue_14() {
+    type Case = (&'static str, &'static str, Behaviour);
+    let one = |f: fn(usize) -> f64| -> Behaviour {
+        Box::new(move |i| vec![(7, 100, "app", f(i), f(i) + 10.0)])
+    };
+    let cases: Vec<Case> = vec![
+        (
+            "steady linear growth",
+            "leak",
+            one(|i| 300.0 + i as f64 + 2.0 * noise(i)),
+        ),
+        (
+            "GC sawtooth, rising floor",
+            "leak",
+            one(|i| 300.0 + (i / 12) as f64 * 4.0 + (i % 12) as f64 * 16.0),
+        ),
+        (
+            "GC sawtooth, flat floor",
+            "none",
+            one(|i| 300.0 + (i % 12) as f64 * 16.0),
+        ),
+        (
+            "one large allocation, then flat",
+            "none",
+            one(|i| (if i >= 120 { 1300.0 } else { 300.0 }) + noise(i)),
+        ),
+        (
+            "grows, then plateaus for the last third",
+            "grew",
+            one(|i| 300.0 + i.min(240) as f64 * 2.0 + noise(i)),
+        ),
+        (
+            "file-backed growth, anonymous flat",
+            "none",
+            Box::new(|i| vec![(7, 100, "logd", 200.0 + noise(i), 300.0 + i as f64 * 6.0)]),
+        ),
+        (
+            "a pid reused by another program",
+            "two",
+            Box::new(|i| {
+                if i < 180 {
+                    vec![(7, 100, "php", 100.0 + i as f64, 110.0 + i as f64)]
+                } else {
+                    vec![(7, 90_000, "java", 2048.0 + noise(i), 2100.0)]
+                }
+            }),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (i, (name, expected, procs)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("case{i}.jsonl"));
+        write_history(&path, 360, procs);
+        let h = path.to_str().unwrap();
+        let out = toolkit(&["mem", "report", "--history", h, "--json"]);
+        let j = out.json();
+        let leaks = leaks(&j);
+        let grew = j["grew"].as_array().cloned().unwrap_or_default();
+        match *expected {
+            "leak" => {
+                assert_eq!(leaks.len(), 1, "{name}: {j}");
+                let l = &leaks[0];
+                let (rate, low, high) = (
+                    l["rate"].as_f64().unwrap(),
+                    l["rate_low"].as_f64().unwrap(),
+                    l["rate_high"].as_f64().unwrap(),
+                );
+                assert!(low > 0.0 && low <= rate && rate <= high, "{name}: {l}");
+                assert!(j["forecast"].as_f64().unwrap() > 0.0, "{name}");
+                toolkit(&["mem", "report", "--history", h])
+                    .stdout_has("(pid 7) grows")
+                    .stdout_has("95% confidence");
+            }
+            "grew" => {
+                assert!(leaks.is_empty(), "{name}: {j}");
+                assert_eq!(grew.len(), 1, "{name}: {j}");
+                toolkit(&["mem", "report", "--history", h])
+                    .stdout_has("app (pid 7) grew 480 MiB")
+                    .stdout_has("not a leak now");
+            }
+            "two" => {
+                // The first program's own growth is its own trend; the second, flat, is none;
+                // never one trend across both.
+                assert_eq!(leaks.len(), 1, "{name}: {j}");
+                assert_eq!(
+                    (leaks[0]["start"].as_i64(), leaks[0]["comm"].as_str()),
+                    (Some(100), Some("php"))
+                );
+                assert!(leaks[0]["last"].as_f64().unwrap() < 300.0 * MIB, "{name}");
+            }
+            _ => {
+                assert!(leaks.is_empty() && grew.is_empty(), "{name}: {j}");
+                assert_eq!(j["forecast"], Value::Null, "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_recorder_consolidates_samples_older_than_an_hour() {
+    let s = Scenario::fixture("mem-history/leak");
+    let recent = std::fs::read_to_string(s.join(HISTORY)).unwrap();
+    let end = 1267537500.0 + 59400.0;
+    // Older samples from the same run, a flat process, just under 1 MiB in all (about 8 hours):
+    // the recorder's next line crosses the 1 MiB mark and consolidates.
+    let mut old = String::new();
+    let mut i = 0;
+    loop {
+        let t = end - 9.0 * 3600.0 + 10.0 * i as f64;
+        let line = format!(
+            "{{\"v\":1,\"t\":{t:.1},\"host\":{{\"hostname\":\"web1\",\"boot\":1267537500}},\
+             \"mem\":{{\"total\":4080218112,\"used\":{},\"free\":1133924352,\"buffers\":733184,\
+             \"cache\":943718400,\"available\":2077642752,\"swap_total\":8589930496,\
+             \"swap_used\":0}},\"oom_kills\":0,\"procs\":[{{\"pid\":500,\"start\":9,\
+             \"comm\":\"old\",\"rss\":104857600,\"anon\":{},\"vsize\":209715200,\"swap\":0,\
+             \"major_faults\":0}}]}}\n",
+            2002575360 + (i % 7) * 1048576,
+            100 * 1048576 + (i % 5) * 1048576
+        );
+        if t >= end - 3600.0 - 400.0 || old.len() + line.len() + recent.len() > (1 << 20) - 64 {
+            break;
+        }
+        old.push_str(&line);
+        i += 1;
+    }
+    assert!(i > 1000, "{i} lines");
+    s.write(HISTORY, format!("{old}{recent}"));
+    let before = std::fs::metadata(s.join(HISTORY)).unwrap().len();
+    s.run(&["mem", "record"]).status(0);
+    let text = std::fs::read_to_string(s.join(HISTORY)).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let after = text.len() as u64;
+    assert!(after * 4 < before, "{after} of {before}");
+    // Older than an hour: per minute, older than six hours per ten minutes, each standing for
+    // its samples with min, mean and max.
+    let consolidated: Vec<&Value> = lines.iter().filter(|l| !l["dt"].is_null()).collect();
+    let per_minute = consolidated.iter().filter(|l| l["dt"] == 60.0).count();
+    assert!((280..=300).contains(&per_minute), "{per_minute}");
+    assert!(consolidated[0]["dt"] == 600.0, "{}", consolidated[0]);
+    let n: u64 = consolidated.iter().map(|l| l["n"].as_u64().unwrap()).sum();
+    assert_eq!(n, i as u64);
+    let c = consolidated[1];
+    assert!(c["mem_lo"]["used"].as_u64() < c["mem"]["used"].as_u64());
+    assert!(c["mem"]["used"].as_u64() < c["mem_hi"]["used"].as_u64());
+    // The process in compact form: floor 100 MiB, peak 104 MiB.
+    assert_eq!(c["p"][0][2], "old");
+    assert_eq!(c["p"][0][10], 100 * 1048576);
+    assert_eq!(c["p"][0][11], 104 * 1048576);
+    // The last hour is untouched, and the verdict still judges the whole span.
+    assert_eq!(lines.iter().filter(|l| l["dt"].is_null()).count(), 20);
+    let j = s.run(&["mem", "verdict", "--json"]).json();
+    let h = &j["history"];
+    assert_eq!(h["samples"].as_u64(), Some(consolidated.len() as u64 + 20));
+    assert!(h["span"].as_f64().unwrap() > 4.0 * 3600.0, "{h}");
+    assert_eq!(leaks(h)[0]["comm"], "lekker");
+}

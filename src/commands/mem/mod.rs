@@ -1,7 +1,8 @@
 //! `toolkit mem verdict`: is memory and swap healthy, who is eating it, and what to do.
 //!
 //! Read (`read`: vmstat and processes once or twice, then meminfo, PSI and slabinfo), judge
-//! (`judge`, `fence`: pure), assemble (`report`) and render (`render`). Never changes anything.
+//! (`judge`, `fence`: pure), assemble (`report`) and render (`render`). Never changes anything;
+//! `mem fence` (in `fence::act`) applies the fence the verdict prints.
 
 pub mod fence;
 pub mod history;
@@ -70,6 +71,7 @@ pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
             };
             history::record::run(ctx, &history::path(ctx, r.history.as_deref()), schedule)
         }
+        MemCommand::Fence(f) => fence::act::run(ctx, f),
         MemCommand::Report(r) => {
             let path = history::path(ctx, r.history.as_deref());
             let report = history::report(&path, r.svg.as_deref())?;
@@ -82,7 +84,7 @@ pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
 pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
     let mut inputs = read::read(ctx, opts.interval)?;
     let path = history::path(ctx, opts.history.as_deref());
-    if let Some(h) = history::file::load(&path)? {
+    if let Some(h) = history::scan::summarize(&path)? {
         let sys = crate::root::SysInfo::read(&ctx.root)?;
         let now = history::sample::Host::read(&ctx.root, &sys);
         let available = inputs.figures.available;
@@ -97,19 +99,16 @@ pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
         inputs.history = Some(f);
     }
     let mut report = report::assemble(inputs, &opts.thresholds, opts.top);
-    if let Some(p) = report.fence_candidate() {
-        let (cgroup, cmdline) = read::cgroup_and_cmdline(&ctx.root, p.pid);
-        let host = fence::Host {
-            systemd: crate::commands::zombies::service::systemd_host(&ctx.root),
-            cgroup2: ctx.root.join("sys/fs/cgroup/cgroup.controllers").is_file(),
-        };
-        report.fence = Some(fence::plan(
-            p,
-            report.memory.total,
-            cgroup.as_deref(),
-            &cmdline,
-            host,
-        ));
+    if let Some(pid) = report.fence_candidate().map(|p| p.pid) {
+        // The process may have exited since it was read: then there is nothing to fence.
+        if let Ok((target, host)) = fence::act::read_target(&ctx.root, pid) {
+            report.fence = Some(fence::plan(
+                &target,
+                report.memory.total,
+                &host,
+                fence::Sizes::default(),
+            ));
+        }
     }
     Ok(report)
 }

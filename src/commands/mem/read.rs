@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::readers::memory::{read_meminfo, read_psi, read_slabinfo, read_vmstat, Vmstat};
 use crate::readers::procmem::{self, ProcMem};
-use crate::readers::procs::{read_file, Skips};
+use crate::readers::procs::Skips;
 use crate::root::{Root, SysInfo};
 use crate::ui::Progress;
 use std::path::Path;
@@ -114,15 +114,4 @@ pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
         history: None,
         history_reasons: Vec::new(),
     })
-}
-
-/// The cgroup (systemd hierarchy) and command line of the process to fence in. Either may be
-/// missing (the process exited, or hides them); the fence is then built from what is known.
-pub fn cgroup_and_cmdline(root: &Root, pid: i32) -> (Option<String>, Vec<String>) {
-    let dir = root.proc().join(pid.to_string());
-    let cgroup = read_file(&dir.join("cgroup"))
-        .ok()
-        .and_then(|b| crate::readers::procs::parse_cgroup(&b));
-    let cmdline = crate::readers::procs::read_cmdline(&dir);
-    (cgroup, cmdline)
 }

@@ -187,9 +187,16 @@ impl MemReport {
             for l in wrap(&f.note, 74, 0) {
                 writeln!(out, "    {}", style.dim(&l))?;
             }
-            if let Some(u) = &f.undo {
+            writeln!(
+                out,
+                "  or let toolkit do it (plan, confirmation, undo): toolkit mem fence {}",
+                f.pid
+            )?;
+            if !f.undo.is_empty() {
                 writeln!(out, "  to lift it again:")?;
-                writeln!(out, "    {u}")?;
+                for u in &f.undo {
+                    writeln!(out, "    {u}")?;
+                }
             }
             if let Some(n) = &f.next_run {
                 writeln!(out, "  to start it again under the same limit:")?;

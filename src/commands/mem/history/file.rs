@@ -7,7 +7,8 @@
 //! `write(2)` of a whole line on an `O_APPEND` descriptor, so a killed recorder leaves at worst a
 //! torn last line, which loading skips; every writer holds an exclusive `flock` on a separate lock
 //! file (`FILE.lock`: the history itself is replaced when pruned, and a lock on a replaced inode
-//! would not exclude anyone); pruning writes a temporary file and renames it over the history.
+//! would not exclude anyone); consolidating (see `consolidate`) and pruning write a temporary file
+//! and rename it over the history.
 
 use super::sample::{Host, Sample, VERSION};
 use crate::error::{Error, Result};
@@ -17,10 +18,12 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// Prune when the history grows past this size...
+/// Prune when the history grows past this size (after consolidating: a month fits)...
 pub const MAX_BYTES: u64 = 16 << 20;
 /// ...keeping the newest lines that fit in this much.
 pub const KEEP_BYTES: u64 = 12 << 20;
+/// Consolidate each time the history grows past another multiple of this size.
+pub const COMPACT_EVERY: u64 = 1 << 20;
 
 /// The default history file under the root.
 pub const DEFAULT: &str = "var/lib/toolkit/mem-history.jsonl";
@@ -73,10 +76,45 @@ fn append_bounded(path: &Path, sample: &Sample, max: u64, keep: u64) -> Result<u
     }
     f.write_all(&line).map_err(io)?;
     let size = f.metadata().map_err(io)?.len();
-    if size > max {
-        return prune(path, &mut f, keep);
+    let before = size.saturating_sub(line.len() as u64);
+    if before / COMPACT_EVERY != size / COMPACT_EVERY || size > max {
+        let size = consolidate(path, sample.t)?;
+        if size > max {
+            let mut f = File::open(path).map_err(io)?;
+            return prune(path, &mut f, keep);
+        }
+        return Ok(size);
     }
     Ok(size)
+}
+
+/// Rewrites the history with its samples older than an hour consolidated (the caller holds the
+/// lock): streamed into a temporary file beside it, synced, renamed over it. Returns the new size.
+fn consolidate(path: &Path, newest: f64) -> Result<u64> {
+    let io = |e| Error::io(path, e);
+    let tmp = tmp_path(path);
+    let tio = |e| Error::io(&tmp, e);
+    let mut input = std::io::BufReader::new(File::open(path).map_err(io)?);
+    let out = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o644)
+        .open(&tmp)
+        .map_err(tio)?;
+    let mut w = std::io::BufWriter::new(out);
+    super::consolidate::rewrite(&mut input, &mut w, newest).map_err(tio)?;
+    let out = w.into_inner().map_err(|e| tio(e.into_error()))?;
+    out.sync_all().map_err(tio)?;
+    let size = out.metadata().map_err(tio)?.len();
+    std::fs::rename(&tmp, path).map_err(io)?;
+    Ok(size)
+}
+
+fn tmp_path(path: &Path) -> PathBuf {
+    let mut tmp_name = path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    PathBuf::from(tmp_name)
 }
 
 fn ends_with_newline(f: &mut File) -> std::io::Result<bool> {
@@ -107,9 +145,7 @@ fn prune(path: &Path, f: &mut File, keep: u64) -> Result<u64> {
             .position(|&b| b == b'\n')
             .map_or(tail.len(), |i| i + 1)
     };
-    let mut tmp_name = path.as_os_str().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = PathBuf::from(tmp_name);
+    let tmp = tmp_path(path);
     let tio = |e| Error::io(&tmp, e);
     let mut out = OpenOptions::new()
         .create(true)
@@ -168,7 +204,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> History {
             continue;
         }
         match serde_json::from_slice::<Sample>(line) {
-            Ok(s) if s.v == VERSION && s.t.is_finite() => good.push(s),
+            Ok(mut s) if s.v == VERSION && s.t.is_finite() => {
+                s.expand();
+                good.push(s)
+            }
             Ok(_) | Err(_) => skipped.malformed += 1,
         }
     }
@@ -215,6 +254,11 @@ mod tests {
                 swap_used: 0,
             },
             oom_kills: None,
+            n: None,
+            dt: None,
+            mem_lo: None,
+            mem_hi: None,
+            p: Vec::new(),
             procs: Vec::new(),
         }
     }

@@ -2,9 +2,10 @@
 //! forecast until available memory runs out, OOM kills since the last recorded sample, and the
 //! reasons they raise against `--leak-warn`/`--leak-crit`.
 
-use super::file::{History, Skipped};
+use super::file::Skipped;
 use super::sample::Host;
-use super::trend::{self, Criteria, Leak};
+use super::scan::Summary;
+use super::trend::{self, Criteria, Grew, Leak};
 use crate::commands::mem::judge::Reason;
 use crate::readers::procmem::ProcMem;
 use crate::render::text::{printable, truncate, wrap};
@@ -31,6 +32,8 @@ pub struct Findings {
     pub skipped: Skipped,
     /// Steadily growing processes that still run, fastest first.
     pub leaks: Vec<Leak>,
+    /// Processes still running that grew steadily and then stopped (not leaks now).
+    pub grew: Vec<Grew>,
     /// Seconds until available memory runs out at the leaks' combined rate.
     pub forecast: Option<f64>,
     /// OOM kills between the last recorded sample and now (same boot, kernel counting them).
@@ -49,7 +52,7 @@ fn rate(bytes_per_sec: f64) -> String {
 /// Judges a loaded history against what was read now. Samples from another host or boot say
 /// nothing about the processes running now, and leakers that have exited leak no more.
 pub fn judge(
-    h: &History,
+    h: &Summary,
     now: &Host,
     available: u64,
     procs: &[ProcMem],
@@ -57,19 +60,17 @@ pub fn judge(
 ) -> Findings {
     let mut f = Findings {
         path: h.path.display().to_string(),
-        samples: h.samples.len(),
-        span: match (h.samples.first(), h.samples.last()) {
-            (Some(a), Some(b)) => b.t - a.t,
-            _ => 0.0,
-        },
+        samples: h.run.samples,
+        span: h.span(),
         skipped: h.skipped.clone(),
         leaks: Vec::new(),
+        grew: Vec::new(),
         forecast: None,
         oom_kills_since_last_sample: None,
         note: None,
         leaker: None,
     };
-    let Some(last) = h.samples.last() else {
+    let Some(last) = h.run.last.as_ref() else {
         f.note = Some("no usable samples".into());
         return f;
     };
@@ -81,16 +82,24 @@ pub fn judge(
         ));
         return f;
     }
-    let running = |l: &Leak| {
-        procs
-            .iter()
-            .find(|p| p.pid == l.pid && p.starttime == l.start)
-    };
-    f.leaks = trend::leaks(&h.samples, &Criteria::default())
+    let running =
+        |pid: i32, start: u64| procs.iter().find(|p| p.pid == pid && p.starttime == start);
+    let t = h.run.series.judge(&Criteria::default());
+    f.leaks = t
+        .leaks
         .into_iter()
-        .filter(|l| running(l).is_some())
+        .filter(|l| running(l.pid, l.start).is_some())
         .collect();
-    f.leaker = f.leaks.first().and_then(running).cloned();
+    f.grew = t
+        .grew
+        .into_iter()
+        .filter(|g| running(g.pid, g.start).is_some())
+        .collect();
+    f.leaker = f
+        .leaks
+        .first()
+        .and_then(|l| running(l.pid, l.start))
+        .cloned();
     f.forecast = trend::forecast(available, &f.leaks);
     f.oom_kills_since_last_sample = match (last.oom_kills, oom_now) {
         (Some(then), Some(now)) => Some(now.saturating_sub(then)),
@@ -130,12 +139,13 @@ pub fn reasons(f: &Findings, t: LeakThresholds, available: u64) -> Vec<Reason> {
                         rate(l.rate)
                     ),
                     text: format!(
-                        "{} (pid {}) grows {} steadily (R² {:.2}, {} samples over {}): available \
-                         memory ({}) runs out in {when}{combined}, {level} under {}",
+                        "{} (pid {}) grows {} steadily (95% confidence {} to {}, {} samples over \
+                         {}): available memory ({}) runs out in {when}{combined}, {level} under {}",
                         printable(&l.comm),
                         l.pid,
                         rate(l.rate),
-                        l.r2,
+                        rate(l.rate_low),
+                        rate(l.rate_high),
                         l.samples,
                         human_duration(l.span as u64),
                         human_size(available),
@@ -213,6 +223,17 @@ impl Findings {
         if self.note.is_none() && self.leaks.is_empty() {
             notes.push("no process grows steadily".into());
         }
+        for g in &self.grew {
+            notes.push(format!(
+                "{} (pid {}) grew {} (to {}) until {} UTC, flat for {} since: not a leak now",
+                printable(&g.comm),
+                g.pid,
+                human_size(g.grew),
+                human_size(g.last),
+                super::chart::clock(g.until),
+                human_duration(g.flat_for.max(0.0) as u64)
+            ));
+        }
         for n in notes {
             for l in wrap(&n, 76, 2) {
                 writeln!(out, "  {}", style.dim(&l))?;
@@ -223,20 +244,20 @@ impl Findings {
         }
         writeln!(
             out,
-            "{:>7} {:>11} {:>5} {:>7} {:>9} {:>9}  COMMAND",
-            "PID", "RATE", "R²", "SAMPLES", "FIRST", "LAST"
+            "{:>7} {:>11} {:>11} {:>7} {:>9} {:>9}  COMMAND",
+            "PID", "RATE", "AT LEAST", "SAMPLES", "FIRST", "LAST"
         )?;
         for l in &self.leaks {
             writeln!(
                 out,
-                "{:>7} {:>11} {:>5.2} {:>7} {:>9} {:>9}  {}",
+                "{:>7} {:>11} {:>11} {:>7} {:>9} {:>9}  {}",
                 l.pid,
                 rate(l.rate),
-                l.r2,
+                rate(l.rate_low),
                 l.samples,
                 human_size(l.first),
                 human_size(l.last),
-                truncate(&printable(&l.comm), 20)
+                truncate(&printable(&l.comm), 14)
             )?;
         }
         if let Some(s) = self.forecast {
@@ -253,14 +274,14 @@ impl Findings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::mem::history::file::parse;
     use crate::commands::mem::history::sample::{Proc, Sample, System};
+    use crate::commands::mem::history::scan::summarize_reader;
     use std::path::Path;
 
     const MIB: u64 = 1 << 20;
 
     /// pid 9 grows 10 MiB/s for 10 samples; 1 GiB available now.
-    fn history(hostname: &str, oom: u64) -> History {
+    fn history(hostname: &str, oom: u64) -> Summary {
         let text: String = (0..10u64)
             .map(|i| {
                 let s = Sample {
@@ -282,6 +303,11 @@ mod tests {
                         swap_used: 0,
                     },
                     oom_kills: Some(oom),
+                    n: None,
+                    dt: None,
+                    mem_lo: None,
+                    mem_hi: None,
+                    p: Vec::new(),
                     procs: vec![Proc {
                         pid: 9,
                         start: 50,
@@ -291,12 +317,13 @@ mod tests {
                         vsize: 0,
                         swap: 0,
                         major_faults: 0,
+                        floor: None,
                     }],
                 };
                 serde_json::to_string(&s).unwrap() + "\n"
             })
             .collect();
-        parse(Path::new("h"), text.as_bytes())
+        summarize_reader(Path::new("h"), &mut text.as_bytes()).unwrap()
     }
 
     fn running(pid: i32, starttime: u64) -> ProcMem {

@@ -4,11 +4,14 @@
 //! (pure); `chart`, `svg` and `view` draw.
 
 pub mod chart;
+pub mod consolidate;
 pub mod file;
 pub mod findings;
 pub mod record;
 pub mod sample;
+pub mod scan;
 pub mod svg;
+mod theilsen;
 pub mod trend;
 pub mod view;
 

@@ -90,9 +90,18 @@ pub struct Proc {
     pub vsize: u64,
     pub swap: u64,
     pub major_faults: u64,
+    /// For a consolidated sample: the lowest `leak_bytes` over the interval it covers.
+    #[serde(skip)]
+    pub floor: Option<u64>,
 }
 
 impl Proc {
+    /// The floor of the memory a leak grows over this sample's interval (the value itself for a
+    /// raw sample): what a garbage collector comes back down to.
+    pub fn floor_bytes(&self) -> u64 {
+        self.floor.unwrap_or_else(|| self.leak_bytes())
+    }
+
     /// The memory a leak grows: anonymous (resident when the kernel does not say) plus swapped out.
     /// Swap counts because a leaker on a box that swaps stops growing in RAM and grows in swap.
     pub fn leak_bytes(&self) -> u64 {
@@ -100,16 +109,69 @@ impl Proc {
     }
 }
 
+/// A process in a consolidated sample, compact (a month of them must fit in the cap): pid, start,
+/// comm, rss mean, rss min, rss max, anon mean, vsize mean, swap mean, major faults (last), and
+/// the min and max of anonymous + swapped memory over the interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AggProc(
+    pub i32,
+    pub u64,
+    pub String,
+    pub u64,
+    pub u64,
+    pub u64,
+    pub Option<u64>,
+    pub u64,
+    pub u64,
+    pub u64,
+    pub u64,
+    pub u64,
+);
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub v: u32,
-    /// Unix time in seconds (fractional: a loop may sample more than once a second).
+    /// Unix time in seconds (fractional: a loop may sample more than once a second); for a
+    /// consolidated sample, the mean time of the samples it stands for.
     pub t: f64,
     pub host: Host,
+    /// System figures; the means over the interval for a consolidated sample.
     pub mem: System,
     /// OOM kills since boot (`oom_kill` in vmstat), when the kernel counts them.
     pub oom_kills: Option<u64>,
+    #[serde(default)]
     pub procs: Vec<Proc>,
+    /// Consolidated samples only: how many samples, over intervals of how many seconds, the
+    /// minimum and maximum of each system figure, and the processes in compact form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dt: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_lo: Option<System>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mem_hi: Option<System>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub p: Vec<AggProc>,
+}
+
+impl Sample {
+    /// The processes of any sample as `Proc`s: a consolidated one's means, with their floors.
+    pub fn expand(&mut self) {
+        for a in std::mem::take(&mut self.p) {
+            self.procs.push(Proc {
+                pid: a.0,
+                start: a.1,
+                comm: a.2,
+                rss: a.3,
+                anon: a.6,
+                vsize: a.7,
+                swap: a.8,
+                major_faults: a.9,
+                floor: Some(a.10),
+            });
+        }
+    }
 }
 
 /// The host name from the root: `proc/sys/kernel/hostname`, else `etc/hostname`, else empty.
@@ -138,6 +200,7 @@ pub fn largest(procs: &[ProcMem]) -> Vec<Proc> {
             vsize: p.vsize,
             swap: p.swap,
             major_faults: p.major_faults,
+            floor: None,
         })
         .collect()
 }
@@ -165,6 +228,11 @@ pub fn read(root: &Root) -> Result<Sample> {
         },
         oom_kills: vmstat.oom_kill,
         procs: largest(&procs),
+        n: None,
+        dt: None,
+        mem_lo: None,
+        mem_hi: None,
+        p: Vec::new(),
     })
 }
 

@@ -5,7 +5,7 @@
 use super::chart::{self, clock, Chart};
 use super::file::{History, Skipped};
 use super::sample::System;
-use super::trend::{self, Criteria, Leak};
+use super::trend::{self, Criteria, Grew, Leak};
 use crate::render::text::{printable, wrap};
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
@@ -29,6 +29,8 @@ pub struct HistoryReport {
     pub skipped: Skipped,
     pub latest: Option<System>,
     pub leaks: Vec<Leak>,
+    /// Processes that grew steadily and then stopped: not leaks now.
+    pub grew: Vec<Grew>,
     /// Seconds until the latest available memory runs out at the leaks' combined rate.
     pub forecast: Option<f64>,
     pub charts: Vec<Chart>,
@@ -41,7 +43,7 @@ pub fn build(path: &str, h: Option<&History>) -> HistoryReport {
     let empty = History::default();
     let h = h.unwrap_or(&empty);
     let s = &h.samples;
-    let leaks = trend::leaks(s, &Criteria::default());
+    let trend::Trends { leaks, grew } = trend::trends(s, &Criteria::default());
     let latest = s.last().map(|x| x.mem);
     let forecast = latest.and_then(|m| trend::forecast(m.available, &leaks));
     let status = match forecast {
@@ -60,6 +62,7 @@ pub fn build(path: &str, h: Option<&History>) -> HistoryReport {
         skipped: h.skipped.clone(),
         latest,
         leaks,
+        grew,
         forecast,
         charts: chart::charts(s),
         svg: None,
@@ -114,6 +117,35 @@ impl Report for HistoryReport {
                 writeln!(out, "  {}", style.dim(&l))?;
             }
         }
+        for l in &self.leaks {
+            let line = format!(
+                "{} (pid {}) grows {}/s (95% confidence {}/s to {}/s) over {} samples, {} to {}",
+                printable(&l.comm),
+                l.pid,
+                human_size(l.rate.max(0.0) as u64),
+                human_size(l.rate_low.max(0.0) as u64),
+                human_size(l.rate_high.max(0.0) as u64),
+                l.samples,
+                human_size(l.first),
+                human_size(l.last)
+            );
+            for l in wrap(&line, 78, 2) {
+                writeln!(out, "  {l}")?;
+            }
+        }
+        for g in &self.grew {
+            let line = format!(
+                "{} (pid {}) grew {} until {} UTC, flat for {} since: not a leak now",
+                printable(&g.comm),
+                g.pid,
+                human_size(g.grew),
+                clock(g.until),
+                human_duration(g.flat_for.max(0.0) as u64)
+            );
+            for l in wrap(&line, 78, 2) {
+                writeln!(out, "  {l}")?;
+            }
+        }
         for c in &self.charts {
             writeln!(out)?;
             for (i, l) in chart::draw(c).iter().enumerate() {
@@ -156,11 +188,11 @@ impl Report for HistoryReport {
             .iter()
             .map(|l| {
                 format!(
-                    "leak suspect {} (pid {}): {}/s, R² {:.2} over {} samples",
+                    "leak suspect {} (pid {}): {}/s (95% confidence from {}/s) over {} samples",
                     printable(&l.comm),
                     l.pid,
                     human_size(l.rate as u64),
-                    l.r2,
+                    human_size(l.rate_low.max(0.0) as u64),
                     l.samples
                 )
             })

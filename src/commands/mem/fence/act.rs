@@ -1,0 +1,541 @@
+//! `toolkit mem fence PID`: the fence of `plan` applied. Each step is inspected first (already
+//! right, or what it would change), the plan shown and confirmed, the pid's start time checked
+//! again, and only then changed: a record of the inverse steps is written first (for `--undo`),
+//! every file's old content is journaled (`safeops::journal`) just before it is replaced, and the
+//! steps run in order. A second run finds every step already done.
+//!
+//! Under a fake root the cgroup files are plain files: they are written through the safe
+//! operations with the kernel's semantics (a pid written to `cgroup.procs` leaves its old cgroup,
+//! `+memory` is added to `cgroup.subtree_control`, a new cgroup gets its interface files), and no
+//! program runs: a `systemctl` step writes the files systemd would set. On the live root the files
+//! are cgroupfs files, written in place, and `systemctl`/`prlimit` run. `--undo` replays the record
+//! backwards the same way (the journal's own undo restores by renaming a new file over the old,
+//! which cgroupfs does not allow, so the record holds the inverse steps).
+
+use super::backend::Cgroupfs;
+use super::render::{Done, FenceReport, Outcome};
+use super::{host, plan, Fence, Host, Sizes, Step, Target, Version};
+use crate::cli::MemFenceArgs;
+use crate::commands::zombies::service::systemd_host;
+use crate::context::Context;
+use crate::error::{Error, Result};
+use crate::readers::memory::read_meminfo;
+use crate::readers::procmem;
+use crate::readers::procs::{parse_stat, read_cmdline, read_file, ProcError};
+use crate::root::Root;
+use crate::safeops::journal::Journal;
+use crate::safeops::Dir;
+use crate::status::Status;
+use crate::ui::Approval;
+use serde::{Deserialize, Serialize};
+use std::ffi::OsStr;
+
+/// Records and journals, outside every cgroup and site tree.
+const STATE: &str = "var/lib/toolkit/mem-fence";
+
+/// What `--undo` replays: the inverse steps of one applied fence, in the order to run them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Record {
+    pub pid: i32,
+    pub start: u64,
+    pub comm: String,
+    pub method: String,
+    /// The controller's mount point as the host names it.
+    pub mount: String,
+    pub version: Option<Version>,
+    pub at: u64,
+    pub undo: Vec<Step>,
+}
+
+/// The process as read now, its cgroups and the host's controller.
+pub fn read_target(root: &Root, pid: i32) -> Result<(Target, Host)> {
+    let dir = root.proc().join(pid.to_string());
+    let p = procmem::read_one(&root.proc(), pid)
+        .map_err(|e| match e {
+            ProcError::Vanished => Error::Usage(format!(
+                "no process {pid} under {}",
+                root.display(&root.proc())
+            )),
+            ProcError::Unreadable { path, reason } | ProcError::Malformed { path, reason } => {
+                Error::malformed(path, None, reason)
+            }
+        })?
+        .ok_or_else(|| {
+            Error::Refused(format!(
+                "process {pid} holds no user memory (a kernel thread, a zombie or exiting)"
+            ))
+        })?;
+    let cg_text = read_file(&dir.join("cgroup"))
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let cgroups = host::parse_proc_cgroup(&cg_text);
+    let memory = host::controller(root, &cgroups);
+    let (cgroup, usage) = match &memory {
+        Ok((c, path)) => (Some(path.clone()), host::usage(root, c, path)),
+        Err(_) => (cgroups.v2.clone().or(cgroups.v1_memory.clone()), None),
+    };
+    let target = Target {
+        pid,
+        start: p.starttime,
+        comm: p.comm,
+        rss: p.rss,
+        swap: p.swap,
+        vsize: p.vsize,
+        cmdline: read_cmdline(&dir),
+        cgroup,
+        usage,
+    };
+    let host = Host {
+        systemd: systemd_host(root),
+        memory: memory.map(|(c, _)| c),
+    };
+    Ok((target, host))
+}
+
+fn start_now(root: &Root, pid: i32) -> Option<u64> {
+    let path = root.proc().join(pid.to_string()).join("stat");
+    let bytes = read_file(&path).ok()?;
+    parse_stat(&path, &bytes).ok().map(|s| s.starttime)
+}
+
+fn state_dir(root: &Root, sub: &[&str]) -> std::result::Result<Dir, String> {
+    let mut dir = Dir::open_trusted(root.path()).map_err(|e| e.to_string())?;
+    for part in STATE.split('/').chain(sub.iter().copied()) {
+        dir = dir
+            .ensure_dir(OsStr::new(part), 0o700)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(dir)
+}
+
+pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
+    let sizes = Sizes {
+        high: args.high.map(|s| s.0),
+        max: args.max.map(|s| s.0),
+    };
+    if let (Some(h), Some(m)) = (sizes.high, sizes.max) {
+        if h > m {
+            return Err(Error::Usage(format!(
+                "--high {h} is above --max {m}: the soft limit must not exceed the hard one"
+            )));
+        }
+    }
+    if args.undo {
+        return undo(ctx, args.pid);
+    }
+    let root = &ctx.root;
+    let (target, host) = read_target(root, args.pid)?;
+    let meminfo = read_meminfo(&root.join("proc/meminfo"))?;
+    let fence = plan(&target, meminfo.total, &host, sizes);
+    let explicit = sizes.high.is_some() || sizes.max.is_some();
+    let fs = Cgroupfs::new(root, fence.controller.as_ref());
+    let inspected: Vec<(Step, Inspect)> = fence
+        .steps
+        .iter()
+        .map(|s| (s.clone(), inspect(&fs, s, explicit)))
+        .collect();
+    let pending = inspected.iter().filter(|(_, i)| i.needed).count();
+    let mut report = FenceReport::new(ctx, &fence, false);
+    let approval = Approval::decide(ctx)?;
+    if pending == 0 || approval == Approval::DryRun {
+        report.steps = inspected.iter().map(|(s, i)| i.done(&fence, s)).collect();
+        return super::super::super::output(ctx, &report.finish());
+    }
+    if approval == Approval::Ask {
+        report.print_plan(
+            &ctx.style,
+            &inspected
+                .iter()
+                .map(|(s, i)| i.done(&fence, s))
+                .collect::<Vec<_>>(),
+        );
+        if !approval.confirm(&format!(
+            "Fence in {} (pid {})?",
+            crate::render::text::printable(&fence.comm),
+            fence.pid
+        ))? {
+            report.declined = true;
+            report.steps = inspected.iter().map(|(s, i)| i.done(&fence, s)).collect();
+            return super::super::super::output(ctx, &report.finish());
+        }
+    }
+    // The pid must still be the process planned for: a reused pid is another program.
+    if start_now(root, target.pid) != Some(target.start) {
+        return Err(Error::Refused(format!(
+            "process {} is gone or its pid now belongs to another process (start time changed): \
+             nothing changed",
+            target.pid
+        )));
+    }
+    if !root.is_live() && fence.method == "prlimit" {
+        // Nothing under a fake root to change or to undo: the program is only shown.
+        report.steps = inspected
+            .iter()
+            .map(|(s, i)| Done {
+                outcome: Outcome::NotRun,
+                ..i.done(&fence, s)
+            })
+            .collect();
+        return super::super::super::output(ctx, &report.finish());
+    }
+    let now = root.now_unix().unwrap_or(0);
+    let record = Record {
+        pid: target.pid,
+        start: target.start,
+        comm: target.comm.clone(),
+        method: fence.method.to_string(),
+        mount: fence
+            .controller
+            .as_ref()
+            .map(|c| c.mount.clone())
+            .unwrap_or_default(),
+        version: fence.controller.as_ref().map(|c| c.version),
+        at: now,
+        undo: inspected
+            .iter()
+            .rev()
+            .filter(|(_, i)| i.needed)
+            .filter_map(|(_, i)| i.inverse.clone())
+            .collect(),
+    };
+    let records =
+        state_dir(root, &["records"]).map_err(|e| Error::Refused(format!("record: {e}")))?;
+    let name = format!(
+        "{}-{}-{now}-{}.json",
+        target.pid,
+        target.start,
+        std::process::id()
+    );
+    let json = serde_json::to_vec_pretty(&record).expect("records serialize");
+    records
+        .create_exclusive(OsStr::new(&name), &json, 0, 0, 0o600)
+        .map_err(|e| Error::Refused(format!("record: {e}")))?;
+    let journals =
+        state_dir(root, &["journal"]).map_err(|e| Error::Refused(format!("journal: {e}")))?;
+    let mut journal = Journal::begin(&journals, &format!("pid-{}", target.pid), now)
+        .map_err(|e| Error::Refused(format!("journal: {e}")))?;
+    let mut failed = false;
+    for (step, i) in &inspected {
+        if !i.needed || failed {
+            let mut d = i.done(&fence, step);
+            if failed && i.needed {
+                d.outcome = Outcome::Refused;
+                d.note = "not tried: an earlier step failed".into();
+            }
+            report.steps.push(d);
+            continue;
+        }
+        let result = fs.apply(step, &mut journal);
+        let mut d = i.done(&fence, step);
+        match result {
+            Ok(outcome) => d.outcome = outcome,
+            Err(e) => {
+                d.outcome = Outcome::Failed;
+                d.note = e;
+                failed = true;
+            }
+        }
+        report.steps.push(d);
+    }
+    report.record = Some(format!(
+        "{}/records/{name}",
+        root.display(&root.join(STATE))
+    ));
+    super::super::super::output(ctx, &report.finish())
+}
+
+/// How one step stands before anything is changed.
+pub struct Inspect {
+    pub needed: bool,
+    pub note: String,
+    /// The step that puts back what this one changes (none when nothing was there before).
+    pub inverse: Option<Step>,
+}
+
+impl Inspect {
+    fn done(&self, f: &Fence, s: &Step) -> Done {
+        let mount = f.controller.as_ref().map_or("", |c| c.mount.as_str());
+        Done {
+            command: s.command(mount),
+            outcome: if self.needed {
+                Outcome::WouldChange
+            } else {
+                Outcome::Ok
+            },
+            note: self.note.clone(),
+        }
+    }
+}
+
+/// A limit file's value that means "no limit" (v2 `max`, v1 the page-rounded i64 maximum).
+fn unlimited(v: &str) -> bool {
+    v == "max" || v == "infinity" || v == "-1" || v.parse::<u64>().is_ok_and(|n| n >= 1 << 62)
+}
+
+fn same(cur: &str, want: &str) -> bool {
+    cur == want || (unlimited(cur) && unlimited(want))
+}
+
+/// `max` as systemd spells it in a property.
+fn property(prev: &str) -> String {
+    if unlimited(prev) {
+        "infinity".into()
+    } else {
+        prev.to_string()
+    }
+}
+
+pub fn inspect(fs: &Cgroupfs, s: &Step, explicit: bool) -> Inspect {
+    let ok = |note: &str| Inspect {
+        needed: false,
+        note: note.into(),
+        inverse: None,
+    };
+    match s {
+        Step::Mkdir { dir } => {
+            if fs.is_dir(dir) {
+                ok("exists")
+            } else {
+                Inspect {
+                    needed: true,
+                    note: String::new(),
+                    inverse: Some(Step::Rmdir { dir: dir.clone() }),
+                }
+            }
+        }
+        Step::Rmdir { dir } => Inspect {
+            needed: fs.is_dir(dir),
+            note: String::new(),
+            inverse: None,
+        },
+        Step::Write { file, value } if file.ends_with("cgroup.subtree_control") => {
+            let word = value.trim_start_matches('+');
+            let cur = fs.read(file).unwrap_or_default();
+            if cur.split_whitespace().any(|w| w == word) {
+                ok("enabled")
+            } else {
+                Inspect {
+                    needed: true,
+                    note: String::new(),
+                    inverse: Some(Step::Write {
+                        file: file.clone(),
+                        value: format!("-{word}"),
+                    }),
+                }
+            }
+        }
+        Step::Write { file, value } => match fs.read(file) {
+            Some(cur) if same(&cur, value) => ok(""),
+            Some(cur) if !explicit && !unlimited(&cur) => ok(&format!(
+                "already limited to {cur} (--high/--max change it)"
+            )),
+            prev => Inspect {
+                needed: true,
+                note: String::new(),
+                inverse: prev.map(|p| Step::Write {
+                    file: file.clone(),
+                    value: p,
+                }),
+            },
+        },
+        Step::Move {
+            pid,
+            from,
+            to,
+            file,
+        } => {
+            let listed = fs
+                .read(&super::join(to, file))
+                .is_some_and(|t| t.lines().any(|l| l.trim() == pid.to_string()));
+            if listed {
+                ok("already there")
+            } else {
+                Inspect {
+                    needed: true,
+                    note: String::new(),
+                    inverse: Some(Step::Move {
+                        pid: *pid,
+                        from: to.clone(),
+                        to: from.clone(),
+                        file: file.clone(),
+                    }),
+                }
+            }
+        }
+        Step::Run { argv, sets } => {
+            if sets.is_empty() {
+                // prlimit: nothing to read back; it is applied every time (it is idempotent).
+                let mut inverse_argv = argv.clone();
+                if let Some(last) = inverse_argv.last_mut() {
+                    *last = "--as=unlimited".into();
+                }
+                return Inspect {
+                    needed: true,
+                    note: String::new(),
+                    inverse: Some(Step::Run {
+                        argv: inverse_argv,
+                        sets: Vec::new(),
+                    }),
+                };
+            }
+            let cur: Vec<Option<String>> = sets.iter().map(|(f, _)| fs.read(f)).collect();
+            let all_same = sets
+                .iter()
+                .zip(&cur)
+                .all(|((_, want), c)| c.as_deref().is_some_and(|c| same(c, want)));
+            if all_same {
+                return ok("");
+            }
+            if !explicit
+                && cur
+                    .iter()
+                    .all(|c| c.as_deref().is_some_and(|c| !unlimited(c)))
+            {
+                let shown: Vec<String> = cur.iter().flatten().cloned().collect();
+                return ok(&format!(
+                    "already limited to {} (--high/--max change it)",
+                    shown.join(" / ")
+                ));
+            }
+            // The same command with the values there were before (`max` is `infinity`).
+            let keep = argv
+                .iter()
+                .take_while(|a| !a.contains('='))
+                .cloned()
+                .collect::<Vec<_>>();
+            let mut inverse_argv = keep;
+            let mut inverse_sets = Vec::new();
+            for (((file, _), prev), arg) in sets
+                .iter()
+                .zip(&cur)
+                .zip(argv.iter().filter(|a| a.contains('=')))
+            {
+                let prev = prev.clone().unwrap_or_else(|| "max".into());
+                let key = arg.split('=').next().unwrap_or_default();
+                inverse_argv.push(format!("{key}={}", property(&prev)));
+                inverse_sets.push((file.clone(), prev));
+            }
+            Inspect {
+                needed: true,
+                note: String::new(),
+                inverse: Some(Step::Run {
+                    argv: inverse_argv,
+                    sets: inverse_sets,
+                }),
+            }
+        }
+    }
+}
+
+/// `mem fence PID --undo`: replays the records of the fences applied to PID, newest first.
+fn undo(ctx: &Context, pid: i32) -> Result<Status> {
+    let root = &ctx.root;
+    let records =
+        state_dir(root, &["records"]).map_err(|e| Error::Refused(format!("record: {e}")))?;
+    let names = records
+        .names()
+        .map_err(|e| Error::Refused(format!("record: {e}")))?;
+    let prefix = format!("{pid}-");
+    let mut mine: Vec<(std::ffi::OsString, Record)> = Vec::new();
+    for n in names {
+        let s = n.to_string_lossy();
+        if !s.starts_with(&prefix) || !s.ends_with(".json") {
+            continue;
+        }
+        let bytes = records
+            .read(&n)
+            .map_err(|e| Error::Refused(format!("record: {e}")))?;
+        let r: Record = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::malformed(
+                records.path().join(&n),
+                None,
+                format!("not a fence record: {e}"),
+            )
+        })?;
+        mine.push((n, r));
+    }
+    mine.sort_by_key(|(_, r)| std::cmp::Reverse(r.at));
+    let approval = Approval::decide(ctx)?;
+    let mut report = FenceReport::undo(ctx, pid);
+    if mine.is_empty() {
+        report.note = format!("no fence of pid {pid} recorded (nothing to undo)");
+        return super::super::super::output(ctx, &report.finish());
+    }
+    let same_process = |r: &Record| start_now(root, r.pid) == Some(r.start);
+    let plan_lines: Vec<Done> = mine
+        .iter()
+        .flat_map(|(_, r)| {
+            r.undo.iter().map(move |s| Done {
+                command: s.command(&r.mount),
+                outcome: Outcome::WouldChange,
+                note: String::new(),
+            })
+        })
+        .collect();
+    if approval == Approval::DryRun {
+        report.steps = plan_lines;
+        return super::super::super::output(ctx, &report.finish());
+    }
+    if approval == Approval::Ask {
+        report.print_plan(&ctx.style, &plan_lines);
+        if !approval.confirm(&format!("Lift the fence of pid {pid}?"))? {
+            report.declined = true;
+            report.steps = plan_lines;
+            return super::super::super::output(ctx, &report.finish());
+        }
+    }
+    let journals =
+        state_dir(root, &["journal"]).map_err(|e| Error::Refused(format!("journal: {e}")))?;
+    let now = root.now_unix().unwrap_or(0);
+    let mut journal = Journal::begin(&journals, &format!("pid-{pid}-undo"), now)
+        .map_err(|e| Error::Refused(format!("journal: {e}")))?;
+    for (name, r) in &mine {
+        let controller = r.version.map(|version| super::Controller {
+            version,
+            mount: r.mount.clone(),
+            swap_accounting: false,
+            procs_file: "cgroup.procs",
+            subtree_memory: true,
+        });
+        let fs = Cgroupfs::new(root, controller.as_ref());
+        let alive = same_process(r);
+        let mut clean = true;
+        for s in &r.undo {
+            let mut d = Done {
+                command: s.command(&r.mount),
+                outcome: Outcome::Ok,
+                note: String::new(),
+            };
+            // Moving a pid back, or raising its rlimit, is for the same process only.
+            let per_process = matches!(s, Step::Move { .. }) || r.method == "prlimit";
+            if per_process && !alive {
+                d.note = "the process is gone (or its pid reused): nothing to move back".into();
+                report.steps.push(d);
+                continue;
+            }
+            let i = inspect(&fs, s, true);
+            if !i.needed {
+                d.note = i.note;
+                report.steps.push(d);
+                continue;
+            }
+            match fs.apply(s, &mut journal) {
+                Ok(o) => d.outcome = o,
+                Err(e) => {
+                    d.outcome = Outcome::Failed;
+                    d.note = e;
+                    clean = false;
+                }
+            }
+            report.steps.push(d);
+        }
+        if clean {
+            let mut done = name.clone();
+            done.push(".undone");
+            records
+                .rename(name, &done)
+                .map_err(|e| Error::Refused(format!("record: {e}")))?;
+        }
+    }
+    super::super::super::output(ctx, &report.finish())
+}

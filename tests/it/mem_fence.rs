@@ -1,0 +1,319 @@
+//! `toolkit mem fence`: on a fake root of every kind of host (fixtures/mem/fence: cgroup v1, v2
+//! bare, v2 unit, v2 scope, none mounted) the plan, the refusal without a terminal, the apply, a
+//! second run that changes nothing, and the undo back to the exact previous files; the verdict
+//! printing the same commands.
+
+use crate::common::Scenario;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+type Snapshot = BTreeMap<String, (u32, u32, u32, Vec<u8>)>;
+
+/// Owner, group, mode and content of everything under the root but the toolkit's own state.
+fn snapshot(dir: &Path) -> Snapshot {
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+        if rel.starts_with("var") {
+            continue;
+        }
+        let m = e.path().symlink_metadata().unwrap();
+        let content = if m.is_file() {
+            std::fs::read(e.path()).unwrap()
+        } else {
+            Vec::new()
+        };
+        out.insert(rel, (m.uid(), m.gid(), m.mode() & 0o7777, content));
+    }
+    out
+}
+
+#[track_caller]
+fn assert_same(expected: &Snapshot, actual: &Snapshot, what: &str) {
+    let differ: Vec<&String> = expected
+        .keys()
+        .chain(actual.keys())
+        .filter(|k| expected.get(*k) != actual.get(*k))
+        .collect();
+    assert!(differ.is_empty(), "{what}: differ: {differ:?}");
+}
+
+fn commands(j: &Value) -> Vec<String> {
+    j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["command"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn outcomes(j: &Value) -> Vec<String> {
+    j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["outcome"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn read(s: &Scenario, rel: &str) -> String {
+    std::fs::read_to_string(s.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Plan, refusal, apply, second run and undo on one kind; returns the applied scenario's checks
+/// to the caller through `check` (run between apply and undo).
+fn cycle(kind: &str, method: &str, expected: &[&str], check: impl Fn(&Scenario)) {
+    let s = Scenario::fixture(&format!("mem/fence/{kind}"));
+    let before = snapshot(s.path());
+    // The verdict prints the same commands for this host.
+    let v = s
+        .run(&["mem", "verdict", "--interval", "0", "--json"])
+        .json();
+    assert_eq!(v["fence"]["method"], method, "{kind}");
+    assert_eq!(
+        v["fence"]["commands"],
+        Value::from(expected.to_vec()),
+        "{kind}"
+    );
+    // The plan changes nothing.
+    let plan = s.run(&["mem", "fence", "4242", "--dry-run", "--json"]);
+    let j = plan.status(0).json();
+    assert_eq!(commands(&j), expected, "{kind}");
+    assert!(
+        outcomes(&j).iter().all(|o| o == "would_change"),
+        "{kind}: {j}"
+    );
+    assert_same(&before, &snapshot(s.path()), "dry run");
+    // Without a terminal and without --yes: refused, nothing changed.
+    s.run(&["mem", "fence", "4242"])
+        .status(3)
+        .stderr_has("without a terminal");
+    assert_same(&before, &snapshot(s.path()), "refused");
+    // Applied.
+    let applied = s.run(&["mem", "fence", "4242", "--yes", "--json"]);
+    let j = applied.status(0).json();
+    assert_eq!(commands(&j), expected, "{kind}");
+    assert!(
+        outcomes(&j)
+            .iter()
+            .all(|o| ["changed", "written", "not_run"].contains(&o.as_str())),
+        "{kind}: {j}"
+    );
+    check(&s);
+    let after = snapshot(s.path());
+    // A second run finds everything done and changes nothing.
+    let again = s.run(&["mem", "fence", "4242", "--yes", "--json"]);
+    let j = again.status(0).json();
+    if method != "prlimit" {
+        assert!(outcomes(&j).iter().all(|o| o == "ok"), "{kind}: {j}");
+    }
+    assert_same(&after, &snapshot(s.path()), "second run");
+    // Undo: the exact previous files, and a second undo has nothing left to do.
+    s.run(&["mem", "fence", "4242", "--undo", "--yes"])
+        .status(0);
+    assert_same(&before, &snapshot(s.path()), "undo");
+    let j = s
+        .run(&["mem", "fence", "4242", "--undo", "--yes", "--json"])
+        .status(0)
+        .json();
+    assert!(
+        j["note"].as_str().unwrap().contains("nothing to undo"),
+        "{j}"
+    );
+}
+
+#[test]
+fn v2_unit_gets_set_property_and_its_cgroup_files_under_a_fake_root() {
+    cycle(
+        "v2-unit",
+        "systemd-unit",
+        &["systemctl set-property php-fpm.service MemoryHigh=1024M MemoryMax=1280M"],
+        |s| {
+            // Sized from the whole unit (memory.current 1000 MiB), not the one process (900 MiB).
+            let d = "sys/fs/cgroup/system.slice/php-fpm.service";
+            assert_eq!(read(s, &format!("{d}/memory.high")), "1073741824\n");
+            assert_eq!(read(s, &format!("{d}/memory.max")), "1342177280\n");
+        },
+    );
+}
+
+#[test]
+fn v2_scope_gets_a_runtime_property() {
+    cycle(
+        "v2-scope",
+        "systemd-scope",
+        &["systemctl set-property --runtime session-3.scope MemoryHigh=1024M MemoryMax=1280M"],
+        |s| {
+            let d = "sys/fs/cgroup/user.slice/user-500.slice/session-3.scope";
+            assert_eq!(read(s, &format!("{d}/memory.max")), "1342177280\n");
+        },
+    );
+}
+
+#[test]
+fn v2_bare_cgroup_gets_a_child_of_its_own() {
+    cycle(
+        "v2-bare",
+        "cgroup-v2",
+        &[
+            "echo +memory > /sys/fs/cgroup/cgroup.subtree_control",
+            "mkdir /sys/fs/cgroup/toolkit-fence-4242",
+            "echo 1006632960 > /sys/fs/cgroup/toolkit-fence-4242/memory.high",
+            "echo 1275068416 > /sys/fs/cgroup/toolkit-fence-4242/memory.max",
+            "echo 4242 > /sys/fs/cgroup/toolkit-fence-4242/cgroup.procs",
+        ],
+        |s| {
+            let d = "sys/fs/cgroup";
+            assert_eq!(
+                read(s, &format!("{d}/cgroup.subtree_control")),
+                "cpu io memory\n"
+            );
+            assert_eq!(
+                read(s, &format!("{d}/toolkit-fence-4242/cgroup.procs")),
+                "4242\n"
+            );
+            assert_eq!(
+                read(s, &format!("{d}/toolkit-fence-4242/memory.max")),
+                "1275068416\n"
+            );
+            // The pid left its old cgroup, as the kernel moves it.
+            assert_eq!(
+                read(s, &format!("{d}/hosting/site12/cgroup.procs")),
+                "4300\n"
+            );
+        },
+    );
+}
+
+#[test]
+fn v1_gets_a_memory_child_with_memsw() {
+    cycle(
+        "v1",
+        "cgroup-v1",
+        &[
+            "mkdir /cgroup/memory/toolkit-fence-4242",
+            "echo 1006632960 > /cgroup/memory/toolkit-fence-4242/memory.soft_limit_in_bytes",
+            "echo 1275068416 > /cgroup/memory/toolkit-fence-4242/memory.limit_in_bytes",
+            "echo 1409286144 > /cgroup/memory/toolkit-fence-4242/memory.memsw.limit_in_bytes",
+            "echo 4242 > /cgroup/memory/toolkit-fence-4242/cgroup.procs",
+        ],
+        |s| {
+            let d = "cgroup/memory";
+            assert_eq!(read(s, &format!("{d}/cgroup.procs")), "1\n4300\n");
+            assert_eq!(
+                read(s, &format!("{d}/toolkit-fence-4242/cgroup.procs")),
+                "4242\n"
+            );
+            assert_eq!(
+                read(s, &format!("{d}/toolkit-fence-4242/memory.limit_in_bytes")),
+                "1275068416\n"
+            );
+        },
+    );
+}
+
+#[test]
+fn no_controller_mounted_caps_the_address_space_and_runs_nothing_under_a_fake_root() {
+    cycle(
+        "none",
+        "prlimit",
+        &["prlimit --pid 4242 --as=2013265920"],
+        |_| {},
+    );
+    let s = Scenario::fixture("mem/fence/none");
+    s.run(&["mem", "verdict", "--interval", "0"])
+        .stdout_has("no cgroup memory controller is mounted")
+        .stdout_has("session-3.scope")
+        .stdout_has("prlimit --pid 4242 --as=2013265920")
+        .stdout_has("prlimit --pid 4242 --as=unlimited");
+}
+
+#[test]
+fn explicit_sizes_and_bad_ones() {
+    let s = Scenario::fixture("mem/fence/v2-unit");
+    let j = s
+        .run(&[
+            "mem",
+            "fence",
+            "4242",
+            "--high",
+            "1G",
+            "--max",
+            "1.5G",
+            "--dry-run",
+            "--json",
+        ])
+        .status(0)
+        .json();
+    assert_eq!(
+        commands(&j),
+        ["systemctl set-property php-fpm.service MemoryHigh=1024M MemoryMax=1536M"]
+    );
+    s.run(&[
+        "mem",
+        "fence",
+        "4242",
+        "--high",
+        "2G",
+        "--max",
+        "1G",
+        "--dry-run",
+    ])
+    .status(3)
+    .stderr_has("--high");
+    s.run(&["mem", "fence", "4242", "--max", "lots", "--dry-run"])
+        .status(3)
+        .stderr_has("'lots'");
+    s.run(&["mem", "fence", "9999", "--dry-run"])
+        .status(3)
+        .stderr_has("no process 9999");
+    // An existing limit is kept unless sizes are asked for.
+    s.write(
+        "sys/fs/cgroup/system.slice/php-fpm.service/memory.max",
+        "4294967296\n",
+    );
+    let j = s
+        .run(&["mem", "fence", "4242", "--dry-run", "--json"])
+        .json();
+    assert_eq!(outcomes(&j), ["would_change"], "memory.high is still max");
+    s.write(
+        "sys/fs/cgroup/system.slice/php-fpm.service/memory.high",
+        "3221225472\n",
+    );
+    let j = s
+        .run(&["mem", "fence", "4242", "--dry-run", "--json"])
+        .json();
+    assert_eq!(outcomes(&j), ["ok"]);
+    assert!(j["steps"][0]["note"]
+        .as_str()
+        .unwrap()
+        .contains("already limited"));
+}
+
+#[test]
+fn undo_of_a_process_gone_since_restores_limits_but_moves_nothing() {
+    let s = Scenario::fixture("mem/fence/v2-bare");
+    s.run(&["mem", "fence", "4242", "--yes"]).status(0);
+    // The leaker exits and its pid is reused by another program (another start time).
+    let stat = read(&s, "proc/4242/stat").replace(" 25000000 ", " 26000000 ");
+    s.write("proc/4242/stat", stat);
+    let j = s
+        .run(&["mem", "fence", "4242", "--undo", "--yes", "--json"])
+        .json();
+    let first = &j["steps"][0];
+    assert!(first["command"]
+        .as_str()
+        .unwrap()
+        .starts_with("echo 4242 > "));
+    assert!(first["note"].as_str().unwrap().contains("gone"), "{j}");
+    assert_eq!(
+        read(&s, "sys/fs/cgroup/hosting/site12/cgroup.procs"),
+        "4300\n"
+    );
+}
