@@ -49,7 +49,8 @@ fn fail(e: &error::Error) -> i32 {
         }
         source = s_source(source);
     }
-    eprintln!("{line}");
+    // Paths and reasons in errors can name files a site admin or local user chose.
+    eprintln!("{}", render::sanitize::printable(&line));
     3
 }
 
@@ -89,7 +90,7 @@ fn usage_error(e: clap::Error) -> i32 {
             } else {
                 format!("{first} (try --help)")
             };
-            eprintln!("toolkit: {hint}");
+            eprintln!("toolkit: {}", render::sanitize::printable(&hint));
             3
         }
     }

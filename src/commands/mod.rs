@@ -9,6 +9,7 @@ pub mod zombies;
 use crate::cli::Command;
 use crate::context::Context;
 use crate::error::Result;
+use crate::render::sanitize::Guard;
 use crate::render::{emit, Report};
 use crate::status::Status;
 
@@ -24,7 +25,11 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Status> {
 /// Renders a finished report on stdout and returns its status.
 pub fn output<R: Report>(ctx: &Context, report: &R) -> Result<Status> {
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = Guard::for_format(
+        std::io::BufWriter::new(stdout.lock()),
+        ctx.format,
+        &ctx.style,
+    );
     emit(report, ctx.format, &ctx.style, &mut out)?;
     std::io::Write::flush(&mut out)?;
     Ok(report.status())

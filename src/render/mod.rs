@@ -3,6 +3,7 @@
 
 pub mod nagios;
 pub mod prometheus;
+pub mod sanitize;
 pub mod text;
 
 use crate::status::Status;

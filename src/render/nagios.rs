@@ -169,7 +169,8 @@ impl fmt::Display for Perf {
     }
 }
 
-/// Writes the plugin output. The summary must be one line: newlines and `|` in it are replaced.
+/// Writes the plugin output. The summary and each detail are made one line without `|` (see
+/// `sanitize::nagios`), so no external string can end the status line or start fake perfdata.
 pub fn write(
     out: &mut dyn Write,
     label: &str,
@@ -178,7 +179,7 @@ pub fn write(
     perf: &[Perf],
     details: &[String],
 ) -> io::Result<()> {
-    let clean = |s: &str| s.replace(['\n', '\r'], " ").replace('|', "/");
+    let clean = super::sanitize::nagios;
     write!(out, "{label} {status} - {}", clean(summary))?;
     if !perf.is_empty() {
         let items: Vec<String> = perf.iter().map(|p| p.to_string()).collect();
@@ -256,7 +257,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "ZOMBIES WARNING - 3 zombies / x y | 'it''s'=0.25%\ndetail\n"
+            "ZOMBIES WARNING - 3 zombies \\x7c x y | 'it''s'=0.25%\ndetail\n"
         );
     }
 }

@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod common;
+mod hostile;
 mod man;
 mod mem;
 mod mem_history;

@@ -8,13 +8,14 @@ use crate::error::{Error, Result};
 use crate::readers::mqueue::qf;
 use crate::readers::sites::{discover, Site};
 use crate::readers::users::UserDb;
-use crate::render::text::printable;
+use crate::render::sanitize::{decode, printable};
 use crate::safeops::{Dir, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
 use crate::units::human_size;
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 mod render;
@@ -178,12 +179,15 @@ fn purge_site(
     let names = qdir.names().map_err(|e| Error::Refused(e.to_string()))?;
     let mut candidates = Vec::new();
     for name in names {
-        let n = name.to_string_lossy();
-        let Some(id) = n.strip_prefix("qf") else {
+        // The names of the companion files come from the qf name's bytes, never from a lossy
+        // decoding (which would map different names to one, and name a file that is not the pair).
+        let Some(raw_id) = name.as_bytes().strip_prefix(b"qf") else {
             continue;
         };
+        let id = decode(raw_id);
+        let companion = |kind: &[u8]| OsString::from_vec([kind, raw_id].concat());
         let (df_sub, ddir) = dir_of("df");
-        let df_name = OsString::from(format!("df{id}"));
+        let df_name = companion(b"df");
         let size = match ddir.entry(&df_name) {
             Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::File => e.meta.size,
             _ => 0,
@@ -217,12 +221,12 @@ fn purge_site(
             (df_sub.to_string(), df_name),
         ];
         let (xf_sub, xdir) = dir_of("xf");
-        let xf_name = OsString::from(format!("xf{id}"));
+        let xf_name = companion(b"xf");
         if matches!(xdir.entry(&xf_name), Ok(Some(_))) {
             files.push((xf_sub.to_string(), xf_name));
         }
         candidates.push(Candidate {
-            id: id.to_string(),
+            id,
             files,
             size,
             age,
@@ -235,9 +239,9 @@ fn purge_site(
             .iter()
             .map(|(d, n)| {
                 if d.is_empty() {
-                    n.to_string_lossy().into_owned()
+                    decode(n.as_bytes())
                 } else {
-                    format!("{d}/{}", n.to_string_lossy())
+                    format!("{d}/{}", decode(n.as_bytes()))
                 }
             })
             .collect()
@@ -269,7 +273,7 @@ fn purge_site(
     if approval == Approval::Ask {
         eprintln!(
             "Plan for {}: {} {} message(s), {}",
-            site.label(),
+            printable(&site.label()),
             verb.to_lowercase(),
             candidates.len(),
             human_size(total)
@@ -277,7 +281,7 @@ fn purge_site(
         for c in candidates.iter().take(10) {
             eprintln!(
                 "  {}  {}  {}",
-                c.id,
+                printable(&c.id),
                 human_size(c.size),
                 c.sender.as_deref().map(printable).unwrap_or_default()
             );

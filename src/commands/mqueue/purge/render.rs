@@ -80,7 +80,7 @@ impl Report for PurgeReport {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            writeln!(out, "{}", style.bold(&label))?;
+            writeln!(out, "{}", style.bold(&printable(&label)))?;
             if let Some(q) = &s.quarantine {
                 writeln!(out, "  quarantine: {}", printable(q))?;
             }
@@ -101,13 +101,13 @@ impl Report for PurgeReport {
                 writeln!(
                     out,
                     "  {outcome:<12} {:<16} {:>9} {:>7}  {}",
-                    m.id,
+                    printable(&m.id),
                     human_size(m.size),
                     age,
                     crate::render::text::truncate(&sender, 28)
                 )?;
                 if !m.detail.is_empty() {
-                    writeln!(out, "  {:12} {}", "", style.dim(&m.detail))?;
+                    writeln!(out, "  {:12} {}", "", style.dim(&printable(&m.detail)))?;
                 }
             }
         }
