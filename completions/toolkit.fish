@@ -29,7 +29,7 @@ complete -c toolkit -n "__fish_toolkit_needs_command" -l format -d 'Output forma
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_needs_command" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_needs_command" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_needs_command" -l json -d 'Shorthand for --format json'
@@ -52,7 +52,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l format -d 'O
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l all -d 'Show the D-state and traced sections even when empty'
@@ -69,7 +69,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report help" -l json -d 'Shorthand for --format json'
@@ -101,7 +101,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l json -d 'Shorthand for --format json'
@@ -118,7 +118,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l json -d 'Shorthand for --format json'
@@ -128,13 +128,13 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l history -d 'History file [default: ROOT/var/lib/toolkit/mem-history.jsonl]' -r -F
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l svg -d 'Also write the charts as an SVG document to FILE' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l svg -d 'Also write the charts as an SVG document to FILE (`-`: the SVG alone, on stdout)' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l json -d 'Shorthand for --format json'
@@ -152,7 +152,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_s
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l json -d 'Shorthand for --format json'
@@ -176,7 +176,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l spool-only -d 'Scan only the --spool queues, instead of adding them to the site and host queues'
@@ -195,7 +195,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l all -d 'Every site whose etc/mail/local-host-names is not empty'
@@ -218,7 +218,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l delete -d 'Delete instead of quarantining'
@@ -237,7 +237,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Out
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l json -d 'Shorthand for --format json'

@@ -16,16 +16,22 @@ pub mod status;
 pub mod ui;
 pub mod units;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use std::error::Error as _;
 use std::ffi::OsString;
 
 /// Runs the toolkit with the given arguments and returns the process exit status.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let matches = match cli::Cli::command().try_get_matches_from(args) {
+        Ok(m) => m,
+        Err(e) => return usage_error(e),
+    };
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
     };
+    cli.global.root_from_env =
+        matches.value_source("root") == Some(clap::parser::ValueSource::EnvVariable);
     let ctx = match context::Context::new(&cli.global) {
         Ok(ctx) => ctx,
         Err(e) => return fail(&e),
@@ -67,6 +73,15 @@ fn usage_error(e: clap::Error) -> i32 {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
             0
+        }
+        // clap's own words ("a value is required for '--root <DIR>'") do not say where the empty
+        // value came from.
+        ErrorKind::InvalidValue
+            if std::env::var_os("TOOLKIT_ROOT").is_some_and(|v| v.is_empty())
+                && e.to_string().contains("--root") =>
+        {
+            eprintln!("toolkit: {}", context::EMPTY_ROOT_ENV);
+            3
         }
         _ => {
             let rendered = e.render().to_string();

@@ -11,4 +11,5 @@ mod mqueue;
 mod mqueue_fix;
 mod mqueue_purge;
 mod sendmail_m4;
+mod usability;
 mod zombies;

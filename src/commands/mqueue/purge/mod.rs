@@ -22,7 +22,7 @@ mod render;
 
 const QUEUE: &str = "var/spool/mqueue";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     WouldPurge,
@@ -39,6 +39,8 @@ pub struct Purged {
     pub size: u64,
     pub age: Option<u64>,
     pub sender: Option<String>,
+    /// Subject header, with sender and size what makes copies identical (grouped in text).
+    pub subject: Option<String>,
     /// The files of the message (qf, df, xf...), relative to the queue directory.
     pub files: Vec<String>,
     pub outcome: Outcome,
@@ -117,6 +119,7 @@ struct Candidate {
     size: u64,
     age: Option<u64>,
     sender: Option<String>,
+    subject: Option<String>,
 }
 
 fn sender_matches(sender: Option<&str>, want: &str) -> bool {
@@ -231,6 +234,7 @@ fn purge_site(
             size,
             age,
             sender,
+            subject: control.as_ref().and_then(|c| c.subject.clone()),
         });
     }
     candidates.sort_by(|a, b| b.size.cmp(&a.size).then(a.id.cmp(&b.id)));
@@ -251,6 +255,7 @@ fn purge_site(
         size: c.size,
         age: c.age,
         sender: c.sender.clone(),
+        subject: c.subject.clone(),
         files: shown(c),
         outcome,
         detail: detail.to_string(),
