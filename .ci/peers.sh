@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Unpacks the reference tools the tests compare against (promtool, m4, sendmail + its cf macros,
-# check_procs) into target/peers with `apt-get download` + `dpkg -x`: no daemon is started, nothing is
-# configured. Idempotent: does nothing when they are already there.
+# check_procs; mandoc and groff, which lint and render the man pages as man -l does) into
+# target/peers with `apt-get download` + `dpkg -x`: no daemon is started, nothing is configured.
+# Idempotent: does nothing when they are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$PWD/target/peers"
-stamp="$dest/.complete-v1"
+stamp="$dest/.complete-v3"
 [ -f "$stamp" ] && exit 0
-pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic)
+pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic mandoc groff-base)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

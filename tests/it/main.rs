@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod hostile;
 mod man;
+mod manpage;
 mod mem;
 mod mem_history;
 mod mqueue;
