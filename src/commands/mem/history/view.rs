@@ -69,7 +69,11 @@ impl HistoryReport {
         writeln!(out, "or for the next hour, from this shell:")?;
         writeln!(out, "  {cmd} --every 10s --for 1h")?;
         writeln!(out)?;
-        writeln!(out, "Then run `toolkit mem report` again.")
+        writeln!(
+            out,
+            "Then run `{}` again.",
+            cmd.replacen("mem record", "mem report", 1)
+        )
     }
 }
 
