@@ -7,7 +7,7 @@
 //! a container id, a queue file name (so the queue id), a qf Subject, sender, recipient and delivery
 //! status, a site domain (domainmap and siteinfo), a hostname and a comm in a mem history file.
 
-use crate::common::Scenario;
+use crate::common::{promtool_check, Scenario};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -204,8 +204,8 @@ fn json_has(v: &Value, want: &str) -> bool {
     }
 }
 
-/// Runs one command in text, nagios and json: text and nagios clean, json valid with every `exact`
-/// value in it. Returns the text output for further checks.
+/// Runs one command in text, nagios, prometheus and json: text and nagios clean, prometheus valid
+/// for promtool, json valid with every `exact` value in it. Returns the text output for further checks.
 fn check_formats(s: &Scenario, args: &[&str], exact: &[String]) -> String {
     let mut text = String::new();
     for format in ["text", "nagios"] {
@@ -231,6 +231,11 @@ fn check_formats(s: &Scenario, args: &[&str], exact: &[String]) -> String {
             text = String::from_utf8(out.stdout).unwrap();
         }
     }
+    // Prometheus keeps the values too (escaped as its format says) and stays valid.
+    let mut a = args.to_vec();
+    a.extend(["--format", "prometheus"]);
+    let out = run(s, &a);
+    promtool_check(&String::from_utf8(out.stdout).expect("prometheus output is UTF-8"));
     let mut a = args.to_vec();
     a.push("--json");
     let out = run(s, &a);
