@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Unpacks the reference tools the tests compare against (promtool, m4, sendmail + its cf macros,
-# check_procs, prometheus-node-exporter) into target/peers with `apt-get download` + `dpkg -x`: no
-# daemon is started, nothing is configured. icinga2-bin is installed with apt-get (its binary needs
-# the boost libraries it depends on) and ansible-core goes into a venv at target/peers/venv; the
-# contrib/ tests run both. Idempotent: does nothing when they are already there.
+# check_procs, prometheus-node-exporter, mandoc and groff, which lint and render the man pages as
+# man -l does) into target/peers with `apt-get download` + `dpkg -x`: no daemon is started, nothing
+# is configured. icinga2-bin is installed with apt-get (its binary needs the boost libraries it
+# depends on) and ansible-core goes into a venv at target/peers/venv; the contrib/ tests run both.
+# Idempotent: does nothing when they are already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$PWD/target/peers"
-stamp="$dest/.complete-v2"
+stamp="$dest/.complete-v4"
 [ -f "$stamp" ] && exit 0
-pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic prometheus-node-exporter)
+pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic prometheus-node-exporter mandoc groff-base)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"

@@ -128,7 +128,7 @@ _toolkit() {
 
     case "${cmd}" in
         toolkit)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version zombies mem mqueue check help"
+            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version zombies mem mqueue check help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -140,6 +140,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -154,18 +158,70 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__check)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --timeout --zombies-warning --zombies-critical --zombies-min-age --mqueue-warning --mqueue-critical --mqueue-min --mem-available-warning --mem-available-critical --mem-swap-out-warning --mem-swap-out-critical --mem-interval --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zombies-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zombies-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zombies-min-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqueue-min)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-available-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-available-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-swap-out-warning)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-swap-out-critical)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -362,7 +418,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version verdict record report fence help"
+            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version verdict record report fence help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +430,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -388,7 +448,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__fence)
-            opts="-q -h -V --high --max --undo --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --high --max --undo --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -408,6 +468,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -506,7 +570,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__record)
-            opts="-q -h -V --every --for --history --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --every --for --history --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -532,6 +596,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -544,7 +612,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__report)
-            opts="-q -h -V --history --svg --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --history --svg --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -566,6 +634,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -578,7 +650,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mem__subcmd__verdict)
-            opts="-w -c -q -h -V --interval --top --history --leak-warn --leak-crit --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --interval --top --history --leak-warn --leak-crit --warning --critical --swap-out-warning --swap-out-critical --psi-warning --psi-critical --swap-used-warning --unreclaimable-warning --commit-warning --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,6 +728,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -668,7 +744,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue)
-            opts="-q -h -V --root --format --json --color --quiet --yes --dry-run --help --version scan fix purge help"
+            opts="-q -h -V --root --format --json --output --color --quiet --yes --dry-run --help --version scan fix purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -680,6 +756,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -694,7 +774,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__fix)
-            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --force --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --all --owner --mode --m4 --chgrp-queued --undo --force --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -705,7 +785,7 @@ _toolkit() {
                     return 0
                     ;;
                 --owner)
-                    COMPREPLY=($(compgen -W "admin root" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "root admin" -- "${cur}"))
                     return 0
                     ;;
                 --mode)
@@ -718,6 +798,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -802,7 +886,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__purge)
-            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -836,6 +920,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -848,7 +936,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__scan)
-            opts="-w -c -q -h -V --min --top --site --spool --spool-only --warning --critical --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --min --top --site --spool --spool-only --warning --critical --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -894,6 +982,10 @@ _toolkit() {
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
                     return 0
                     ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -906,7 +998,7 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__zombies)
-            opts="-w -c -q -h -V --min-age --parent --all --reap --restart --warning --critical --root --format --json --color --quiet --yes --dry-run --help --version"
+            opts="-w -c -q -h -V --min-age --parent --all --reap --restart --warning --critical --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -942,6 +1034,10 @@ _toolkit() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "text json nagios prometheus" -- "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_toolkit_global_optspecs
-    string join \n root= format= json color= q/quiet yes dry-run h/help V/version
+    string join \n root= format= json output= color= q/quiet yes dry-run h/help V/version
 end
 
 function __fish_toolkit_needs_command
@@ -29,7 +29,8 @@ complete -c toolkit -n "__fish_toolkit_needs_command" -l format -d 'Output forma
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_needs_command" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_needs_command" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_needs_command" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_needs_command" -l json -d 'Shorthand for --format json'
@@ -52,7 +53,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l format -d 'O
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l all -d 'Show the D-state and traced sections even when empty'
@@ -69,7 +71,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and not __fish_seen_subcommand_from verdict record report fence help" -l json -d 'Shorthand for --format json'
@@ -102,7 +105,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from verdict" -l json -d 'Shorthand for --format json'
@@ -119,7 +123,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -l json -d 'Shorthand for --format json'
@@ -129,13 +134,14 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from record" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l history -d 'History file [default: ROOT/var/lib/toolkit/mem-history.jsonl]' -r -F
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l svg -d 'Also write the charts as an SVG document to FILE' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l svg -d 'Also write the charts as an SVG document to FILE (`-`: the SVG alone, on stdout)' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from report" -l json -d 'Shorthand for --format json'
@@ -151,7 +157,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_sub
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mem; and __fish_seen_subcommand_from fence" -l undo -d 'Lift the fences recorded for PID, restoring the previous limits and cgroup'
@@ -171,7 +178,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_s
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_seen_subcommand_from scan fix purge help" -l json -d 'Shorthand for --format json'
@@ -195,7 +203,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l spool-only -d 'Scan only the --spool queues, instead of adding them to the site and host queues'
@@ -206,21 +215,23 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l site -d 'Site to fix: siteN, one of its domains or its adminN user (repeatable)' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l owner -d 'Owner of the queue directory (its group is always the site\'s)' -r -f -a "admin\t'The site\'s admin user (adminN)'
-root\t'root'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l mode -d 'Queue directory mode, octal (2777 lets every local user delete queued mail)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l owner -d 'Owner of the queue directory (its group is always the site\'s): root (what a root-run sendmail can queue in) or admin (adminN, for a sendmail that runs as the site\'s user)' -r -f -a "root\t'root:adminN (the default): a root-run sendmail can queue in it'
+admin\t'adminN:adminN: only for a sendmail that runs as the site\'s user (a root-run one cannot queue)'"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l mode -d 'Queue directory mode, octal; must keep setgid and group rwx (2777 is accepted with a warning: it lets every local user delete queued mail)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l all -d 'Every site whose etc/mail/local-host-names is not empty'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l m4 -d 'Regenerate sendmail.cf from the edited sendmail.mc with m4 instead of editing the cf'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l chgrp-queued -d 'Also give mail already queued the site\'s group, so it counts against the quota'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l undo -d 'Restore what earlier fixes of these sites changed (owners, modes, contents)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l force -d 'With --undo: also restore a file edited since the fix, after keeping its current content as NAME.zundo-YYYYMMDD-HHMMSS beside it'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l json -d 'Shorthand for --format json'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -s q -l quiet -d 'No progress bar or spinner'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l yes -d 'Apply changes without asking for confirmation'
@@ -237,7 +248,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l delete -d 'Delete instead of quarantining'
@@ -251,12 +263,25 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "fix" -d 'Binds each site\'s mail queue to the site\'s own disk quota, safely and undoably'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "purge" -d 'Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never one that sendmail holds locked'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l timeout -d 'A check still running after DURATION is abandoned and UNKNOWN (under Icinga\'s 10s)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-warning -d 'zombies: warning range on zombies at least --zombies-min-age old [default: 0]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-critical -d 'zombies: critical range on zombies at least --zombies-min-age old [default: 49]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l zombies-min-age -d 'zombies: younger zombies are only counted, as transient [default: 60s]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-warning -d 'mqueue: warning range on the largest queue\'s apparent size [default: 1G]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-critical -d 'mqueue: critical range on the largest queue\'s apparent size [default: 10G]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mqueue-min -d 'mqueue: messages at least this large are oversized [default: 20M]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-available-warning -d 'mem: warning range on available memory, percent of RAM [default: 20:]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-available-critical -d 'mem: critical range on available memory, percent of RAM [default: 10:]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-swap-out-warning -d 'mem: warning range on pages swapped out per second [default: 0]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-swap-out-critical -d 'mem: critical range on pages swapped out per second [default: 10]' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l mem-interval -d 'mem: time between the two readings for the rates (0: one reading) [default: 1s]' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'
 nagios\t'Monitoring-plugins status line with perfdata'
 prometheus\t'Prometheus text exposition format (node_exporter textfile collector)'"
-complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l color -d 'Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)' -r -f -a "auto\t''
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l output -d 'Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a reader (node_exporter\'s textfile collector) never sees half a file; on failure the failure document (e.g. `toolkit_up 0`) is what lands' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -l json -d 'Shorthand for --format json'

@@ -39,18 +39,21 @@ pub struct GlobalArgs {
         default_value = "/"
     )]
     pub root: PathBuf,
+    /// The root came from TOOLKIT_ROOT (not --root): errors about it name the variable.
+    #[arg(skip)]
+    pub root_from_env: bool,
     /// Output format
     #[arg(long, global = true, value_enum, default_value_t = Format::Text, value_name = "FORMAT")]
     pub format: Format,
     /// Shorthand for --format json
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "format")]
     pub json: bool,
     /// Write the document to FILE instead of stdout: to a temp file beside it, renamed over FILE, so a
     /// reader (node_exporter's textfile collector) never sees half a file; on failure the failure
     /// document (e.g. `toolkit_up 0`) is what lands
     #[arg(long, global = true, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Colour in text output (auto: only when stdout is a terminal and NO_COLOR is unset)
+    /// Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
     /// No progress bar or spinner
@@ -122,7 +125,12 @@ D state: the kernel does not record since when a task sleeps; listed are the
 #[command(after_help = ZOMBIES_EXAMPLES, after_long_help = format!("{ZOMBIES_EXAMPLES}\n\n{ZOMBIES_JSON}"))]
 pub struct ZombiesArgs {
     /// Zombies younger than this are only counted, as transient
-    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value = "60s",
+        value_name = "DURATION"
+    )]
     pub min_age: Duration,
     /// Only zombies of this parent
     #[arg(long, value_name = "PID")]
@@ -239,10 +247,10 @@ pub struct MemFenceArgs {
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemRecordArgs {
     /// Sample every DURATION (default 10s when only --for is given)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(allow_hyphen_values = true, long, value_name = "DURATION")]
     pub every: Option<Duration>,
     /// Stop after DURATION (without it, --every samples until killed)
-    #[arg(long = "for", value_name = "DURATION")]
+    #[arg(allow_hyphen_values = true, long = "for", value_name = "DURATION")]
     pub for_: Option<Duration>,
     /// History file [default: ROOT/var/lib/toolkit/mem-history.jsonl]
     #[arg(long, value_name = "FILE")]
@@ -263,7 +271,7 @@ pub struct MemReportArgs {
     /// History file [default: ROOT/var/lib/toolkit/mem-history.jsonl]
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
-    /// Also write the charts as an SVG document to FILE
+    /// Also write the charts as an SVG document to FILE (`-`: the SVG alone, on stdout)
     #[arg(long, value_name = "FILE")]
     pub svg: Option<PathBuf>,
 }
@@ -301,7 +309,12 @@ pub struct MemReportArgs {
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemVerdictArgs {
     /// Time between the two readings for swap, scan and fault rates and process growth (0: one reading)
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value = "1s",
+        value_name = "DURATION"
+    )]
     pub interval: Duration,
     /// How many of the largest processes to list (every process above 10% of RAM is listed anyway)
     #[arg(long, default_value_t = 10, value_name = "N")]
@@ -310,10 +323,20 @@ pub struct MemVerdictArgs {
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
     /// Warn when a leak suspect would exhaust available memory within DURATION
-    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value = "24h",
+        value_name = "DURATION"
+    )]
     pub leak_warn: Duration,
     /// Critical when a leak suspect would exhaust available memory within DURATION
-    #[arg(long, default_value = "4h", value_name = "DURATION")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value = "4h",
+        value_name = "DURATION"
+    )]
     pub leak_crit: Duration,
     #[command(flatten)]
     pub thresholds: MemThresholds,
@@ -414,7 +437,12 @@ pub enum MqueueCommand {
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueScanArgs {
     /// Messages at least this large are oversized (20M = 20 MiB, 20MB = 20,000,000 bytes)
-    #[arg(long, default_value = "20M", value_name = "SIZE")]
+    #[arg(
+        allow_hyphen_values = true,
+        long,
+        default_value = "20M",
+        value_name = "SIZE"
+    )]
     pub min: Size,
     /// How many oversized messages (groups of identical copies count once) to list, and queues to
     /// show in text
@@ -664,10 +692,10 @@ pub struct MqueuePurgeArgs {
     #[arg(long, value_name = "SITE", required = true)]
     pub site: Vec<String>,
     /// Only messages at least this large
-    #[arg(long, value_name = "SIZE", required = true)]
+    #[arg(allow_hyphen_values = true, long, value_name = "SIZE", required = true)]
     pub min: Size,
     /// Only messages queued at least this long ago (qf T line)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(allow_hyphen_values = true, long, value_name = "DURATION")]
     pub older: Option<Duration>,
     /// Only messages from this sender (an address, or @domain)
     #[arg(long, value_name = "ADDR")]

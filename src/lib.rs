@@ -16,7 +16,7 @@ pub mod status;
 pub mod ui;
 pub mod units;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, ValueEnum};
 use render::Format;
 use std::error::Error as _;
 use std::ffi::OsString;
@@ -25,7 +25,11 @@ use std::path::PathBuf;
 /// Runs the toolkit with the given arguments and returns the process exit status.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
-    let cli = match cli::Cli::try_parse_from(&args) {
+    let matches = match cli::Cli::command().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) => return usage_error(e, &Sink::lenient(&args)),
+    };
+    let mut cli = match cli::Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => return usage_error(e, &Sink::lenient(&args)),
     };
@@ -37,6 +41,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         },
         output: cli.global.output.clone(),
     };
+    cli.global.root_from_env =
+        matches.value_source("root") == Some(clap::parser::ValueSource::EnvVariable);
     let ctx = match context::Context::new(&cli.global) {
         Ok(ctx) => ctx,
         Err(e) => return fail(&e, &sink),
@@ -122,7 +128,8 @@ fn fail(e: &error::Error, sink: &Sink) -> i32 {
         }
         source = s_source(source);
     }
-    eprintln!("{line}");
+    // Paths and reasons in errors can name files a site admin or local user chose.
+    eprintln!("{}", render::sanitize::printable(&line));
     sink.document(line.trim_start_matches("toolkit: "));
     3
 }
@@ -141,6 +148,15 @@ fn usage_error(e: clap::Error, sink: &Sink) -> i32 {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
             0
+        }
+        // clap's own words ("a value is required for '--root <DIR>'") do not say where the empty
+        // value came from.
+        ErrorKind::InvalidValue
+            if std::env::var_os("TOOLKIT_ROOT").is_some_and(|v| v.is_empty())
+                && e.to_string().contains("--root") =>
+        {
+            eprintln!("toolkit: {}", context::EMPTY_ROOT_ENV);
+            3
         }
         _ => {
             let rendered = e.render().to_string();
@@ -164,7 +180,7 @@ fn usage_error(e: clap::Error, sink: &Sink) -> i32 {
             } else {
                 format!("{first} (try --help)")
             };
-            eprintln!("toolkit: {hint}");
+            eprintln!("toolkit: {}", render::sanitize::printable(&hint));
             sink.document(&hint);
             3
         }

@@ -3,6 +3,7 @@
 
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::render::sanitize::printable;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ impl Progress {
             ProgressStyle::with_template("{spinner} {msg} {elapsed}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
-        bar.set_message(message.to_string());
+        bar.set_message(printable(message));
         bar.enable_steady_tick(Duration::from_millis(120));
         Progress { bar: Some(bar) }
     }
@@ -37,7 +38,7 @@ impl Progress {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> "),
         );
-        bar.set_message(message.to_string());
+        bar.set_message(printable(message));
         Progress { bar: Some(bar) }
     }
 
@@ -50,8 +51,8 @@ impl Progress {
     /// Prints a line on stderr without tearing the bar.
     pub fn eprintln(&self, line: &str) {
         match &self.bar {
-            Some(b) => b.suspend(|| eprintln!("{line}")),
-            None => eprintln!("{line}"),
+            Some(b) => b.suspend(|| eprintln!("{}", printable(line))),
+            None => eprintln!("{}", printable(line)),
         }
     }
 
@@ -91,13 +92,14 @@ impl Approval {
         }
     }
 
-    /// Asks (if needed) whether to go ahead with `what`.
+    /// Asks (if needed) whether to go ahead with `what`. The question names sites, units and
+    /// commands from outside the toolkit: it is shown escaped.
     pub fn confirm(self, what: &str) -> Result<bool> {
         match self {
             Approval::DryRun => Ok(false),
             Approval::Granted => Ok(true),
             Approval::Ask => dialoguer::Confirm::new()
-                .with_prompt(what)
+                .with_prompt(printable(what))
                 .default(false)
                 .interact_on_opt(&dialoguer::console::Term::stderr())
                 .map(|answer| answer.unwrap_or(false))

@@ -28,16 +28,18 @@ impl FromStr for Size {
         {
             return Err(bad());
         }
-        let mult: u64 = match unit {
-            "" | "B" => 1,
-            "K" | "k" | "KiB" => 1 << 10,
-            "M" | "MiB" => 1 << 20,
-            "G" | "GiB" => 1 << 30,
-            "T" | "TiB" => 1 << 40,
-            "KB" | "kB" => 1_000,
-            "MB" => 1_000_000,
-            "GB" => 1_000_000_000,
-            "TB" => 1_000_000_000_000,
+        // One rule for letter case: units are case-insensitive (20k = 20K, 20mb = 20MB); a bare
+        // letter or an `iB` suffix is binary, a `B` after the letter decimal.
+        let mult: u64 = match unit.to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kib" => 1 << 10,
+            "m" | "mib" => 1 << 20,
+            "g" | "gib" => 1 << 30,
+            "t" | "tib" => 1 << 40,
+            "kb" => 1_000,
+            "mb" => 1_000_000,
+            "gb" => 1_000_000_000,
+            "tb" => 1_000_000_000_000,
             _ => return Err(bad()),
         };
         let value = if let Some((int, frac)) = num.split_once('.') {
@@ -190,6 +192,13 @@ mod tests {
         assert_eq!(size("1234"), Ok(1234));
         assert_eq!(size("1.5M"), Ok(3 << 19));
         assert_eq!(size("0"), Ok(0));
+        // one rule for letter case: every unit is case-insensitive
+        for (lower, upper) in [("20k", "20K"), ("20m", "20M"), ("20g", "20G"), ("2t", "2T")] {
+            assert_eq!(size(lower), size(upper), "{lower}");
+        }
+        assert_eq!(size("20mb"), Ok(20_000_000));
+        assert_eq!(size("20mib"), Ok(20 << 20));
+        assert_eq!(size("20b"), Ok(20));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod zombies;
 use crate::cli::Command;
 use crate::context::Context;
 use crate::error::{Error, Result};
+use crate::render::sanitize::Guard;
 use crate::render::{emit, Report};
 use crate::status::Status;
 use std::io::Write;
@@ -35,7 +36,11 @@ pub fn dispatch(ctx: &Context, command: &Command) -> Result<Status> {
 /// Renders a finished report on stdout, or atomically into `--output FILE`, and returns its status.
 pub fn output<R: Report>(ctx: &Context, report: &R) -> Result<Status> {
     let mut doc = Vec::new();
-    emit(report, ctx.format, &ctx.style, &mut doc)?;
+    {
+        let mut out = Guard::for_format(&mut doc, ctx.format, &ctx.style);
+        emit(report, ctx.format, &ctx.style, &mut out)?;
+        std::io::Write::flush(&mut out)?;
+    }
     write_document(ctx.output.as_deref(), &doc)?;
     Ok(report.status())
 }

@@ -107,6 +107,20 @@ pub fn read_vmstat(path: &Path) -> Result<Vmstat> {
     parse_vmstat(path, &read_text(path)?)
 }
 
+/// `vmstat` for a check that can go on without it: `Ok(Err(why))` when the file is missing or
+/// empty (an empty file says no more than a missing one), an error when it is garbled. `shown` is
+/// how the file is named in that reason.
+pub fn read_vmstat_if_any(path: &Path, shown: &str) -> Result<std::result::Result<Vmstat, String>> {
+    match std::fs::read(path) {
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => {
+            Ok(Err(format!("{shown} is empty (treated as missing)")))
+        }
+        Ok(_) => read_vmstat(path).map(Ok),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Err(format!("no {shown}"))),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
 pub fn parse_vmstat(path: &Path, text: &str) -> Result<Vmstat> {
     let mut v = Vmstat::default();
     let mut lines = 0;
@@ -154,10 +168,12 @@ pub struct Psi {
     pub full_avg60: Option<f64>,
 }
 
-/// PSI when the kernel has it; `Ok(None)` when the file is absent or PSI is disabled (`psi=0` makes
+/// PSI when the kernel has it; `Ok(None)` when the file is absent or empty, or PSI is disabled (`psi=0` makes
 /// reads fail with EOPNOTSUPP).
 pub fn read_psi(path: &Path) -> Result<Option<Psi>> {
     match std::fs::read(path) {
+        // An empty file says no more than a missing one (the caller notes which it was).
+        Ok(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
         Ok(b) => {
             let text =
                 String::from_utf8(b).map_err(|_| Error::malformed(path, None, "not UTF-8 text"))?;

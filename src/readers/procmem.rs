@@ -41,7 +41,9 @@ pub fn read_all(root: &Root, proc_dir: &Path) -> Result<(Vec<ProcMem>, Skips)> {
     let pids = list_pids(proc_dir)?;
     let mut procs = Vec::with_capacity(pids.len());
     let mut skips = Skips::default();
-    for pid in pids {
+    // On the live system the toolkit would list itself among the consumers it is judging.
+    let me = root.is_live().then(|| std::process::id() as i32);
+    for pid in pids.into_iter().filter(|&p| Some(p) != me) {
         match read_one(proc_dir, pid) {
             Ok(Some(p)) => procs.push(p),
             Ok(None) => {}
@@ -190,13 +192,14 @@ mod tests {
     }
 
     #[test]
-    fn live_reading_includes_this_process() {
+    fn live_reading_leaves_out_this_process_and_reads_its_parent() {
         let root = Root::new(Path::new("/")).unwrap();
         let (procs, _) = read_all(&root, &root.proc()).unwrap();
-        let me = procs
+        assert!(!procs.iter().any(|p| p.pid == std::process::id() as i32));
+        let parent = procs
             .iter()
-            .find(|p| p.pid == std::process::id() as i32)
-            .expect("own pid");
-        assert!(me.rss > 0 && me.vsize >= me.rss && me.peak >= me.rss);
+            .find(|p| p.pid == std::os::unix::process::parent_id() as i32)
+            .expect("parent pid");
+        assert!(parent.rss > 0 && parent.vsize >= parent.rss && parent.peak >= parent.rss);
     }
 }

@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use crate::readers::guard::guarded;
 pub use crate::readers::skips::Skips;
+use crate::render::sanitize::decode;
 use crate::root::Root;
 use procfs_core::process::{Stat, Status};
 use procfs_core::FromRead;
@@ -140,6 +141,13 @@ fn malformed(path: &Path, reason: impl Into<String>) -> ProcError {
     }
 }
 
+/// The command name in a stat line: between the first `(` and the last `)` (it may hold either).
+fn raw_comm(bytes: &[u8]) -> Option<&[u8]> {
+    let open = bytes.iter().position(|&b| b == b'(')?;
+    let close = bytes.iter().rposition(|&b| b == b')')?;
+    bytes.get(open + 1..close)
+}
+
 /// Parses `proc/PID/stat` with procfs-core, guarded against its panics.
 pub fn parse_stat(path: &Path, bytes: &[u8]) -> std::result::Result<Stat, ProcError> {
     if bytes.is_empty() {
@@ -148,7 +156,15 @@ pub fn parse_stat(path: &Path, bytes: &[u8]) -> std::result::Result<Stat, ProcEr
     }
     // procfs-core's own messages name its source files and ask for bug reports: not useful here.
     match guarded(|| Stat::from_read(bytes)) {
-        Ok(Ok(stat)) => Ok(stat),
+        Ok(Ok(mut stat)) => {
+            // procfs-core decodes the name lossily (U+FFFD): keep what the bytes were, as `\xNN`.
+            if stat.comm.contains('\u{fffd}') {
+                if let Some(raw) = raw_comm(bytes) {
+                    stat.comm = decode(raw);
+                }
+            }
+            Ok(stat)
+        }
         _ => Err(malformed(
             path,
             "not a valid stat line (truncated or garbled)",
@@ -161,7 +177,10 @@ pub fn parse_status(path: &Path, bytes: &[u8]) -> std::result::Result<Status, Pr
     if bytes.is_empty() {
         return Err(ProcError::Vanished);
     }
-    match guarded(|| <Status as FromRead>::from_read(bytes)) {
+    // The kernel escapes only whitespace and a few specials in `Name:`; a process name that is not
+    // UTF-8 would make procfs-core reject the whole file, hiding the process: decode it first.
+    let text = decode(bytes);
+    match guarded(|| <Status as FromRead>::from_read(text.as_bytes())) {
         Ok(Ok(status)) => Ok(status),
         _ => Err(malformed(
             path,
@@ -246,7 +265,7 @@ pub fn read_detail(root: &Root, pid: i32) -> std::result::Result<Detail, ProcErr
     };
     let wchan = read_file(&dir.join("wchan"))
         .ok()
-        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .map(|b| decode(&b).trim().to_string())
         .filter(|w| !w.is_empty() && w != "0");
     let cmdline = read_cmdline(&dir);
     Ok(Detail {
@@ -264,7 +283,7 @@ pub fn read_cmdline(dir: &Path) -> Vec<String> {
         .map(|b| {
             b.split(|&c| c == 0)
                 .filter(|a| !a.is_empty())
-                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .map(decode)
                 .collect()
         })
         .unwrap_or_default()
@@ -273,7 +292,7 @@ pub fn read_cmdline(dir: &Path) -> Vec<String> {
 /// Picks the systemd cgroup path from `proc/PID/cgroup`: the v2 line `0::PATH`, else the v1
 /// `N:name=systemd:PATH` line. Malformed lines are ignored (the file is advisory here).
 pub fn parse_cgroup(bytes: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(bytes);
+    let text = decode(bytes);
     let mut v1 = None;
     for line in text.lines() {
         let mut parts = line.splitn(3, ':');

@@ -8,10 +8,12 @@ use crate::readers::nofollow::{self, open_dir_beneath};
 use crate::readers::site_identity::{self, is_admin_name, Evidence, Source};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
+use crate::render::sanitize::decode;
 use crate::root::Root;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -133,7 +135,7 @@ pub fn discover(root: &Root, users: &UserDb) -> SiteDb {
     let mut sites: BTreeMap<u64, Site> = BTreeMap::new();
     let mut aliases: Vec<(String, String)> = Vec::new();
     for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
+        let name = decode(entry.file_name().as_bytes());
         let Ok(ft) = entry.file_type() else { continue };
         if ft.is_dir() {
             if let Some(n) = site_number(&name) {
@@ -253,7 +255,7 @@ fn read_siteinfo(root: &Root, site_dir: &Path, skips: &mut Skips) -> BTreeMap<St
     };
     match nofollow::read_file_at(&dir, OsStr::new("siteinfo"), 1 << 20) {
         Ok((bytes, _, _)) => {
-            for line in String::from_utf8_lossy(&bytes).lines() {
+            for line in decode(&bytes).lines() {
                 if let Some((k, v)) = line.split_once('=') {
                     map.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
                 }
@@ -280,7 +282,7 @@ fn read_domainmap(root: &Root, skips: &mut Skips) -> Vec<(String, String)> {
             return Vec::new();
         }
     };
-    String::from_utf8_lossy(&bytes)
+    decode(&bytes)
         .lines()
         .filter(|l| !l.trim_start().starts_with('#'))
         .filter_map(|l| {

@@ -4,6 +4,7 @@
 
 pub mod nagios;
 pub mod prometheus;
+pub mod sanitize;
 pub mod text;
 
 use crate::readers::skips::Skips;

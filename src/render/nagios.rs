@@ -152,8 +152,11 @@ fn number(v: f64) -> String {
 
 impl fmt::Display for Perf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Labels are always quoted; a quote inside is doubled, '=' and '|' cannot appear in a label.
-        let label: String = self.label.replace('\'', "''").replace(['=', '|'], "_");
+        // Labels are always quoted; a quote inside is doubled, '=' and '|' cannot appear in a label,
+        // and a name from outside (a queue's) is escaped like any other: no newline, no control.
+        let label: String = super::sanitize::printable(&self.label)
+            .replace('\'', "''")
+            .replace(['=', '|'], "_");
         let opt = |o: &Option<String>| o.clone().unwrap_or_default();
         let optn = |o: Option<f64>| o.map(number).unwrap_or_default();
         let s = format!(
@@ -169,7 +172,8 @@ impl fmt::Display for Perf {
     }
 }
 
-/// Writes the plugin output. The summary must be one line: newlines and `|` in it are replaced.
+/// Writes the plugin output. The summary and each detail are made one line without `|` (see
+/// `sanitize::nagios`), so no external string can end the status line or start fake perfdata.
 pub fn write(
     out: &mut dyn Write,
     label: &str,
@@ -178,7 +182,7 @@ pub fn write(
     perf: &[Perf],
     details: &[String],
 ) -> io::Result<()> {
-    let clean = |s: &str| s.replace(['\n', '\r'], " ").replace('|', "/");
+    let clean = super::sanitize::nagios;
     write!(out, "{label} {status} - {}", clean(summary))?;
     if !perf.is_empty() {
         let items: Vec<String> = perf.iter().map(|p| p.to_string()).collect();
@@ -244,6 +248,10 @@ mod tests {
         assert_eq!(p.to_string(), "'zombies'=3;0;49;0");
         let p = Perf::new("it's", 0.25, "%");
         assert_eq!(p.to_string(), "'it''s'=0.25%");
+        assert_eq!(
+            Perf::new("q\n|x=\x1b", 1.0, "").to_string(),
+            "'q\\n_x_\\x1b'=1"
+        );
         let mut out = Vec::new();
         write(
             &mut out,
@@ -256,7 +264,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "ZOMBIES WARNING - 3 zombies / x y | 'it''s'=0.25%\ndetail\n"
+            "ZOMBIES WARNING - 3 zombies \\x7c x y | 'it''s'=0.25%\ndetail\n"
         );
     }
 }

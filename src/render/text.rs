@@ -36,8 +36,10 @@ impl Style {
     }
 }
 
-/// Shortens `s` to at most `width` characters, marking the cut with `…`.
+/// Shortens `s` to at most `width` characters, marking the cut with `…`. The text is made
+/// [`printable`] first: what is cut to fit a column is usually a name from outside.
 pub fn truncate(s: &str, width: usize) -> String {
+    let s = &*super::sanitize::escape(s);
     if s.chars().count() <= width {
         s.to_string()
     } else if width == 0 {
@@ -49,8 +51,10 @@ pub fn truncate(s: &str, width: usize) -> String {
     }
 }
 
-/// Wraps `text` to `width` columns, continuation lines indented by `indent` spaces.
+/// Wraps `text` to `width` columns, continuation lines indented by `indent` spaces. The text is
+/// made [`printable`] first, so a newline or CR inside a name cannot start a line of its own.
 pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
+    let text = &*super::sanitize::escape(text);
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
@@ -78,19 +82,7 @@ pub fn wrap(text: &str, width: usize, indent: usize) -> Vec<String> {
         .collect()
 }
 
-/// Makes a command or file name safe to print: control characters (a newline in a process name or a
-/// queue file name) are shown escaped so one item stays on one line.
-pub fn printable(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
-}
+pub use super::sanitize::printable;
 
 #[cfg(test)]
 mod tests {
@@ -102,6 +94,8 @@ mod tests {
         assert!(lines.iter().all(|l| l.chars().count() <= 20), "{lines:?}");
         assert!(lines[1].starts_with("    "));
         assert_eq!(wrap("", 10, 2), vec![String::new()]);
+        assert_eq!(wrap("a bug in x\ny\rz", 80, 2), vec!["a bug in x\\ny\\rz"]);
+        assert_eq!(truncate("a\x1b]0;b", 80), "a\\x1b]0;b");
     }
 
     #[test]

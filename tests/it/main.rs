@@ -3,7 +3,9 @@
 mod check;
 mod cli;
 mod common;
+mod hostile;
 mod man;
+mod manpage;
 mod mem;
 mod mem_fence;
 mod mem_history;
@@ -16,4 +18,5 @@ mod mqueue_m4;
 mod mqueue_purge;
 mod mqueue_purge_safety;
 mod sendmail_m4;
+mod usability;
 mod zombies;

@@ -116,7 +116,7 @@ fn a_missing_history_is_not_an_error() {
     assert_eq!(out.json()["history"], Value::Null);
     s.run(&["mem", "report"])
         .status(3)
-        .stdout_has("no samples recorded in");
+        .stdout_has("no samples recorded yet in");
 }
 
 #[test]

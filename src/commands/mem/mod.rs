@@ -75,6 +75,15 @@ pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
         MemCommand::Report(r) => {
             let path = history::path(ctx, r.history.as_deref());
             let report = history::report(&path, r.svg.as_deref())?;
+            if report.svg.as_deref() == Some("-") {
+                let mut out = std::io::stdout().lock();
+                std::io::Write::write_all(
+                    &mut out,
+                    history::svg::document(&report.charts).as_bytes(),
+                )?;
+                std::io::Write::flush(&mut out)?;
+                return Ok(report.status);
+            }
             super::output(ctx, &report)
         }
     }

@@ -9,7 +9,7 @@
 use super::report::Inputs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::readers::memory::{read_meminfo, read_psi, read_slabinfo, read_vmstat, Vmstat};
+use crate::readers::memory::{read_meminfo, read_psi, read_slabinfo, read_vmstat_if_any, Vmstat};
 use crate::readers::procmem::{self, ProcMem};
 use crate::readers::procs::Skips;
 use crate::root::{Root, SysInfo};
@@ -18,13 +18,20 @@ use std::path::Path;
 use std::time::Instant;
 
 struct Reading {
-    vmstat: Vmstat,
+    /// Why there is none when `vmstat` is missing or empty.
+    vmstat: std::result::Result<Vmstat, String>,
     procs: Vec<ProcMem>,
     skips: Skips,
 }
 
 fn reading(root: &Root, proc_dir: &Path) -> Result<Reading> {
-    let vmstat = read_vmstat(&proc_dir.join("vmstat"))?;
+    let path = proc_dir.join("vmstat");
+    let shown = path
+        .strip_prefix(root.path())
+        .unwrap_or(&path)
+        .display()
+        .to_string();
+    let vmstat = read_vmstat_if_any(&path, &shown)?;
     let (procs, skips) = procmem::read_all(root, proc_dir)?;
     Ok(Reading {
         vmstat,
@@ -91,22 +98,43 @@ pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
     let first = earlier(ctx, interval, &sys)?;
     let now = reading(root, &root.proc())?;
     let meminfo = read_meminfo(&root.join("proc/meminfo"))?;
-    let psi = read_psi(&root.join("proc/pressure/memory"))?;
+    let psi_path = root.join("proc/pressure/memory");
+    let psi = read_psi(&psi_path)?;
+    let psi_note = (psi.is_none() && psi_path.is_file())
+        .then(|| "memory pressure: proc/pressure/memory is empty (treated as missing)".to_string());
     let slab = read_slabinfo(&root.join("proc/slabinfo"), sys.page_size, 8);
     let (rates, rates_note, before) = match first {
-        Ok((r, secs)) => (
-            Some(super::judge::rates(&r.vmstat, &now.vmstat, secs)),
-            None,
-            Some(r.procs),
-        ),
+        Ok((r, secs)) => match (&r.vmstat, &now.vmstat) {
+            (Ok(a), Ok(b)) => (Some(super::judge::rates(a, b, secs)), None, Some(r.procs)),
+            (Err(why), _) | (_, Err(why)) => (
+                None,
+                Some(format!("rates (swap-in/out, page scans, faults): {why}")),
+                Some(r.procs),
+            ),
+        },
         Err(note) => (None, Some(note), None),
+    };
+    let (rates_note, oom_kills_since_boot) = match &now.vmstat {
+        Ok(v) => (rates_note, v.oom_kill),
+        Err(why) if rates_note.is_none() => (Some(format!("rates and OOM kills: {why}")), None),
+        Err(why) => (
+            rates_note.map(|n| {
+                if n.contains(why.as_str()) {
+                    n.replace("faults)", "faults) and OOM kills")
+                } else {
+                    format!("{n}; OOM kills: {why}")
+                }
+            }),
+            None,
+        ),
     };
     Ok(Inputs {
         figures: super::judge::figures(&meminfo),
         rates,
         rates_note,
         psi,
-        oom_kills_since_boot: now.vmstat.oom_kill,
+        oom_kills_since_boot,
+        psi_note,
         procs: now.procs,
         before,
         slab,

@@ -46,6 +46,8 @@ pub struct Inputs {
     pub rates: Option<Rates>,
     pub rates_note: Option<String>,
     pub psi: Option<Psi>,
+    /// Why PSI is absent when the kernel does have the file (an empty one).
+    pub psi_note: Option<String>,
     pub oom_kills_since_boot: Option<u64>,
     pub procs: Vec<ProcMem>,
     pub before: Option<Vec<ProcMem>>,
@@ -67,7 +69,11 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         not_judged.push(note);
     }
     match i.psi {
-        None => not_judged.push("memory pressure: the kernel has no PSI (pressure/memory)".into()),
+        None => {
+            not_judged.push(i.psi_note.clone().unwrap_or_else(|| {
+                "memory pressure: the kernel has no PSI (pressure/memory)".into()
+            }))
+        }
         Some(Psi {
             full_avg10: None, ..
         }) => not_judged.push("memory pressure: pressure/memory has no 'full' line".into()),

@@ -59,7 +59,10 @@ impl MqueueReport {
             return "no mail queue found".into();
         };
         if q.bytes == 0 {
-            return format!("all {} queues empty", self.totals.queues);
+            return match self.totals.queues {
+                1 => "the one queue is empty".into(),
+                n => format!("all {} queues empty", thousands(n as u64)),
+            };
         }
         let mut s = format!(
             "{}: {} in {}",
@@ -130,9 +133,9 @@ impl Report for MqueueReport {
             return self.skipped_lines(out);
         }
         let totals = format!(
-            "{} queues, {} messages, {} apparent, {} on disk; {} oversized ({})",
-            thousands(self.totals.queues as u64),
-            thousands(self.totals.messages),
+            "{}, {}, {} apparent, {} on disk; {} oversized ({})",
+            plural(self.totals.queues as u64, "queue"),
+            plural(self.totals.messages, "message"),
             human_size(self.totals.bytes),
             human_size(self.totals.disk_bytes),
             thousands(self.totals.oversized),
@@ -150,8 +153,8 @@ impl Report for MqueueReport {
             let bytes: u64 = rest.iter().map(|q| q.bytes).sum();
             writeln!(
                 out,
-                "... {} more queues holding {} (--top {} lists more)",
-                thousands(rest.len() as u64),
+                "... {} holding {} (--top {} lists more)",
+                plural(rest.len() as u64, "more queue"),
                 human_size(bytes),
                 top * 5
             )?;
@@ -165,8 +168,8 @@ impl Report for MqueueReport {
             writeln!(out)?;
             writeln!(
                 out,
-                "... details of {} more queues in --json",
-                notables.len() - top
+                "... details of {} in --json",
+                plural((notables.len() - top) as u64, "more queue")
             )?;
         }
         let idle: Vec<String> = self
@@ -261,7 +264,8 @@ impl Report for MqueueReport {
         if unbound.len() > DETAIL_QUEUES {
             let more = unbound.len() - DETAIL_QUEUES;
             d.push(format!(
-                "{more} more queues not bound; run: toolkit mqueue fix --all"
+                "{} not bound; run: toolkit mqueue fix --all",
+                plural(more as u64, "more queue")
             ));
         }
         for g in &self.oversized {

@@ -172,7 +172,7 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
         }
     }
     if let Some(fix) = q.binding.as_ref().and_then(|b| b.fix.as_ref()) {
-        writeln!(out, "  fix: {}", style.bold(fix))?;
+        writeln!(out, "  fix: {}", style.bold(&printable(fix)))?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use super::judge::{plural, Options, Parent, ZombiesReport};
 use crate::context::Context;
 use crate::error::Result;
 use crate::readers::procs::{parse_stat, read_file};
+use crate::render::sanitize::{printable, Guard};
 use crate::render::{emit, Family, Format, Perf, Report, Style};
 use crate::status::Status;
 use crate::ui::Approval;
@@ -52,7 +53,7 @@ pub struct ActReport {
 pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) -> Result<Status> {
     let approval = Approval::decide(ctx)?;
     let stdout = io::stdout();
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = Guard::for_format(io::BufWriter::new(stdout.lock()), ctx.format, &ctx.style);
     let text = ctx.format == Format::Text;
     let live = ctx.root.is_live();
     if text {
@@ -159,15 +160,15 @@ fn show_plan(
     lines: &[String],
 ) -> io::Result<()> {
     if text {
-        writeln!(out, "{}", style.bold(title))?;
+        writeln!(out, "{}", style.bold(&printable(title)))?;
         for l in lines {
-            writeln!(out, "  {l}")?;
+            writeln!(out, "  {}", printable(l))?;
         }
         out.flush()
     } else {
-        eprintln!("{title}");
+        eprintln!("{}", printable(title));
         for l in lines {
-            eprintln!("  {l}");
+            eprintln!("  {}", printable(l));
         }
         Ok(())
     }
@@ -407,7 +408,9 @@ impl ActReport {
             writeln!(
                 out,
                 "  {:<9} {}  ({}{cleared})",
-                outcome, a.command, a.detail
+                outcome,
+                printable(&a.command),
+                printable(&a.detail)
             )?;
         }
         if let Some(after) = &self.after {

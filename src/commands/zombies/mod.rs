@@ -10,7 +10,7 @@ pub mod service;
 
 use crate::cli::ZombiesArgs;
 use crate::context::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::readers::procs::{read_detail, read_table, ProcError, ProcTable, Skips};
 use crate::readers::users::UserDb;
 use crate::root::SysInfo;
@@ -32,6 +32,15 @@ impl Options {
 
 pub fn run(ctx: &Context, args: &ZombiesArgs) -> Result<Status> {
     let opts = Options::from_args(args);
+    if let Some(pid) = opts.parent {
+        // "OK no zombies" about a process that is not there would answer another question.
+        if !ctx.root.proc().join(pid.to_string()).is_dir() {
+            return Err(Error::Usage(format!(
+                "--parent {pid}: no such process (no {})",
+                ctx.root.proc().join(pid.to_string()).display()
+            )));
+        }
+    }
     let report = scan(ctx, &opts)?;
     if args.reap || args.restart {
         return act::run(ctx, &opts, report, args.restart);

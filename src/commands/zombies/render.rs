@@ -78,7 +78,7 @@ impl Report for ZombiesReport {
             let service = p
                 .service
                 .as_ref()
-                .map(|s| format!("  service {}", s.name))
+                .map(|s| format!("  service {}", printable(&s.name)))
                 .unwrap_or_default();
             writeln!(
                 out,
@@ -117,14 +117,19 @@ impl Report for ZombiesReport {
             }
             for (i, d) in p.diagnosis.iter().enumerate() {
                 let lead = if i == 0 { "why: " } else { "     " };
-                for (j, l) in wrap(&d.text, 72, 0).iter().enumerate() {
+                for (j, l) in wrap(&printable(&d.text), 72, 0).iter().enumerate() {
                     writeln!(out, "  {}{l}", if j == 0 { lead } else { "     " })?;
                 }
             }
             for (i, s) in p.suggestions.iter().enumerate() {
                 let lead = if i == 0 { "do:  " } else { "     " };
-                writeln!(out, "  {lead}{}. {}", i + 1, style.bold(&s.command))?;
-                for l in wrap(&s.note, 67, 0) {
+                writeln!(
+                    out,
+                    "  {lead}{}. {}",
+                    i + 1,
+                    style.bold(&printable(&s.command))
+                )?;
+                for l in wrap(&printable(&s.note), 67, 0) {
                     writeln!(out, "          {}", style.dim(&l))?;
                 }
             }
@@ -154,7 +159,7 @@ impl Report for ZombiesReport {
                         d.pid,
                         d.ppid,
                         human_duration(d.age),
-                        truncate(d.wchan.as_deref().unwrap_or("-"), 24),
+                        truncate(&printable(d.wchan.as_deref().unwrap_or("-")), 24),
                         truncate(&printable(&d.comm), 24)
                     )?;
                 }
@@ -215,7 +220,7 @@ impl Report for ZombiesReport {
                 self.processes
             )?;
             for p in &self.skipped.first {
-                writeln!(out, "  {}: {}", printable(&p.path), p.reason)?;
+                writeln!(out, "  {}: {}", printable(&p.path), printable(&p.reason))?;
             }
         }
         Ok(())
@@ -247,7 +252,7 @@ impl Report for ZombiesReport {
                     .iter()
                     .find(|s| matches!(s.kind, "continue" | "restart" | "init"))
                     .or(p.suggestions.first())
-                    .map(|s| s.command.clone())
+                    .map(|s| printable(&s.command))
                     .unwrap_or_default();
                 format!(
                     "{} under {} {} ({}): {}",

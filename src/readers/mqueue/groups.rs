@@ -3,9 +3,10 @@
 //! messages, not of copies.
 
 use super::delivery::{self, Class};
-use super::qf::ControlFile;
+use super::qf::{ControlFile, KEPT_RECIPIENTS};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 /// Ids kept per group (the others are only counted).
 const KEPT_IDS: usize = 3;
@@ -37,7 +38,10 @@ pub struct Group {
     pub created: i64,
     /// Owners seen (uid, gid), at most three.
     pub owners: Vec<(u32, u32)>,
+    /// Distinct recipients over all the copies (three copies to user1, user2 and user3 are 3), at
+    /// least the largest count of any one copy.
     pub recipient_count: usize,
+    /// The first few distinct recipients, in the order met.
     pub recipients: Vec<String>,
     /// Most delivery attempts among the copies (qf `N`).
     pub attempts: Option<u32>,
@@ -50,6 +54,19 @@ pub struct Group {
     /// Copies whose control file is missing, unreadable or damaged, and the first reason.
     pub damaged: u64,
     pub problem: Option<String>,
+    /// Hashes of the distinct recipients seen, for the count (bounded: see `MAX_DISTINCT`).
+    #[serde(skip)]
+    seen: HashSet<u64>,
+}
+
+/// Distinct recipients counted per group; past this the count stops growing (memory stays bounded
+/// by the number of groups however many copies and addresses there are).
+const MAX_DISTINCT: usize = 10_000;
+
+fn address_hash(a: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    a.to_ascii_lowercase().hash(&mut h);
+    h.finish()
 }
 
 type Key = (Option<String>, Option<String>, u64);
@@ -83,10 +100,8 @@ impl Groups {
             ids: Vec::new(),
             created,
             owners: Vec::new(),
-            recipient_count: c.map_or(0, |c| c.recipient_count),
-            recipients: c.map_or(Vec::new(), |c| {
-                c.recipients.iter().map(|r| r.address.clone()).collect()
-            }),
+            recipient_count: 0,
+            recipients: Vec::new(),
             attempts: None,
             status_class: class,
             status: status.clone(),
@@ -94,8 +109,20 @@ impl Groups {
             classes: BTreeMap::new(),
             damaged: 0,
             problem: None,
+            seen: HashSet::new(),
         });
         g.count += 1;
+        if let Some(c) = c {
+            for r in &c.recipients {
+                if g.seen.len() < MAX_DISTINCT
+                    && g.seen.insert(address_hash(&r.address))
+                    && g.recipients.len() < KEPT_RECIPIENTS
+                {
+                    g.recipients.push(r.address.clone());
+                }
+            }
+            g.recipient_count = g.seen.len().max(c.recipient_count).max(g.recipient_count);
+        }
         *g.classes.entry(class).or_default() += 1;
         if created < g.created {
             g.created = created;
@@ -140,5 +167,40 @@ impl Groups {
                 .then(a.ids.cmp(&b.ids))
         });
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::readers::mqueue::qf;
+
+    fn copy(id: &str, to: &[&str]) -> Message {
+        let mut f = b"V8\nT1795314996\nSjdoe@example.com\n".to_vec();
+        for r in to {
+            f.extend_from_slice(format!("RPFD:{r}\n").as_bytes());
+        }
+        f.extend_from_slice(b"H??Subject: Catalogue\n.\n");
+        Message {
+            id: id.into(),
+            size: 40 << 20,
+            mtime: 0,
+            owner: (0, 12),
+            control: Some(qf::parse(&f)),
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn a_group_shows_the_distinct_recipients_of_all_its_copies() {
+        let mut g = Groups::default();
+        g.add(copy("A1", &["user1@x"]));
+        g.add(copy("A2", &["user2@x"]));
+        g.add(copy("A3", &["user3@x", "USER1@x"]));
+        let v = g.sorted();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].count, 3);
+        assert_eq!(v[0].recipient_count, 3);
+        assert_eq!(v[0].recipients, ["user1@x", "user2@x", "user3@x"]);
     }
 }

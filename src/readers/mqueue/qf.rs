@@ -64,22 +64,10 @@ impl ControlFile {
     }
 }
 
-/// Text for a person: UTF-8 kept, other bytes shown as `\xNN`, control characters escaped.
+/// A qf field as the data model holds it: UTF-8 kept exactly (controls too: JSON keeps them, text
+/// output escapes them through `render::sanitize`), other bytes as the text `\xNN`.
 pub fn lossless_text(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
+    crate::render::sanitize::decode(bytes)
 }
 
 /// Splits into logical lines: a line starting with TAB (or space) continues the previous one.

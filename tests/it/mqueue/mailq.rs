@@ -27,9 +27,21 @@ pub fn parse_mailq(text: &str) -> BTreeMap<String, Entry> {
                     e.recipients.push(r.to_string());
                 }
             }
-        } else if line.starts_with(|c: char| c.is_ascii_alphanumeric()) && fields.len() >= 7 {
-            // A '*' after the id marks a locked job, 'X' a quarantined one.
-            let id = fields[0].trim_end_matches(['*', 'X']).to_string();
+        } else if line.starts_with(|c: char| c.is_ascii_alphanumeric()) && fields.len() >= 6 {
+            // The id fills the 14 columns under -----Q-ID-----, then one mark ('*' a locked job,
+            // 'X' one not run now: quarantined, or any job while the load average is over QueueLA
+            // as on a busy test machine; '-' too young), then the size in 8 columns, which an
+            // 8-digit size fills with no space before it. Read the columns.
+            let (Some(head), Some(size)) = (line.get(..14), line.get(15..23)) else {
+                continue;
+            };
+            let mut f = vec![head.trim_end(), size.trim()];
+            f.extend(line.get(23..).unwrap_or("").split_whitespace());
+            let fields = f;
+            if fields.len() < 7 {
+                continue;
+            }
+            let id = fields[0].to_string();
             let Ok(size) = fields[1].parse() else {
                 continue;
             };

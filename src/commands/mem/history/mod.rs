@@ -26,13 +26,18 @@ pub fn path(ctx: &Context, given: Option<&Path>) -> PathBuf {
         .unwrap_or_else(|| ctx.root.join(file::DEFAULT))
 }
 
-/// `mem report`: loads, draws, and writes the SVG when asked.
+/// `mem report`: loads, draws, and writes the SVG when asked (`-`: the caller writes it to stdout).
 pub fn report(history: &Path, svg: Option<&Path>) -> Result<view::HistoryReport> {
     let h = file::load(history)?;
     let mut r = view::build(&history.display().to_string(), h.as_ref());
-    if let Some(p) = svg {
-        std::fs::write(p, svg::document(&r.charts)).map_err(|e| Error::io(p, e))?;
-        r.svg = Some(p.display().to_string());
+    match svg {
+        // `--svg -`: the document goes to stdout, instead of the report.
+        Some(p) if p == Path::new("-") => r.svg = Some("-".into()),
+        Some(p) => {
+            std::fs::write(p, svg::document(&r.charts)).map_err(|e| Error::io(p, e))?;
+            r.svg = Some(p.display().to_string());
+        }
+        None => {}
     }
     Ok(r)
 }

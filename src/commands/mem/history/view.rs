@@ -38,6 +38,47 @@ pub struct HistoryReport {
     pub svg: Option<String>,
 }
 
+impl HistoryReport {
+    /// The command that records into this report's file (`--history` only when it is not the default).
+    fn record_command(&self) -> String {
+        if self.path == format!("/{}", super::file::DEFAULT) {
+            "toolkit mem record".into()
+        } else {
+            format!("toolkit mem record --history {}", printable(&self.path))
+        }
+    }
+
+    /// Without samples there is nothing to draw: say how to start recording instead.
+    fn how_to_record(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let cmd = self.record_command();
+        writeln!(
+            out,
+            "{} no samples recorded yet in",
+            style.status(self.status)
+        )?;
+        writeln!(out, "  {}", printable(&self.path))?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Record one sample a minute from cron, in /etc/cron.d/toolkit-mem:"
+        )?;
+        writeln!(out, "  * * * * * root {cmd}")?;
+        writeln!(out, "or with a systemd timer:")?;
+        writeln!(
+            out,
+            "  systemd-run --unit=toolkit-mem-record --on-calendar=minutely {cmd}"
+        )?;
+        writeln!(out, "or for the next hour, from this shell:")?;
+        writeln!(out, "  {cmd} --every 10s --for 1h")?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "Then run `{}` again.",
+            cmd.replacen("mem record", "mem report", 1)
+        )
+    }
+}
+
 /// Builds the report from a loaded history (`None`: no file yet).
 pub fn build(path: &str, h: Option<&History>) -> HistoryReport {
     let empty = History::default();
@@ -80,7 +121,11 @@ impl Report for HistoryReport {
 
     fn summary(&self) -> String {
         if self.samples == 0 {
-            return format!("no samples recorded in {}", self.path);
+            return format!(
+                "no samples recorded in {}: start recording with `{}`",
+                self.path,
+                self.record_command()
+            );
         }
         let span = human_duration((self.to.unwrap_or(0.0) - self.from.unwrap_or(0.0)) as u64);
         match (self.leaks.first(), self.forecast) {
@@ -100,12 +145,19 @@ impl Report for HistoryReport {
     }
 
     fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        if self.samples == 0 {
+            return self.how_to_record(out, style);
+        }
         for l in wrap(&format!("{} {}", self.status.word(), self.summary()), 80, 2) {
             writeln!(out, "{l}")?;
         }
         if let (Some(a), Some(b)) = (self.from, self.to) {
-            let host = printable(self.hostname.as_deref().unwrap_or(""));
-            writeln!(out, "  {host}, {} to {} UTC", clock(a), clock(b))?;
+            // A fake root may have no hostname: then no "host, " before the span.
+            let host = match self.hostname.as_deref().filter(|h| !h.is_empty()) {
+                Some(h) => format!("{}, ", printable(h)),
+                None => String::new(),
+            };
+            writeln!(out, "  {host}{} to {} UTC", clock(a), clock(b))?;
         }
         if self.skipped.total() > 0 {
             let s = &self.skipped;

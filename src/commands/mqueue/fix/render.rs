@@ -162,7 +162,7 @@ fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result
         } else {
             format!("  {}", s.change)
         };
-        writeln!(out, "  {word} {}{what}", printable(&s.path))?;
+        writeln!(out, "  {word} {}{}", printable(&s.path), printable(&what))?;
         if !s.note.is_empty() {
             writeln!(out, "  {:12}   {}", "", style.dim(&printable(&s.note)))?;
         }
@@ -173,7 +173,7 @@ fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result
 /// The plan for one site, on stderr before asking (stdout stays the report).
 pub fn print_plan(label: &str, steps: &[Step], style: &Style) {
     let mut err = io::stderr();
-    let _ = writeln!(err, "Plan for {label}:");
+    let _ = writeln!(err, "Plan for {}:", printable(label));
     let pending: Vec<Step> = steps
         .iter()
         .filter(|s| s.outcome != Outcome::Ok)
@@ -226,7 +226,7 @@ impl Report for FixReport {
             writeln!(
                 out,
                 "{}{}",
-                style.bold(&site.label),
+                style.bold(&printable(&site.label)),
                 if site.declined { "  (declined)" } else { "" }
             )?;
             if let Some(login) = &site.login {

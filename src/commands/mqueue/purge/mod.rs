@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::readers::mqueue::qf;
 use crate::readers::sites::{discover, Site};
 use crate::readers::users::UserDb;
-use crate::render::text::printable;
+use crate::render::sanitize::{decode, printable};
 use crate::safeops::{Dir, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
@@ -16,6 +16,7 @@ use crate::units::human_size;
 use pending::{PurgeJournal, QueueDirs};
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 mod pending;
@@ -24,7 +25,7 @@ mod render;
 
 const QUEUE: &str = "var/spool/mqueue";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     WouldPurge,
@@ -41,6 +42,8 @@ pub struct Purged {
     pub size: u64,
     pub age: Option<u64>,
     pub sender: Option<String>,
+    /// Subject header, with sender and size what makes copies identical (grouped in text).
+    pub subject: Option<String>,
     /// The files of the message (qf, df, xf...), relative to the queue directory.
     pub files: Vec<String>,
     pub outcome: Outcome,
@@ -137,6 +140,7 @@ struct Candidate {
     size: u64,
     age: Option<u64>,
     sender: Option<String>,
+    subject: Option<String>,
 }
 
 fn sender_matches(sender: Option<&str>, want: &str) -> bool {
@@ -206,11 +210,14 @@ fn purge_site(
     let names = qdir.names().map_err(|e| Error::Refused(e.to_string()))?;
     let mut candidates = Vec::new();
     for name in names {
-        let n = name.to_string_lossy();
-        let Some(id) = n.strip_prefix("qf") else {
+        // The names of the companion files come from the qf name's bytes, never from a lossy
+        // decoding (which would map different names to one, and name a file that is not the pair).
+        let Some(raw_id) = name.as_bytes().strip_prefix(b"qf") else {
             continue;
         };
-        let df_name = OsString::from(format!("df{id}"));
+        let id = decode(raw_id);
+        let companion = |kind: &[u8]| OsString::from_vec([kind, raw_id].concat());
+        let df_name = companion(b"df");
         let size = match q.dir("df").entry(&df_name) {
             Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::File => e.meta.size,
             _ => 0,
@@ -242,16 +249,17 @@ fn purge_site(
             (q.sub("qf").to_string(), name.clone()),
             (q.sub("df").to_string(), df_name),
         ];
-        let xf_name = OsString::from(format!("xf{id}"));
+        let xf_name = companion(b"xf");
         if matches!(q.dir("xf").entry(&xf_name), Ok(Some(_))) {
             files.push((q.sub("xf").to_string(), xf_name));
         }
         candidates.push(Candidate {
-            id: id.to_string(),
+            id,
             files,
             size,
             age,
             sender,
+            subject: control.as_ref().and_then(|c| c.subject.clone()),
         });
     }
     candidates.sort_by(|a, b| b.size.cmp(&a.size).then(a.id.cmp(&b.id)));
@@ -260,9 +268,9 @@ fn purge_site(
             .iter()
             .map(|(d, n)| {
                 if d.is_empty() {
-                    n.to_string_lossy().into_owned()
+                    decode(n.as_bytes())
                 } else {
-                    format!("{d}/{}", n.to_string_lossy())
+                    format!("{d}/{}", decode(n.as_bytes()))
                 }
             })
             .collect()
@@ -272,6 +280,7 @@ fn purge_site(
         size: c.size,
         age: c.age,
         sender: c.sender.clone(),
+        subject: c.subject.clone(),
         files: shown(c),
         outcome,
         detail: detail.to_string(),
@@ -294,7 +303,7 @@ fn purge_site(
     if approval == Approval::Ask {
         eprintln!(
             "Plan for {}: {} {} message(s), {}",
-            site.label(),
+            printable(&site.label()),
             verb.to_lowercase(),
             candidates.len(),
             human_size(total)
@@ -302,7 +311,7 @@ fn purge_site(
         for c in candidates.iter().take(10) {
             eprintln!(
                 "  {}  {}  {}",
-                c.id,
+                printable(&c.id),
                 human_size(c.size),
                 c.sender.as_deref().map(printable).unwrap_or_default()
             );

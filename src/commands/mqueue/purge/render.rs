@@ -1,11 +1,13 @@
 //! The purge report in text, Nagios and Prometheus terms (JSON is its serde form).
 
 use super::pending::Recovery;
-use super::{Outcome, PurgeReport};
+use super::{Outcome, PurgeReport, Purged};
 use crate::render::text::printable;
+use crate::render::text::wrap;
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
 use crate::units::{human_duration, human_size, thousands};
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 impl PurgeReport {
@@ -16,6 +18,68 @@ impl PurgeReport {
             .filter(|m| m.outcome == o)
             .fold((0, 0), |(n, b), m| (n + 1, b + m.size))
     }
+}
+
+/// Ids shown for a group of identical copies (the others are counted).
+const SHOWN_IDS: usize = 3;
+
+/// Messages folded into runs of identical copies (same sender, subject and size, as `scan` groups
+/// them, and the same outcome and detail), in the order of the report.
+fn identical(messages: &[Purged]) -> Vec<Vec<&Purged>> {
+    let mut groups: Vec<Vec<&Purged>> = Vec::new();
+    let mut index: HashMap<_, usize> = HashMap::new();
+    for m in messages {
+        let key = (&m.sender, &m.subject, m.size, m.outcome, &m.detail);
+        match index.get(&key) {
+            Some(&i) => groups[i].push(m),
+            None => {
+                index.insert(key, groups.len());
+                groups.push(vec![m]);
+            }
+        }
+    }
+    groups
+}
+
+/// "2,074 copies of one 38.0 MiB message from x (77.0 GiB), oldest 9h 23m", then the first ids.
+fn group(out: &mut dyn Write, outcome: &str, copies: &[&Purged], sender: &str) -> io::Result<()> {
+    let m = copies[0];
+    let total: u64 = copies.iter().map(|c| c.size).sum();
+    let oldest = copies.iter().filter_map(|c| c.age).max();
+    let line = format!(
+        "{} copies of one {} message from {sender} ({})",
+        thousands(copies.len() as u64),
+        human_size(m.size),
+        human_size(total)
+    );
+    let mut ids: Vec<&str> = copies.iter().map(|c| c.id.as_str()).collect();
+    ids.sort_unstable();
+    let more = ids.len().saturating_sub(SHOWN_IDS);
+    let mut id_line = match oldest {
+        Some(a) => format!("oldest {}; ", human_duration(a)),
+        None => String::new(),
+    };
+    id_line.push_str(&format!(
+        "ids {}",
+        ids[..ids.len().min(SHOWN_IDS)].join(" ")
+    ));
+    if more > 0 {
+        id_line.push_str(&format!(" and {} more", thousands(more as u64)));
+    }
+    let lead = format!("  {outcome:<12} ");
+    for (i, l) in wrap(&line, 80 - lead.len(), 0)
+        .into_iter()
+        .chain(wrap(&id_line, 80 - lead.len(), 0))
+        .enumerate()
+    {
+        let pad = if i == 0 {
+            lead.clone()
+        } else {
+            " ".repeat(lead.len())
+        };
+        writeln!(out, "{pad}{l}")?;
+    }
+    Ok(())
 }
 
 impl Report for PurgeReport {
@@ -81,7 +145,7 @@ impl Report for PurgeReport {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            writeln!(out, "{}", style.bold(&label))?;
+            writeln!(out, "{}", style.bold(&printable(&label)))?;
             if let Some(q) = &s.quarantine {
                 writeln!(out, "  quarantine: {}", printable(q))?;
             }
@@ -105,7 +169,8 @@ impl Report for PurgeReport {
                     )?;
                 }
             }
-            for m in &s.messages {
+            for copies in identical(&s.messages) {
+                let m = copies[0];
                 let outcome = match m.outcome {
                     Outcome::WouldPurge => "would purge",
                     Outcome::Quarantined => "quarantined",
@@ -113,22 +178,26 @@ impl Report for PurgeReport {
                     Outcome::Skipped => "skipped",
                     Outcome::Failed => "FAILED",
                 };
-                let age = m.age.map(human_duration).unwrap_or_else(|| "?".into());
                 let sender = m
                     .sender
                     .as_deref()
                     .map(printable)
                     .unwrap_or_else(|| "?".into());
-                writeln!(
-                    out,
-                    "  {outcome:<12} {:<16} {:>9} {:>7}  {}",
-                    m.id,
-                    human_size(m.size),
-                    age,
-                    crate::render::text::truncate(&sender, 28)
-                )?;
+                if copies.len() > 1 {
+                    group(out, outcome, &copies, &sender)?;
+                } else {
+                    let age = m.age.map(human_duration).unwrap_or_else(|| "?".into());
+                    writeln!(
+                        out,
+                        "  {outcome:<12} {:<16} {:>9} {:>7}  {}",
+                        printable(&m.id),
+                        human_size(m.size),
+                        age,
+                        crate::render::text::truncate(&sender, 28)
+                    )?;
+                }
                 if !m.detail.is_empty() {
-                    writeln!(out, "  {:12} {}", "", style.dim(&m.detail))?;
+                    writeln!(out, "  {:12} {}", "", style.dim(&printable(&m.detail)))?;
                 }
             }
         }
