@@ -11,3 +11,4 @@ mod mqueue_fix;
 mod mqueue_purge;
 mod sendmail_m4;
 mod zombies;
+mod zombies_live;
