@@ -9,7 +9,8 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// `parent N`: a parent whose SIGCHLD handler does nothing, with N children that exit at once (they
-/// stay zombies). `reaping N` / `not-reaping N`: a child subreaper (prctl PR_SET_CHILD_SUBREAPER) that
+/// stay zombies). `late-reaper N`: a parent that installs a handler looping on waitpid only after its
+/// N children are zombies (so they stay until a SIGCHLD arrives). `reaping N` / `not-reaping N`: a child subreaper (prctl PR_SET_CHILD_SUBREAPER) that
 /// first starts a daemon the classic way (fork, setsid, fork, exit: the grandchild is reparented to
 /// it, the trace a subreaper leaves), then such a parent; the reaping one loops on waitpid in its
 /// SIGCHLD handler, the other never waits. Prints "PARENT DAEMON MIDDLE", ends them all and reaps
@@ -29,6 +30,27 @@ def zombie_parent():
 
 if mode == "parent":
     zombie_parent()
+if mode == "late-reaper":
+    kids = [os.fork() for _ in range(n)]
+    if 0 in kids:
+        os._exit(0)
+    while len(kids) > 0:
+        state = open("/proc/%d/stat" % kids[-1]).read().rsplit(")", 1)[1].split()[0]
+        if state != "Z":
+            time.sleep(0.01)
+            continue
+        kids.pop()
+    def reap(signum, frame):
+        while True:
+            try:
+                if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                    return
+            except ChildProcessError:
+                return
+    signal.signal(signal.SIGCHLD, reap)
+    print(os.getpid(), flush=True)
+    while True:
+        time.sleep(60)
 if ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) != 0:
     sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
 if mode == "reaping":
@@ -295,4 +317,64 @@ fn live_nudge_of_a_handler_that_does_not_reap_has_no_effect() {
         .stdout_has("no effect")
         .stdout_has("0 of 2 zombies cleared; 2 still under it");
     assert_eq!(zombies_of(parent).len(), 2);
+}
+
+fn state_of(pid: i32) -> String {
+    let out = Command::new("ps")
+        .args(["-o", "stat=", "-p", &pid.to_string()])
+        .output()
+        .expect("ps");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn live_reap_resumes_a_stopped_parent_then_nudges_it_rereading_between() {
+    let helper = Helper::start("late-reaper", 4);
+    let parent = helper.pid();
+    assert_eq!(zombies_of(parent).len(), 4);
+    let stop = Command::new("kill")
+        .args(["-STOP", &parent.to_string()])
+        .status()
+        .unwrap();
+    assert!(stop.success());
+    wait_for("the parent is stopped", || {
+        state_of(parent).starts_with('T')
+    });
+    let out = toolkit(&[
+        "zombies",
+        "--min-age",
+        "0",
+        "--parent",
+        &parent.to_string(),
+        "--reap",
+        "--yes",
+        "--format",
+        "json",
+    ]);
+    out.status(0);
+    let r = out.json();
+    let p = &r["before"]["parents"][0];
+    assert_eq!(p["diagnosis"][0]["code"], "stopped");
+    let actions = r["actions"].as_array().unwrap();
+    let steps: Vec<(&str, &str, i64)> = actions
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap(),
+                a["outcome"].as_str().unwrap(),
+                a["zombies_cleared"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // Resuming does not make it reap (no SIGCHLD is pending); the re-read after it finds the parent
+    // running with its handler, and only then is the nudge offered, which clears all four.
+    assert_eq!(
+        steps,
+        vec![("continue", "no_effect", 0), ("nudge", "done", 4)],
+        "{r:#}"
+    );
+    assert_eq!(actions[0]["remaining"][0]["pid"], parent);
+    assert_eq!(actions[0]["remaining"][0]["zombies"], 4);
+    assert_eq!(r["after"]["zombies"], 0);
+    assert!(zombies_of(parent).is_empty());
 }

@@ -260,9 +260,19 @@ fn tally(ctx: &Context, a: &mut Action, step: &Step) {
 }
 
 /// 0 all done (or nothing to do), 1 some steps declined, skipped or without effect, 2 a step failed.
+/// A step without effect does not count once a later step cleared all that parent's zombies.
 fn fix_status(actions: &[Action]) -> Status {
+    let all_cleared = |a: &Action| {
+        actions
+            .iter()
+            .filter(|b| b.pid == a.pid)
+            .map(|b| b.zombies_cleared)
+            .sum::<usize>()
+            >= a.zombies_before
+    };
     Status::worst_of(actions.iter().map(|a| match a.outcome {
         Outcome::Done | Outcome::WouldDo => Status::Ok,
+        Outcome::NoEffect if all_cleared(a) => Status::Ok,
         Outcome::Declined | Outcome::Skipped | Outcome::NoEffect => Status::Warning,
         Outcome::Failed => Status::Critical,
     }))
