@@ -8,7 +8,7 @@
 //! old already under it mean it does not reap; a known init or SIGCHLD ignored (the kernel then reaps
 //! for it) mean it does; the rest is stated as likely or unknown.
 
-use super::judge::{plural, ProcInfo};
+use super::judge::{is_zombie, plural, ProcInfo};
 use crate::readers::procs::{Proc, ProcTable};
 use crate::units::human_duration;
 use serde::Serialize;
@@ -74,6 +74,12 @@ impl Adopter {
     }
 }
 
+/// What a judgement rests on, and whether it is inferred.
+pub struct Evidence {
+    pub likely: bool,
+    pub text: String,
+}
+
 /// What adopter judgements look at, built once per report.
 pub struct View<'a> {
     pub table: &'a ProcTable,
@@ -121,19 +127,26 @@ impl<'a> View<'a> {
             .unwrap_or(&[])
     }
 
-    /// Why `p` is taken for a child subreaper, if anything shows it.
-    pub fn subreaper_evidence(&self, p: &Proc) -> Option<String> {
+    /// Why `p` is taken for a child subreaper, if anything shows it: a known program (certain), or a
+    /// child reparented to it (likely).
+    pub fn subreaper_evidence(&self, p: &Proc) -> Option<Evidence> {
         let ns_init = self.info.get(&p.pid).is_some_and(|i| i.is_ns_init());
         if p.pid > 1 && !ns_init {
             if let Some(known) = known_subreaper(&p.comm, self.argv(p.pid)) {
-                return Some(known);
+                return Some(Evidence {
+                    likely: false,
+                    text: known,
+                });
             }
         }
         let child = self.table.get(*self.reparented.get(&p.pid)?)?;
-        Some(format!(
-            "likely a child subreaper: {} ({}) was reparented to it (its session {} is neither its own nor its parent's)",
-            child.pid, child.comm, child.session
-        ))
+        Some(Evidence {
+            likely: true,
+            text: format!(
+                "{} ({}) was reparented to it: its session {} is neither its own nor its parent's",
+                child.pid, child.comm, child.session
+            ),
+        })
     }
 
     /// The adopter of `parent`'s children, or None when the parent is PID 1 or a namespace's init (its
@@ -177,8 +190,13 @@ impl<'a> View<'a> {
                 return Some(self.judged(a, "container_init", why));
             }
             // The kernel passes over a subreaper that has no live thread left.
-            if a.state != 'Z' {
-                if let Some(why) = self.subreaper_evidence(a) {
+            if !is_zombie(a) {
+                if let Some(ev) = self.subreaper_evidence(a) {
+                    let why = if ev.likely {
+                        format!("likely a child subreaper: {}", ev.text)
+                    } else {
+                        ev.text
+                    };
                     return Some(self.judged(a, "subreaper", why));
                 }
             }

@@ -201,7 +201,6 @@ fn ignored() -> Finding {
 }
 
 fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
-    let pid = p.pid;
     let old = old(p, s.view.min_age);
     let state = match proc.state {
         'T' => Some(Finding::fact(
@@ -280,10 +279,12 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
         ));
     }
     if let Some(ev) = s.view.subreaper_evidence(proc) {
-        p.diagnosis.push(Finding::fact(
-            "subreaper",
-            format!("{pid} is a child subreaper ({ev}): orphans below it are adopted by it, so zombies gather under it while it does not reap"),
-        ));
+        let text = "it is a child subreaper: orphans below it are adopted by it, so zombies gather under it while it does not reap";
+        p.diagnosis.push(if ev.likely {
+            Finding::likely("subreaper", text, ev.text)
+        } else {
+            Finding::fact("subreaper", format!("{text} ({})", ev.text))
+        });
     }
 }
 

@@ -575,3 +575,67 @@ fn host_without_systemd_never_suggests_systemctl() {
     assert!(!all.contains("systemctl"), "{all}");
     assert_eq!(kinds(parent(&r, 612)), ["nudge", "kill"]);
 }
+
+#[test]
+fn blocked_sigchld_without_a_handler_is_the_signalfd_pattern() {
+    let mut w = World::systemd();
+    w.add(700, 1, "daemon", 'S', 90_000.0).blocked = SIGCHLD_BIT;
+    w.zombies(700, 7001, 2, 5000.0);
+    let r = w.report(60);
+    let p = parent(&r, 700);
+    assert_eq!(codes(p), ["sigchld_blocked"]);
+    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].text.contains("signalfd"));
+    assert!(!kinds(p).contains(&"nudge"));
+}
+
+#[test]
+fn parent_caught_exiting_is_likely_and_says_so() {
+    let mut w = World::systemd();
+    w.add(700, 1, "daemon", 'Z', 90_000.0);
+    w.zombies(700, 7001, 1, 5000.0);
+    let r = w.report(60);
+    let p = parent(&r, 700);
+    assert_eq!(codes(p), ["parent_zombie"]);
+    assert!(p.diagnosis[0].likely && p.diagnosis[0].text.contains("exiting"));
+}
+
+#[test]
+fn broken_ancestry_falls_back_to_pid1_and_says_which_ancestor() {
+    let mut w = World::systemd();
+    // 612's parent 600 is missing from the table (vanished or unreadable).
+    w.add(612, 600, "crond", 'S', 90_000.0).caught = SIGCHLD_BIT;
+    w.zombies(612, 7001, 1, 5000.0);
+    let r = w.report(60);
+    let a = parent(&r, 612).adopter.as_ref().unwrap();
+    assert_eq!(a.pid, 1);
+    assert!(a.why.contains("ancestor 600"), "{}", a.why);
+}
+
+#[test]
+fn stopped_subreaper_does_not_reap() {
+    let mut w = World::systemd();
+    w.add(4000, 1, "containerd-shim", 'T', 90_000.0).caught = SIGCHLD_BIT;
+    w.add(4500, 4000, "worker", 'S', 80_000.0);
+    w.zombies(4500, 4501, 1, 5000.0);
+    let r = w.report(60);
+    let a = parent(&r, 4500).adopter.as_ref().unwrap();
+    assert_eq!((a.pid, a.reaps), (4000, Reaps::No));
+    assert!(a.evidence.contains("stopped"));
+}
+
+#[test]
+fn user_manager_is_a_known_subreaper_and_zombie_ancestors_are_passed_over() {
+    let mut w = World::systemd();
+    w.add(900, 1, "systemd", 'S', 90_000.0).cmdline =
+        vec!["/usr/lib/systemd/systemd".into(), "--user".into()];
+    w.info.get_mut(&900).unwrap().caught = SIGCHLD_BIT;
+    // 910 is a subreaper by its trace but has just exited (no live thread): the kernel skips it.
+    w.add(910, 900, "tini", 'Z', 30.0).cmdline = vec!["tini".into(), "-s".into()];
+    w.add(920, 910, "app", 'S', 70_000.0);
+    w.zombies(920, 921, 1, 5000.0);
+    let r = w.report(60);
+    let a = parent(&r, 920).adopter.as_ref().unwrap();
+    assert_eq!((a.pid, a.role, a.reaps), (900, "subreaper", Reaps::Yes));
+    assert!(a.why.contains("systemd --user"), "{}", a.why);
+}
