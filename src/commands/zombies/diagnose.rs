@@ -7,6 +7,9 @@
 //! with its evidence. Suggestions fit the host: a SIGCHLD nudge only for a parent with a handler,
 //! systemctl only under systemd, container commands only for an identified runtime, and "kill the
 //! parent" promises reaping only when its adopter reaps.
+//!
+//! SA_NOCLDWAIT does not show in /proc (a handler installed with it sets only the SigCgt bit); its
+//! children are reaped by the kernel too, so a zombie under such a parent predates the flag.
 
 use super::adopter::{is_known_init, Adopter, Reaps, View};
 use super::host::Host;
