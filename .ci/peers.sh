@@ -9,6 +9,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$PWD/target/peers"
 stamp="$dest/.complete-v4"
+# The live zombie tests drive real processes with python3 (prctl, fork, signal handlers). Checked on
+# every run, before the stamp, so an existing target/peers needs no refresh for it.
+if ! command -v python3 >/dev/null; then
+  for try in 1 2 3 4 5; do
+    apt-get install -y -qq python3 >/dev/null 2>&1 && break
+    [ "$try" = 1 ] && apt-get update -qq >/dev/null 2>&1 || true
+    sleep 5
+  done
+  command -v python3 >/dev/null || { echo "peers.sh: could not install python3" >&2; exit 1; }
+fi
 [ -f "$stamp" ] && exit 0
 pkgs=(sendmail-bin sendmail-cf m4 prometheus monitoring-plugins-basic prometheus-node-exporter mandoc groff-base)
 work=$(mktemp -d)

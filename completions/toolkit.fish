@@ -58,8 +58,8 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l color -d 'Co
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l all -d 'Show the D-state and traced sections even when empty'
-complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l reap -d 'Send SIGCHLD to each non-reaping parent, wait, and report which zombies were cleared'
-complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l restart -d 'After reaping, offer to restart the owning service of each parent still holding zombies'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l reap -d 'Gentle steps: resume stopped parents, then send SIGCHLD to those with a handler; after each, re-read and report which zombies were cleared'
+complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l restart -d 'After the gentle steps, offer (each confirmed) to restart the owning service of each parent still holding zombies, or to end the parent alone where a restart would leave it running'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l json -d 'Shorthand for --format json'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -s q -l quiet -d 'No progress bar or spinner'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l yes -d 'Apply changes without asking for confirmation'

@@ -87,8 +87,8 @@ const ZOMBIES_EXAMPLES: &str = "\
 Examples:
   toolkit zombies                      zombies by parent, D-state and traced processes
   toolkit zombies --min-age 10m        ignore zombies younger than 10 minutes
-  toolkit zombies --reap               nudge each parent with SIGCHLD, report what cleared
-  toolkit zombies --restart            also restart the owning service, each confirmed
+  toolkit zombies --reap               resume stopped parents, nudge those with a handler
+  toolkit zombies --restart            then restart services or end parents, each confirmed
   toolkit zombies --format nagios -w 5 -c 100";
 
 const ZOMBIES_JSON: &str = "\
@@ -97,27 +97,40 @@ JSON fields (--format json):
   zombies           zombies at least --min-age old (the thresholds apply to it)
   transient         younger zombies, only counted
   oldest_age        seconds; min_age, warning, critical: the options in force
+  host              {systemd, init_evidence, runtime}: systemd is the init
+                    (run/systemd/system and PID 1), the root's container runtime
   parents[]         pid, comm, cmdline, state, started (Unix s), zombie_count,
                     oldest_age, zombies[] {pid, comm, age, started}, cgroup,
                     service {manager, name, restart, main_pid, kill_mode,
-                    restart_removes_parent}, diagnosis[] {code, text},
-                    suggestions[] {kind, command, note}, gentlest first
+                    restart_removes_parent}, adopter {pid, comm, role, why,
+                    reaps, evidence}, diagnosis[] {code, likely, evidence,
+                    text}, suggestions[] {kind, command, note, clears},
+                    gentlest first
   dstate[]          pid, ppid, comm, state, age, wchan
   traced[]          pid, comm, state, tracer, tracer_comm
   processes         processes read; skipped {count, first[] {path, reason}, vanished}
   With --reap/--restart: {status, dry_run, fake_root, before, actions[] {pid,
-  comm, action, command, outcome, detail, zombies_before, zombies_cleared},
-  after}; outcome is done, would_do, declined, skipped, no_effect or failed.
-Diagnosis codes: not_waiting, sigchld_default, sigchld_ignored, sigchld_blocked,
-  stopped, uninterruptible, traced, parent_zombie, subreaper, init_not_reaping,
-  pid1_not_init, parent_gone, parent_unreadable.
+  comm, action, command, outcome, detail, zombies_before, zombies_cleared,
+  remaining[] {pid, zombies}}, after}; action is continue, nudge, restart or
+  end_parent; outcome is done, would_do, declined, skipped, no_effect, failed.
+Adopter: who inherits the zombies if the parent ends: the nearest child
+  subreaper ancestor (a known one, or one holding a reparented process), else
+  PID 1 of its namespace; role init, container_init or subreaper; reaps yes,
+  likely, unknown or no (no: zombies at least --min-age old already under it).
+Diagnosis codes: handler_not_reaping, never_waits, sigchld_ignored,
+  sigchld_blocked, stopped, uninterruptible, traced, parent_zombie, subreaper,
+  init_not_reaping, pid1_not_init, parent_gone, parent_unreadable; likely:
+  inferred from signal masks and ages, with the evidence.
+Suggestion kinds: continue, detach, nudge (only for a SIGCHLD handler),
+  restart, kill, reexec, init, wait; clears: yes, likely, maybe or no.
 D state: the kernel does not record since when a task sleeps; listed are the
   processes in D when read that have lived at least --min-age.";
 
 /// Zombie processes grouped by the parent that is not reaping them, why, and what to restart.
 ///
-/// For each parent: pid, command, state, zombie count and oldest age, the owning service, a
-/// diagnosis, and suggestions gentlest first (SIGCHLD nudge, service restart, killing the parent).
+/// For each parent: pid, command, state, zombie count and oldest age, the owning service, who would
+/// adopt its zombies and whether that one reaps, a diagnosis ("likely" when inferred), and suggestions
+/// gentlest first (resume, SIGCHLD nudge, service restart, ending the parent).
 /// Also lists processes in uninterruptible sleep (D) and traced processes. --reap and --restart
 /// re-check each parent's identity (pid and start time) before signalling; PID 1 is never sent
 /// anything but SIGCHLD; under a fake root nothing is signalled or run.
@@ -138,10 +151,12 @@ pub struct ZombiesArgs {
     /// Show the D-state and traced sections even when empty
     #[arg(long)]
     pub all: bool,
-    /// Send SIGCHLD to each non-reaping parent, wait, and report which zombies were cleared
+    /// Gentle steps: resume stopped parents, then send SIGCHLD to those with a handler; after
+    /// each, re-read and report which zombies were cleared
     #[arg(long)]
     pub reap: bool,
-    /// After reaping, offer to restart the owning service of each parent still holding zombies
+    /// After the gentle steps, offer (each confirmed) to restart the owning service of each parent
+    /// still holding zombies, or to end the parent alone where a restart would leave it running
     #[arg(long)]
     pub restart: bool,
     #[command(flatten)]

@@ -31,6 +31,9 @@ pub struct Proc {
     /// PID of the tracer (0: not traced).
     pub tracer: i32,
     pub uid: u32,
+    /// Session id (0 when its leader is outside this PID namespace): a child whose session is neither
+    /// its own nor its parent's was reparented, the trace a subreaper leaves.
+    pub session: i32,
 }
 
 /// Why one process could not be read. Vanished processes are normal and only counted.
@@ -210,6 +213,7 @@ fn read_proc(proc_dir: &Path, pid: i32) -> std::result::Result<Proc, ProcError> 
         starttime: stat.starttime,
         tracer,
         uid,
+        session: stat.session,
     })
 }
 

@@ -20,3 +20,4 @@ mod mqueue_purge_safety;
 mod sendmail_m4;
 mod usability;
 mod zombies;
+mod zombies_live;

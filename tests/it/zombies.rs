@@ -67,7 +67,13 @@ fn fakeroot_json_groups_diagnoses_and_orders() {
     assert_eq!(crond["zombie_count"], 12);
     assert_eq!(crond["oldest_age"], 259200);
     assert_eq!(crond["zombies"][0]["started"], 1794948800 + 400000 - 259200);
-    assert_eq!(codes(crond, "diagnosis", "code"), vec!["not_waiting"]);
+    assert_eq!(
+        codes(crond, "diagnosis", "code"),
+        vec!["handler_not_reaping"]
+    );
+    assert_eq!(crond["diagnosis"][0]["likely"], true);
+    assert_eq!(crond["adopter"]["pid"], 1);
+    assert_eq!(crond["adopter"]["reaps"], "yes");
     assert_eq!(
         codes(crond, "suggestions", "kind"),
         vec!["nudge", "restart", "kill"]
@@ -79,26 +85,28 @@ fn fakeroot_json_groups_diagnoses_and_orders() {
     assert_eq!(crond["service"]["restart_removes_parent"], true);
 
     let worker = parent(&r, 881);
-    assert_eq!(codes(worker, "diagnosis", "code"), vec!["sigchld_default"]);
+    assert_eq!(codes(worker, "diagnosis", "code"), vec!["never_waits"]);
     assert_eq!(worker["service"]["kill_mode"], "process");
     assert_eq!(worker["service"]["main_pid"], 880);
     assert_eq!(worker["service"]["restart_removes_parent"], false);
-    let restart = &worker["suggestions"][1];
+    assert_eq!(
+        codes(worker, "suggestions", "kind"),
+        vec!["kill"],
+        "no nudge without a handler, no restart that leaves 881 running"
+    );
+    let kill = &worker["suggestions"][0];
     assert!(
-        restart["note"]
+        kill["note"]
             .as_str()
             .unwrap()
-            .contains("kill 881 after the restart"),
-        "{restart}"
+            .contains("KillMode=process stops only its main process 880"),
+        "{kill}"
     );
 
     let node = parent(&r, 4010);
     assert_eq!(codes(node, "diagnosis", "code"), vec!["pid1_not_init"]);
-    assert_eq!(
-        codes(node, "suggestions", "kind"),
-        vec!["nudge", "restart", "init"]
-    );
-    assert!(node["suggestions"][1]["command"]
+    assert_eq!(codes(node, "suggestions", "kind"), vec!["restart", "init"]);
+    assert!(node["suggestions"][0]["command"]
         .as_str()
         .unwrap()
         .starts_with("docker restart 3f2a9b8c7d6e"));
@@ -106,6 +114,11 @@ fn fakeroot_json_groups_diagnoses_and_orders() {
     let stopped = parent(&r, 950);
     assert_eq!(codes(stopped, "diagnosis", "code"), vec!["stopped"]);
     assert_eq!(stopped["suggestions"][0]["command"], "kill -CONT 950");
+    assert_eq!(
+        codes(stopped, "suggestions", "kind"),
+        vec!["continue", "nudge", "restart", "kill"]
+    );
+    assert_eq!(r["host"]["systemd"], true);
 
     // The java leader showing Z with live threads is not a zombie.
     assert!(!out.stdout.contains("\"java\""));
@@ -210,6 +223,7 @@ fn host_pid1_that_is_not_an_init_is_never_killed() {
         .unwrap()
         .replace("Name:\tsystemd", "Name:\tnode");
     s.write("proc/1/status", status);
+    s.write("proc/1/cmdline", "node\0/app/server.js\0");
     for pid in 4101..=4104 {
         let path = format!("proc/{pid}/stat");
         let stat = std::fs::read_to_string(s.join(&path))
@@ -227,17 +241,100 @@ fn host_pid1_that_is_not_an_init_is_never_killed() {
             .any(|c| c.starts_with("kill 1") || c.contains("-KILL 1")),
         "{commands:?}"
     );
-    assert!(commands.iter().any(|c| c.contains("--init")));
+    // No runtime is identified (no .dockerenv), and systemd is not PID 1 although run/systemd/system
+    // exists: neither docker nor systemctl may be suggested anywhere.
+    assert!(commands.iter().any(|c| c == "tini -- node /app/server.js"));
+    let all: Vec<String> = r["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| codes(p, "suggestions", "command"))
+        .collect();
+    assert!(
+        !all.iter()
+            .any(|c| c.contains("systemctl") || c.contains("docker")),
+        "{all:?}"
+    );
+    assert_eq!(r["host"]["systemd"], false);
+    // PID 1 holds zombies at least --min-age old: killing crond would only move its zombies there.
+    let crond = parent(&r, 612);
+    assert_eq!(crond["adopter"]["reaps"], "no");
+    let kill = crond["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "kill")
+        .unwrap();
+    assert_eq!(kill["clears"], "no");
+    assert!(
+        !kill["note"].as_str().unwrap().contains("reaps the"),
+        "{kill}"
+    );
+    s.write(".dockerenv", "");
+    let r = s.run(&["zombies", "--format", "json"]).json();
+    let commands = codes(parent(&r, 1), "suggestions", "command");
+    assert!(
+        commands.iter().any(|c| c.starts_with("docker run --init")),
+        "{commands:?}"
+    );
+}
+
+#[test]
+fn nagios_long_output_carries_the_text_suggestions() {
+    let s = Scenario::fixture("fakeroot");
+    let r = s.run(&["zombies", "--format", "json"]).json();
+    let nagios = s.run(&["zombies", "--format", "nagios"]);
+    let details: Vec<&str> = nagios.stdout.lines().skip(1).collect();
+    let parents = r["parents"].as_array().unwrap();
+    assert_eq!(details.len(), parents.len(), "{}", nagios.stdout);
+    for (line, p) in details.iter().zip(parents) {
+        let listed: Vec<String> = codes(p, "suggestions", "command")
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{}. {c}", i + 1))
+            .collect();
+        assert!(line.ends_with(&listed.join("; ")), "{line}\n{listed:?}");
+    }
+    assert!(
+        !nagios.stdout.contains("kill -CHLD 881"),
+        "881 has no handler"
+    );
+    assert!(
+        !nagios.stdout.contains("kill -CHLD 4010"),
+        "4010 has no handler"
+    );
+    let text = s.run(&["zombies"]);
+    for p in parents {
+        for c in codes(p, "suggestions", "command") {
+            text.stdout_has(&c);
+        }
+    }
 }
 
 #[test]
 fn reap_under_a_fake_root_signals_nothing() {
     let s = Scenario::fixture("fakeroot");
     let out = s.run(&["zombies", "--reap", "--yes", "--format", "json"]);
-    out.status(0);
+    out.status(1);
     let r = out.json();
+    // Gentle steps only, gentlest first: resume the stopped backupd, then nudge the two parents that
+    // handle SIGCHLD; node and httpd have no handler: no nudge, a counted skip.
+    let steps: Vec<String> = codes(&r, "actions", "command");
+    assert_eq!(
+        steps,
+        vec![
+            "kill -CONT 950",
+            "kill -CHLD 612",
+            "kill -CHLD 950",
+            "(parent node 4010)",
+            "(parent httpd 881)"
+        ]
+    );
     let outcomes = codes(&r, "actions", "outcome");
-    assert_eq!(outcomes, vec!["would_do"; 4]);
+    assert_eq!(
+        outcomes,
+        vec!["would_do", "would_do", "would_do", "skipped", "skipped"]
+    );
     assert!(r["actions"][0]["detail"]
         .as_str()
         .unwrap()
@@ -245,7 +342,52 @@ fn reap_under_a_fake_root_signals_nothing() {
     let out = s.run(&["zombies", "--restart", "--yes"]);
     out.status(0)
         .stdout_has("would do  systemctl restart crond.service")
-        .stdout_has("would do  docker restart 3f2a9b8c7d6e");
+        .stdout_has("would do  docker restart 3f2a9b8c7d6e")
+        .stdout_has("would do  kill 881")
+        .stdout_lacks("systemctl restart httpd.service");
+}
+
+#[test]
+fn restart_never_runs_a_restart_that_leaves_the_parent() {
+    // httpd.service has KillMode=process and 881 is not its main process: restarting it would be a web
+    // outage for nothing. --restart offers ending 881 alone, in its own stage after the gentle ones.
+    let s = Scenario::fixture("fakeroot");
+    let r = s
+        .run(&["zombies", "--restart", "--yes", "--format", "json"])
+        .json();
+    let steps: Vec<(String, String)> = r["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["action"].as_str().unwrap().to_string(),
+                a["command"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let order: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|(a, c)| (a.as_str(), c.as_str()))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            ("continue", "kill -CONT 950"),
+            ("nudge", "kill -CHLD 612"),
+            ("nudge", "kill -CHLD 950"),
+            ("restart", "systemctl restart crond.service"),
+            ("restart", "docker restart 3f2a9b8c7d6e"),
+            ("restart", "systemctl restart backupd.service"),
+            ("end_parent", "kill 881"),
+        ]
+    );
+    // The same plan in a dry run, nothing confirmed or done.
+    s.run(&["zombies", "--restart", "--dry-run"])
+        .status(0)
+        .stdout_has("Step 4: end the parent alone")
+        .stdout_has("would do  kill 881 (dry run")
+        .stdout_lacks("httpd.service (dry run");
 }
 
 #[test]
@@ -255,7 +397,7 @@ fn reap_without_terminal_or_yes_refuses() {
     out.status(3).stderr_has("refusing").stderr_has("--yes");
     assert!(out.stdout.is_empty());
     s.run(&["zombies", "--reap", "--dry-run"])
-        .status(0)
+        .status(1)
         .stdout_has("would do  kill -CHLD 612")
         .stdout_has("dry run");
 }
@@ -429,8 +571,12 @@ fn live_zombies_match_ps() {
     );
     assert_eq!(
         codes(p, "diagnosis", "code"),
-        vec!["sigchld_default"],
+        vec!["never_waits"],
         "sleep does not handle SIGCHLD"
+    );
+    assert!(
+        !codes(p, "suggestions", "kind").contains(&"nudge".to_string()),
+        "no kill -CHLD for a parent without a handler"
     );
 }
 
@@ -491,7 +637,8 @@ time.sleep(120)
 }
 
 #[test]
-fn live_reap_reports_no_effect_on_a_parent_that_ignores_the_nudge() {
+fn live_reap_sends_nothing_to_a_parent_without_a_handler() {
+    // sleep never handles SIGCHLD: a nudge cannot help, so --reap does not send one and says why.
     let parent = Unreaped::start(2);
     wait_for(|| ps_zombies_of(parent.pid()).len() == 2);
     let pid = parent.pid().to_string();
@@ -503,10 +650,17 @@ fn live_reap_reports_no_effect_on_a_parent_that_ignores_the_nudge() {
         &pid,
         "--reap",
         "--yes",
+        "--format",
+        "json",
     ]);
-    out.status(1)
-        .stdout_has("no effect")
-        .stdout_has("0 of 2 zombies cleared");
+    out.status(1);
+    let r = out.json();
+    assert_eq!(r["actions"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(r["actions"][0]["outcome"], "skipped");
+    assert!(r["actions"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no gentle step applies"));
     assert_eq!(
         ps_zombies_of(parent.pid()).len(),
         2,

@@ -1,43 +1,40 @@
-//! `--reap` and `--restart`: nudge each non-reaping parent with SIGCHLD, then (each confirmed) restart the
-//! owning service of those that still hold zombies, and report what cleared.
-//!
-//! Before any signal the parent's identity (pid and start time) is re-read; PID 1 is never sent anything
-//! but SIGCHLD; under a fake root nothing is signalled and nothing is run.
+//! `--reap` and `--restart`: the plan's stages run gentlest first (resume stopped parents, nudge those
+//! with a SIGCHLD handler, then, with --restart, restart the owning service or end the parent alone),
+//! each followed by a re-read that reports which zombies were cleared before the next, harsher stage
+//! is offered.
 
-use super::judge::{plural, Options, Parent, ZombiesReport};
+use super::judge::{plural, Options, ZombiesReport};
+use super::plan::{zombie_now, Outcome, Step, StepKind};
 use crate::context::Context;
 use crate::error::Result;
-use crate::readers::procs::{parse_stat, read_file};
 use crate::render::sanitize::{printable, Guard};
 use crate::render::{emit, Family, Format, Perf, Report, Style};
 use crate::status::Status;
 use crate::ui::Approval;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::{self, Write};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Done,
-    WouldDo,
-    Declined,
-    Skipped,
-    NoEffect,
-    Failed,
+/// Zombies of a step's parent still there after it, by the parent now holding them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Held {
+    pub pid: i32,
+    pub zombies: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Action {
     pub pid: i32,
     pub comm: String,
-    /// `sigchld` or `restart`.
-    pub action: &'static str,
+    pub action: StepKind,
     pub command: String,
     pub outcome: Outcome,
     pub detail: String,
     pub zombies_before: usize,
     pub zombies_cleared: usize,
+    /// After a step that was done: where the zombies that were not cleared are now.
+    pub remaining: Vec<Held>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -60,80 +57,79 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         before.text(&mut out, &ctx.style)?;
         writeln!(out)?;
     }
+    let kinds = if restart {
+        &StepKind::ALL[..]
+    } else {
+        &StepKind::ALL[..2]
+    };
+    let mut current = before.clone();
     let mut actions = Vec::new();
-    if !before.parents.is_empty() {
-        let plan: Vec<String> = before
+    let mut stage = 0;
+    for &kind in kinds {
+        let steps: Vec<Step> = current
             .parents
             .iter()
-            .map(|p| {
-                let cmd = format!("kill -CHLD {}", p.pid);
-                format!(
-                    "{cmd:<16} # {} ({})",
-                    p.comm,
-                    plural(p.zombie_count, "zombie")
-                )
-            })
+            .filter_map(|p| Step::for_parent(p, kind))
             .collect();
-        show_plan(
-            &mut out,
-            text,
-            &ctx.style,
-            "Plan: nudge each parent with SIGCHLD",
-            &plan,
-        )?;
-        let go = approval.confirm(&format!("Send SIGCHLD to {} parent(s)?", plan.len()))?;
-        for p in &before.parents {
-            actions.push(nudge(ctx, p, approval, go, live));
+        if steps.is_empty() {
+            continue;
         }
-        if go && live {
-            wait_cleared(ctx, &before.parents, Duration::from_secs(2));
+        stage += 1;
+        let lines: Vec<String> = steps.iter().flat_map(Step::describe).collect();
+        let title = format!("Step {stage}: {}", kind.title());
+        show_plan(&mut out, text, &ctx.style, &title, &lines)?;
+        let go = !kind.gentle()
+            || approval.confirm(&format!("{}: {} parent(s)?", kind.title(), steps.len()))?;
+        let mut done = Vec::new();
+        for step in &steps {
+            let (outcome, detail) = if approval == Approval::DryRun {
+                step.apply(ctx, approval)
+            } else if !go
+                || (!kind.gentle() && !approval.confirm(&format!("Run '{}'?", step.command))?)
+            {
+                (Outcome::Declined, "not confirmed".to_string())
+            } else {
+                step.apply(ctx, approval)
+            };
+            done.push(Action {
+                pid: step.pid,
+                comm: step.comm.clone(),
+                action: step.kind,
+                command: step.command.clone(),
+                outcome,
+                detail,
+                zombies_before: step.zombies.len(),
+                zombies_cleared: 0,
+                remaining: Vec::new(),
+            });
         }
+        if done.iter().any(|a| a.outcome == Outcome::Done) {
+            settle(ctx, &steps, &done, kind);
+            for (a, step) in done.iter_mut().zip(&steps) {
+                if a.outcome == Outcome::Done {
+                    tally(ctx, a, step);
+                }
+            }
+            current = super::scan(ctx, opts)?;
+        }
+        if text {
+            write_actions(&mut out, &done)?;
+            writeln!(out)?;
+        }
+        actions.extend(done);
     }
-    let mut after = if live && !ctx.dry_run {
+    let skipped = not_offered(&current, &actions, restart);
+    if text && !skipped.is_empty() {
+        writeln!(out, "{}", ctx.style.bold("Not offered"))?;
+        write_actions(&mut out, &skipped)?;
+        writeln!(out)?;
+    }
+    actions.extend(skipped);
+    let after = if live && !ctx.dry_run {
         Some(super::scan(ctx, opts)?)
     } else {
         None
     };
-    for (a, p) in actions.iter_mut().zip(&before.parents) {
-        if let Some(after) = &after {
-            a.zombies_cleared = cleared(p, after);
-            if a.outcome == Outcome::Done && a.zombies_cleared == 0 {
-                a.outcome = Outcome::NoEffect;
-                a.detail = "no zombie was reaped: the parent does not reap on SIGCHLD".into();
-            }
-        }
-    }
-    if restart {
-        let holding: Vec<&Parent> = before
-            .parents
-            .iter()
-            .filter(|p| {
-                after
-                    .as_ref()
-                    .is_none_or(|a| a.parents.iter().any(|q| q.pid == p.pid))
-            })
-            .collect();
-        if !holding.is_empty() {
-            let mut ran = false;
-            for p in holding {
-                let action = restart_one(ctx, &mut out, text, p, approval, live)?;
-                ran |= action.outcome == Outcome::Done;
-                actions.push(action);
-            }
-            if ran {
-                wait_cleared(ctx, &before.parents, Duration::from_secs(5));
-                after = Some(super::scan(ctx, opts)?);
-                for a in actions
-                    .iter_mut()
-                    .filter(|a| a.action == "restart" && a.outcome == Outcome::Done)
-                {
-                    if let Some(p) = before.parents.iter().find(|p| p.pid == a.pid) {
-                        a.zombies_cleared = cleared(p, after.as_ref().expect("after was just set"));
-                    }
-                }
-            }
-        }
-    }
     let status = fix_status(&actions);
     let report = ActReport {
         status,
@@ -144,12 +140,63 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         after,
     };
     if text {
-        report.write_results(&mut out, &ctx.style)?;
+        report.write_end(&mut out)?;
     } else {
         emit(&report, ctx.format, &ctx.style, &mut out)?;
     }
     out.flush()?;
     Ok(status)
+}
+
+/// Parents still holding zombies for which this run has no step (of the harsh kinds with --restart),
+/// each with the reason and the next suggestion.
+fn not_offered(current: &ZombiesReport, actions: &[Action], restart: bool) -> Vec<Action> {
+    current
+        .parents
+        .iter()
+        .filter(|p| {
+            !actions.iter().any(|a| {
+                a.pid == p.pid
+                    && (!restart || matches!(a.action, StepKind::Restart | StepKind::EndParent))
+            })
+        })
+        .map(|p| {
+            let next = p
+                .suggestions
+                .iter()
+                .find(|s| !matches!(s.kind, "continue" | "nudge"))
+                .map(|s| format!("; suggested: {}", s.command))
+                .unwrap_or_default();
+            let harsh = p
+                .suggestions
+                .iter()
+                .find(|s| matches!(s.kind, "restart" | "kill"));
+            let detail = if !restart {
+                format!("neither stopped nor handling SIGCHLD: no gentle step applies{next}")
+            } else if p.pid == 1 {
+                format!("PID 1 is never restarted or killed{next}")
+            } else if let Some(s) = harsh.filter(|_| p.service.is_some()) {
+                format!("would not clear them: {}", s.note)
+            } else {
+                format!("no owning service found{next}")
+            };
+            Action {
+                pid: p.pid,
+                comm: p.comm.clone(),
+                action: if restart {
+                    StepKind::Restart
+                } else {
+                    StepKind::Nudge
+                },
+                command: format!("(parent {} {})", p.comm, p.pid),
+                outcome: Outcome::Skipped,
+                detail,
+                zombies_before: p.zombie_count,
+                zombies_cleared: 0,
+                remaining: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 fn show_plan(
@@ -174,243 +221,100 @@ fn show_plan(
     }
 }
 
-fn action(
-    p: &Parent,
-    kind: &'static str,
-    command: String,
-    outcome: Outcome,
-    detail: &str,
-) -> Action {
-    Action {
-        pid: p.pid,
-        comm: p.comm.clone(),
-        action: kind,
-        command,
-        outcome,
-        detail: detail.to_string(),
-        zombies_before: p.zombie_count,
-        zombies_cleared: 0,
-    }
-}
-
-fn nudge(ctx: &Context, p: &Parent, approval: Approval, go: bool, live: bool) -> Action {
-    let cmd = format!("kill -CHLD {}", p.pid);
-    if approval == Approval::DryRun {
-        return action(p, "sigchld", cmd, Outcome::WouldDo, "dry run: nothing sent");
-    }
-    if !go {
-        return action(p, "sigchld", cmd, Outcome::Declined, "not confirmed");
-    }
-    if !live {
-        return action(
-            p,
-            "sigchld",
-            cmd,
-            Outcome::WouldDo,
-            "fake root: nothing is signalled",
-        );
-    }
-    match send(ctx, p, nix::sys::signal::Signal::SIGCHLD) {
-        Ok(()) => action(p, "sigchld", cmd, Outcome::Done, "sent"),
-        Err((outcome, why)) => action(p, "sigchld", cmd, outcome, &why),
-    }
-}
-
-/// Signals a parent after checking it is still the same process (pid and start time).
-fn send(
-    ctx: &Context,
-    p: &Parent,
-    sig: nix::sys::signal::Signal,
-) -> std::result::Result<(), (Outcome, String)> {
-    if p.pid <= 1 && sig != nix::sys::signal::Signal::SIGCHLD {
-        return Err((
-            Outcome::Skipped,
-            "PID 1 is never sent anything but SIGCHLD".into(),
-        ));
-    }
-    let path = ctx.root.proc().join(p.pid.to_string()).join("stat");
-    let now = read_file(&path).and_then(|b| parse_stat(&path, &b));
-    match (now, p.starttime) {
-        (Ok(stat), Some(start)) if stat.starttime == start => {}
-        (Ok(_), _) => {
-            return Err((
-                Outcome::Skipped,
-                "pid was reused by another process since the scan".into(),
-            ))
-        }
-        (Err(_), _) => return Err((Outcome::Skipped, "the parent exited since the scan".into())),
-    }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(p.pid), sig)
-        .map_err(|e| (Outcome::Failed, format!("kill: {e}")))
-}
-
-fn restart_one(
-    ctx: &Context,
-    out: &mut dyn Write,
-    text: bool,
-    p: &Parent,
-    approval: Approval,
-    live: bool,
-) -> Result<Action> {
-    let Some(svc) = &p.service else {
-        return Ok(action(
-            p,
-            "restart",
-            String::new(),
-            Outcome::Skipped,
-            &format!("no owning service found; to clear them: kill {}", p.pid),
-        ));
-    };
-    if p.pid == 1 {
-        return Ok(action(
-            p,
-            "restart",
-            svc.restart.clone(),
-            Outcome::Skipped,
-            "PID 1 is never restarted",
-        ));
-    }
-    let mut plan = vec![format!(
-        "{}   # owns {} {} ({})",
-        svc.restart,
-        p.comm,
-        p.pid,
-        plural(p.zombie_count, "zombie")
-    )];
-    if !svc.restart_removes_parent {
-        plan.push(format!(
-            "note: KillMode={} stops only the main process; {} would survive",
-            svc.kill_mode.as_deref().unwrap_or("?"),
-            p.pid
-        ));
-    }
-    show_plan(
-        out,
-        text,
-        &ctx.style,
-        "Plan: restart the owning service",
-        &plan,
-    )?;
-    if approval == Approval::DryRun {
-        return Ok(action(
-            p,
-            "restart",
-            svc.restart.clone(),
-            Outcome::WouldDo,
-            "dry run: nothing run",
-        ));
-    }
-    if !approval.confirm(&format!("Run '{}'?", svc.restart))? {
-        return Ok(action(
-            p,
-            "restart",
-            svc.restart.clone(),
-            Outcome::Declined,
-            "not confirmed",
-        ));
-    }
-    if !live {
-        return Ok(action(
-            p,
-            "restart",
-            svc.restart.clone(),
-            Outcome::WouldDo,
-            "fake root: nothing is run",
-        ));
-    }
-    let result = std::process::Command::new(&svc.restart_argv[0])
-        .args(&svc.restart_argv[1..])
-        .output();
-    Ok(match result {
-        Ok(o) if o.status.success() => action(
-            p,
-            "restart",
-            svc.restart.clone(),
-            Outcome::Done,
-            "restarted",
-        ),
-        Ok(o) => {
-            let err = String::from_utf8_lossy(&o.stderr);
-            let why = format!("{} ({})", o.status, err.lines().next().unwrap_or("").trim());
-            action(p, "restart", svc.restart.clone(), Outcome::Failed, &why)
-        }
-        Err(e) => action(
-            p,
-            "restart",
-            svc.restart.clone(),
-            Outcome::Failed,
-            &format!("{}: {e}", svc.restart_argv[0]),
-        ),
-    })
-}
-
-/// Polls until the zombies of these parents are gone or the time is up.
-fn wait_cleared(ctx: &Context, parents: &[Parent], limit: Duration) {
+/// Waits until the zombies of the steps that were done are gone, or the stage's time is up.
+fn settle(ctx: &Context, steps: &[Step], done: &[Action], kind: StepKind) {
     let start = Instant::now();
-    while start.elapsed() < limit {
-        let remaining = parents.iter().flat_map(|p| &p.zombies).any(|z| {
-            let path = ctx.root.proc().join(z.pid.to_string()).join("stat");
-            matches!(read_file(&path).and_then(|b| parse_stat(&path, &b)), Ok(s) if s.starttime == z.starttime && s.state == 'Z')
-        });
-        if !remaining {
+    let watched: Vec<_> = steps
+        .iter()
+        .zip(done)
+        .filter(|(_, a)| a.outcome == Outcome::Done)
+        .flat_map(|(s, _)| &s.zombies)
+        .collect();
+    while start.elapsed() < kind.settle() {
+        if watched.iter().all(|z| zombie_now(ctx, z).is_none()) {
             return;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
-/// How many of a parent's zombies are gone in the later report (same pid and start time no longer listed).
-fn cleared(p: &Parent, after: &ZombiesReport) -> usize {
-    p.zombies
-        .iter()
-        .filter(|z| {
-            !after
-                .parents
-                .iter()
-                .flat_map(|q| &q.zombies)
-                .any(|y| y.pid == z.pid && y.started == z.started)
-        })
-        .count()
+/// Counts what a step cleared, and where the rest of its zombies are now.
+fn tally(ctx: &Context, a: &mut Action, step: &Step) {
+    let mut held: BTreeMap<i32, usize> = BTreeMap::new();
+    for z in &step.zombies {
+        match zombie_now(ctx, z) {
+            Some(ppid) => *held.entry(ppid).or_default() += 1,
+            None => a.zombies_cleared += 1,
+        }
+    }
+    a.remaining = held
+        .into_iter()
+        .map(|(pid, zombies)| Held { pid, zombies })
+        .collect();
+    if a.zombies_cleared == 0 {
+        a.outcome = Outcome::NoEffect;
+        a.detail = match step.kind {
+            StepKind::Nudge => "no zombie was reaped: the parent did not reap on SIGCHLD".into(),
+            _ => format!("{}; no zombie was reaped", a.detail),
+        };
+    }
 }
 
 /// 0 all done (or nothing to do), 1 some steps declined, skipped or without effect, 2 a step failed.
+/// A step without effect does not count once a later step cleared all that parent's zombies.
 fn fix_status(actions: &[Action]) -> Status {
+    let all_cleared = |a: &Action| {
+        actions
+            .iter()
+            .filter(|b| b.pid == a.pid)
+            .map(|b| b.zombies_cleared)
+            .sum::<usize>()
+            >= a.zombies_before
+    };
     Status::worst_of(actions.iter().map(|a| match a.outcome {
         Outcome::Done | Outcome::WouldDo => Status::Ok,
+        Outcome::NoEffect if all_cleared(a) => Status::Ok,
         Outcome::Declined | Outcome::Skipped | Outcome::NoEffect => Status::Warning,
         Outcome::Failed => Status::Critical,
     }))
 }
 
-impl ActReport {
-    fn write_results(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
-        if self.actions.is_empty() {
-            return writeln!(out, "Nothing to do: no parent holds zombies.");
+fn write_actions(out: &mut dyn Write, actions: &[Action]) -> io::Result<()> {
+    for a in actions {
+        let mut detail = a.detail.clone();
+        if matches!(a.outcome, Outcome::Done | Outcome::NoEffect) {
+            detail.push_str(&format!(
+                "; {} of {} cleared",
+                a.zombies_cleared,
+                plural(a.zombies_before, "zombie")
+            ));
+            for h in &a.remaining {
+                let whose = if h.pid == a.pid {
+                    "still under it".to_string()
+                } else {
+                    format!("now under {}", h.pid)
+                };
+                detail.push_str(&format!("; {} {whose}", h.zombies));
+            }
         }
-        writeln!(out, "{}", style.bold("Results"))?;
-        for a in &self.actions {
-            let outcome = match a.outcome {
-                Outcome::Done => "done",
-                Outcome::WouldDo => "would do",
-                Outcome::Declined => "declined",
-                Outcome::Skipped => "skipped",
-                Outcome::NoEffect => "no effect",
-                Outcome::Failed => "FAILED",
-            };
-            let cleared = if a.outcome == Outcome::Done || a.outcome == Outcome::NoEffect {
-                format!(
-                    ", {} of {} zombies cleared",
-                    a.zombies_cleared, a.zombies_before
-                )
+        let body = format!("{}  ({})", printable(&a.command), printable(&detail));
+        for (i, l) in crate::render::text::wrap(&body, 66, 0).iter().enumerate() {
+            if i == 0 {
+                writeln!(out, "  {:<9} {l}", a.outcome.word())?;
             } else {
-                String::new()
-            };
+                writeln!(out, "            {l}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl ActReport {
+    fn write_end(&self, out: &mut dyn Write) -> io::Result<()> {
+        if self.actions.is_empty() {
             writeln!(
                 out,
-                "  {:<9} {}  ({}{cleared})",
-                outcome,
-                printable(&a.command),
-                printable(&a.detail)
+                "Nothing to do: no step applies to the parents holding zombies."
             )?;
         }
         if let Some(after) = &self.after {
@@ -450,7 +354,8 @@ impl Report for ActReport {
     fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
         self.before.text(out, style)?;
         writeln!(out)?;
-        self.write_results(out, style)
+        write_actions(out, &self.actions)?;
+        self.write_end(out)
     }
 
     fn perfdata(&self) -> Vec<Perf> {

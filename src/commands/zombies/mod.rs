@@ -4,18 +4,22 @@
 //! (pure, in `judge`), render (`render`), and act for `--reap`/`--restart` (`act`).
 
 mod act;
+mod adopter;
+mod diagnose;
+pub mod host;
 pub mod judge;
+mod plan;
 mod render;
 pub mod service;
 
 use crate::cli::ZombiesArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::readers::procs::{read_detail, read_table, ProcError, ProcTable, Skips};
+use crate::readers::procs::{read_detail, read_table, Detail, ProcError, ProcTable, Skips};
 use crate::readers::users::UserDb;
 use crate::root::SysInfo;
 use crate::status::Status;
-pub use judge::{Options, ZombiesReport};
+pub use judge::{Options, ProcInfo, ZombiesReport};
 use std::collections::HashMap;
 
 impl Options {
@@ -61,6 +65,20 @@ pub fn scan(ctx: &Context, opts: &Options) -> Result<ZombiesReport> {
     Ok(report)
 }
 
+impl ProcInfo {
+    fn from_detail(d: Detail) -> ProcInfo {
+        ProcInfo {
+            caught: d.status.sigcgt,
+            ignored: d.status.sigign,
+            blocked: d.status.sigblk,
+            nspid: d.status.nspid.unwrap_or_default(),
+            cgroup: d.cgroup,
+            wchan: d.wchan,
+            cmdline: d.cmdline,
+        }
+    }
+}
+
 pub fn judge_table(
     ctx: &Context,
     opts: &Options,
@@ -70,10 +88,38 @@ pub fn judge_table(
     let root = &ctx.root;
     let parents = judge::parents_of_interest(table, sys, opts);
     let stuck = judge::stuck_of_interest(table, sys, opts);
-    let mut details = HashMap::new();
+    // Ancestors (and PID 1) are read too: they are the candidates for adopting the zombies.
+    let mut ancestors = judge::ancestors_of(table, &parents);
+    ancestors.push(1);
+    let mut info: HashMap<i32, ProcInfo> = HashMap::new();
     let mut services = HashMap::new();
     let mut skips = Skips::default();
-    let systemd = service::systemd_host(root);
+    let wanted: Vec<i32> = parents
+        .iter()
+        .chain(stuck.iter())
+        .chain(ancestors.iter())
+        .copied()
+        .collect();
+    for &pid in &wanted {
+        // Already counted when the table was read: reading it again would count it twice.
+        if info.contains_key(&pid)
+            || table.skips.unreadable_pids.contains(&pid)
+            || skips.unreadable_pids.contains(&pid)
+            || table.get(pid).is_none() && !parents.contains(&pid)
+        {
+            continue;
+        }
+        match read_detail(root, pid) {
+            Ok(d) => {
+                info.insert(pid, ProcInfo::from_detail(d));
+            }
+            // A parent that exited is reported as such by the judgement; nothing to count.
+            Err(ProcError::Vanished) if parents.contains(&pid) => {}
+            Err(e) => skips.record(root, pid, e),
+        }
+    }
+    let pid1 = table.get(1).map(|p| p.comm.as_str());
+    let host = host::judge(&host::HostFiles::read(root), pid1);
     // Names are only needed for user-manager units; the database is opened lazily for them.
     let users = std::cell::OnceCell::new();
     let user_name = |uid: u32| -> String {
@@ -83,39 +129,23 @@ pub fn judge_table(
             .map(|db: &UserDb| db.user_name(uid))
             .unwrap_or_else(|| uid.to_string())
     };
-    for &pid in parents.iter().chain(stuck.iter()) {
-        // Already counted when the table was read: reading it again would count it twice.
-        if details.contains_key(&pid) || table.skips.unreadable_pids.contains(&pid) {
-            continue;
-        }
-        match read_detail(root, pid) {
-            Ok(d) => {
-                if let Some(p) = table.get(pid) {
-                    if parents.contains(&pid) {
-                        let facts = service::gather(
-                            root,
-                            table,
-                            p,
-                            d.cgroup.as_deref(),
-                            systemd,
-                            user_name,
-                        );
-                        services.insert(pid, facts);
-                    }
-                }
-                details.insert(pid, d);
-            }
-            // A parent that exited is reported as such by the judgement; nothing to count.
-            Err(ProcError::Vanished) if parents.contains(&pid) => {}
-            Err(e) => skips.record(root, pid, e),
+    for &pid in &parents {
+        if let (Some(p), Some(i)) = (table.get(pid), info.get(&pid)) {
+            let facts =
+                service::gather(root, table, p, i.cgroup.as_deref(), host.systemd, user_name);
+            services.insert(pid, facts);
         }
     }
     let facts = judge::Facts {
         table,
         sys: *sys,
-        details: &details,
+        host,
+        info: &info,
         services: &services,
         skips,
     };
     judge::judge(&facts, opts)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,5 +1,6 @@
 //! The zombies report in text, Nagios and Prometheus terms (JSON is its serde form).
 
+use super::adopter::Reaps;
 use super::judge::{plural, ZombiesReport};
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Perf, Report, Style};
@@ -114,6 +115,23 @@ impl Report for ZombiesReport {
             }
             for l in wrap(&line, 78, 4) {
                 writeln!(out, "  {l}")?;
+            }
+            if let Some(a) = &p.adopter {
+                let reaps = match a.reaps {
+                    Reaps::Yes => "reaps",
+                    Reaps::Likely => "likely reaps",
+                    Reaps::Unknown => "may not reap",
+                    Reaps::No => "does not reap",
+                };
+                let line = format!(
+                    "adopter: {}: {}; {reaps}: {}",
+                    printable(&a.name()),
+                    a.why,
+                    a.evidence
+                );
+                for l in wrap(&line, 78, 9) {
+                    writeln!(out, "  {l}")?;
+                }
             }
             for (i, d) in p.diagnosis.iter().enumerate() {
                 let lead = if i == 0 { "why: " } else { "     " };
@@ -243,24 +261,24 @@ impl Report for ZombiesReport {
         ]
     }
 
+    /// One line per parent with the same suggestions as the text, in the same order.
     fn nagios_details(&self) -> Vec<String> {
         self.parents
             .iter()
             .map(|p| {
-                let todo = p
+                let todo: Vec<String> = p
                     .suggestions
                     .iter()
-                    .find(|s| matches!(s.kind, "continue" | "restart" | "init"))
-                    .or(p.suggestions.first())
-                    .map(|s| printable(&s.command))
-                    .unwrap_or_default();
+                    .enumerate()
+                    .map(|(i, s)| format!("{}. {}", i + 1, printable(&s.command)))
+                    .collect();
                 format!(
                     "{} under {} {} ({}): {}",
                     plural(p.zombie_count, "zombie"),
                     printable(&p.comm),
                     p.pid,
                     p.diagnosis.first().map(|d| d.code).unwrap_or(""),
-                    todo
+                    todo.join("; ")
                 )
             })
             .collect()
