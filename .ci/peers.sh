@@ -33,6 +33,8 @@ if ! command -v icinga2 >/dev/null; then
     sleep 10
   done
 fi
+# systemd-analyze verify checks the contrib/systemd units (no systemd is started).
+command -v systemd-analyze >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null
 # ansible-playbook runs the contrib/ansible playbook against a fake root.
 if [ ! -x "$dest/venv/bin/ansible-playbook" ]; then
   python3 -m venv "$dest/venv"

@@ -86,9 +86,8 @@ pub fn metrics_of<R: Report + ?Sized>(report: &R) -> Vec<Family> {
         families.push(
             Family::gauge(
                 &format!("toolkit_{}_skipped", report.check_name()),
-                "Paths the check could not read (permissions, hidden /proc entries, bad files); \
-                 when not 0 the check could not see everything and its status is UNKNOWN unless \
-                 CRITICAL.",
+                "Paths the check skipped: unreadable (permissions, hidden /proc entries: the check \
+                 is then UNKNOWN unless CRITICAL) or damaged (reported with what they still say).",
             )
             .single(s.count as f64),
         );
