@@ -321,7 +321,7 @@ impl Report for MqueueReport {
                 "toolkit_mqueue_unreadable",
                 "Queue files or directories the scan could not read.",
             )
-            .single(self.skipped.count as f64),
+            .single(self.skipped.unreadable as f64),
         );
         out
     }
