@@ -532,3 +532,46 @@ fn procs_in_last(hist: &Path) -> usize {
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     last["procs"].as_array().unwrap().len()
 }
+
+#[test]
+fn a_site_admin_naming_an_unreadable_directory_cannot_inject_into_the_output() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = fake_host();
+    // The attack: site3's admin opens the site tree and queue to all, and leaves a closed queue
+    // subdirectory whose name carries terminal escapes and a newline with a fake status line.
+    let fst = s.join("home/virtual/site3/fst");
+    let q = fst.join("var/spool/mqueue");
+    for p in [&fst, &q] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let name = std::ffi::OsStr::from_bytes(b"qf\x1b]0;owned\x07\nMQUEUE OK - all fine");
+    std::fs::create_dir(q.join(name)).unwrap();
+    std::fs::set_permissions(q.join(name), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let before = std::fs::read_dir(&q).unwrap().count();
+    let out = as_nobody(&s, &["mqueue", "scan", "--format", "nagios"]);
+    out.status(3);
+    let first = out.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("MQUEUE UNKNOWN - could not read 6 paths"),
+        "{first}"
+    );
+    assert!(!out.stdout.contains('\x1b') && !out.stdout.contains('\x07'));
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("MQUEUE OK")),
+        "{}",
+        out.stdout
+    );
+    let text = as_nobody(&s, &["mqueue", "scan"]);
+    assert!(!text.stdout.contains('\x1b') && !text.stdout.contains('\x07'));
+    let check = as_nobody(&s, &["check"]);
+    assert!(!check.stdout.contains('\x1b'));
+    // JSON keeps the exact name.
+    let j = as_nobody(&s, &["mqueue", "scan", "--json"]).json();
+    let first = j["skipped"]["first"].to_string();
+    assert!(
+        first.contains("\\u001b]0;owned\\u0007\\nMQUEUE OK"),
+        "{first}"
+    );
+    // Read-only: the queue is as it was.
+    assert_eq!(std::fs::read_dir(&q).unwrap().count(), before);
+}
