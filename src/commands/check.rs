@@ -161,7 +161,13 @@ pub fn build(ctx: &Context, args: &CheckArgs) -> CheckReport {
         let started = std::thread::Builder::new()
             .name(format!("check-{name}"))
             .spawn(move || {
-                let entry = job(&ctx);
+                // A bug in one check must not cost the others their answer, nor wait for --timeout.
+                let entry = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&ctx)))
+                    .unwrap_or_else(|_| {
+                        let why =
+                            format!("{name} check failed: internal error (a bug: please report)");
+                        CheckEntry::unknown(name, command, why)
+                    });
                 let _ = to_main.send((i, entry));
             });
         pending.push((name, command));
