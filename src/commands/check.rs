@@ -44,7 +44,16 @@ impl CheckEntry {
     fn from_result<R: Report>(name: &'static str, command: &str, result: Result<R>) -> CheckEntry {
         match result {
             Ok(r) => CheckEntry::from_report(command, &r),
-            Err(e) => CheckEntry::unknown(name, command, e.to_string()),
+            Err(e) => {
+                let mut why = e.to_string();
+                // Who could not read it says whether to look at permissions or at the host.
+                if let crate::error::Error::Io { source, .. } = &e {
+                    if source.kind() == io::ErrorKind::PermissionDenied {
+                        why.push_str(&format!(" (as {})", crate::readers::skips::reader()));
+                    }
+                }
+                CheckEntry::unknown(name, command, why)
+            }
         }
     }
 

@@ -278,6 +278,28 @@ fn warning_outranks_unknown_in_check_listing_and_exit_status() {
     assert!(worst_first);
     let (_, st, _, _) = parse_nagios(&s.run(&["check", "--format", "nagios"]).stdout);
     assert_eq!(st, "WARNING");
+    // An unreadable meminfo (not missing): the reason says as whom.
+    let s = fake_host();
+    std::fs::set_permissions(
+        s.join("proc/meminfo"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let j = as_nobody(&s, &["check", "--json"]).json();
+    let mem = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "mem")
+        .unwrap()
+        .clone();
+    assert_eq!(mem["status"], "UNKNOWN");
+    let summary = mem["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("proc/meminfo: Permission denied"),
+        "{summary}"
+    );
+    assert!(summary.ends_with(" (as uid 65534 (nobody))"), "{summary}");
 }
 
 #[test]
