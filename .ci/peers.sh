@@ -36,17 +36,28 @@ if ldd "$dest/usr/libexec/sendmail/sendmail" | grep -q 'not found'; then
   apt-get install -y -qq $(ldd "$dest/usr/libexec/sendmail/sendmail" | awk '/not found/{print $1}' | sed 's/\.so\.//; s/\.so$//') >/dev/null || true
 fi
 command -v ps >/dev/null && command -v free >/dev/null || apt-get install -y -qq procps >/dev/null
-# icinga2 daemon -C validates the contrib/icinga2 definitions. Another apt may hold the lock: retry.
-if ! command -v icinga2 >/dev/null; then
+# Another engineer's apt may hold the dpkg lock: retry for a minute.
+apt_install() {
   for try in 1 2 3 4 5 6; do
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends icinga2-bin >/dev/null && break
-    [ "$try" = 6 ] && { echo "peers: apt-get install icinga2-bin failed" >&2; exit 1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null && return 0
     sleep 10
   done
-fi
+  echo "peers: apt-get install $* failed" >&2
+  return 1
+}
+# icinga2 daemon -C validates the contrib/icinga2 definitions.
+command -v icinga2 >/dev/null || apt_install icinga2-bin
+# systemd-analyze verify checks the contrib/systemd units (no systemd is started).
+command -v systemd-analyze >/dev/null || apt_install systemd
 # ansible-playbook runs the contrib/ansible playbook against a fake root.
 if [ ! -x "$dest/venv/bin/ansible-playbook" ]; then
-  python3 -m venv "$dest/venv"
+  rm -rf "$dest/venv"
+  # Debian's python3 needs python3-venv for ensurepip.
+  python3 -m venv "$dest/venv" 2>/dev/null || {
+    rm -rf "$dest/venv"
+    apt_install python3-venv
+    python3 -m venv "$dest/venv"
+  }
   "$dest/venv/bin/pip" install -q 'ansible-core>=2.15,<2.18'
 fi
 touch "$stamp"

@@ -108,7 +108,9 @@ JSON fields (--format json):
                     gentlest first
   dstate[]          pid, ppid, comm, state, age, wchan
   traced[]          pid, comm, state, tracer, tracer_comm
-  processes         processes read; skipped {count, first[] {path, reason}, vanished}
+  processes         processes read; skipped {count, unreadable, first[] {path,
+                    reason}, vanished, reader}: anything unreadable (hidepid
+                    included) makes the status UNKNOWN unless CRITICAL
   With --reap/--restart: {status, dry_run, fake_root, before, actions[] {pid,
   comm, action, command, outcome, detail, zombies_before, zombies_cleared,
   remaining[] {pid, zombies}}, after}; action is continue, nudge, restart or
@@ -257,7 +259,9 @@ pub struct MemFenceArgs {
 /// host (hostname, boot, boot_id), mem (total, used, free, buffers, cache, available, swap_total,
 /// swap_used), oom_kills, procs[] (pid, start, comm, rss, anon, vsize, swap, major_faults) for the
 /// 50 largest processes by resident size. The file is pruned to its newest 12 MiB when it passes
-/// 16 MiB; writers lock FILE.lock, so concurrent recorders never interleave.
+/// 16 MiB; writers lock FILE.lock, so concurrent recorders never interleave. Reports what it
+/// recorded in every format (JSON: status, path, samples, processes, last, bytes); in text,
+/// --quiet prints nothing (the cron form).
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemRecordArgs {
@@ -446,8 +450,10 @@ pub enum MqueueCommand {
 /// bytes, sender, subject, ids, created, age, owners, recipient_count, recipients, attempts,
 /// status_class (over_quota, unknown_user, host_unknown, refused_or_timeout, other, none), status,
 /// quarantine,
-/// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}, vanished}. Sizes
-/// in bytes, times in Unix seconds, ages in seconds.
+/// classes, damaged, problem}, oversized_not_listed, skipped {count, unreadable, first[] {path,
+/// reason}, vanished, reader}. Sizes in bytes, times in Unix seconds, ages in seconds. A queue or site
+/// tree that cannot be opened is unreadable: the status is then UNKNOWN unless what was read is
+/// already CRITICAL (the reason names the path and the reader).
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueScanArgs {

@@ -186,3 +186,39 @@ fn usage_error(e: clap::Error, sink: &Sink) -> i32 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(args: &[&str]) -> (Format, Option<PathBuf>) {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        let s = Sink::lenient(&args);
+        (s.format, s.output)
+    }
+
+    #[test]
+    fn the_failure_format_is_read_from_arguments_clap_rejects() {
+        assert_eq!(sink(&["toolkit", "zombies", "--bogus"]).0, Format::Text);
+        assert_eq!(
+            sink(&["toolkit", "--format", "nagios", "x"]).0,
+            Format::Nagios
+        );
+        assert_eq!(
+            sink(&["toolkit", "x", "--format=prometheus"]).0,
+            Format::Prometheus
+        );
+        assert_eq!(
+            sink(&["toolkit", "--format", "nagios", "--json"]).0,
+            Format::Json
+        );
+        assert_eq!(sink(&["toolkit", "--format", "nagois"]).0, Format::Text);
+        assert_eq!(sink(&["toolkit", "--", "--format", "json"]).0, Format::Text);
+        let (_, out) = sink(&["toolkit", "check", "--output=/x/t.prom", "--bad"]);
+        assert_eq!(out, Some(PathBuf::from("/x/t.prom")));
+        assert_eq!(
+            sink(&["toolkit", "--output", "f"]).1,
+            Some(PathBuf::from("f"))
+        );
+    }
+}

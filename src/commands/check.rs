@@ -44,7 +44,16 @@ impl CheckEntry {
     fn from_result<R: Report>(name: &'static str, command: &str, result: Result<R>) -> CheckEntry {
         match result {
             Ok(r) => CheckEntry::from_report(command, &r),
-            Err(e) => CheckEntry::unknown(name, command, e.to_string()),
+            Err(e) => {
+                let mut why = e.to_string();
+                // Who could not read it says whether to look at permissions or at the host.
+                if let crate::error::Error::Io { source, .. } = &e {
+                    if source.kind() == io::ErrorKind::PermissionDenied {
+                        why.push_str(&format!(" (as {})", crate::readers::skips::reader()));
+                    }
+                }
+                CheckEntry::unknown(name, command, why)
+            }
         }
     }
 
@@ -161,7 +170,13 @@ pub fn build(ctx: &Context, args: &CheckArgs) -> CheckReport {
         let started = std::thread::Builder::new()
             .name(format!("check-{name}"))
             .spawn(move || {
-                let entry = job(&ctx);
+                // A bug in one check must not cost the others their answer, nor wait for --timeout.
+                let entry = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&ctx)))
+                    .unwrap_or_else(|_| {
+                        let why =
+                            format!("{name} check failed: internal error (a bug: please report)");
+                        CheckEntry::unknown(name, command, why)
+                    });
                 let _ = to_main.send((i, entry));
             });
         pending.push((name, command));

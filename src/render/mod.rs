@@ -57,7 +57,8 @@ pub trait Report: Serialize {
 /// The summary as monitoring shows it: when the check was blind, the reason comes first (it is why
 /// the status is UNKNOWN), or after the emergency when what was seen is CRITICAL anyway.
 pub fn summary_line<R: Report + ?Sized>(report: &R) -> String {
-    match report.blind() {
+    // The reason quotes paths a site admin may have named: never raw.
+    match report.blind().map(|why| text::printable(&why)) {
         Some(why) if report.status() == Status::Critical => format!("{}; {why}", report.summary()),
         Some(why) => format!("{why}; {}", report.summary()),
         None => report.summary(),
@@ -87,9 +88,8 @@ pub fn metrics_of<R: Report + ?Sized>(report: &R) -> Vec<Family> {
         families.push(
             Family::gauge(
                 &format!("toolkit_{}_skipped", report.check_name()),
-                "Paths the check could not read (permissions, hidden /proc entries, bad files); \
-                 when not 0 the check could not see everything and its status is UNKNOWN unless \
-                 CRITICAL.",
+                "Paths the check skipped: unreadable (permissions, hidden /proc entries: the check \
+                 is then UNKNOWN unless CRITICAL) or damaged (reported with what they still say).",
             )
             .single(s.count as f64),
         );
@@ -107,6 +107,7 @@ pub fn emit<R: Report>(
     match format {
         Format::Text => {
             if let Some(why) = report.blind() {
+                let why = text::printable(&why);
                 for l in text::wrap(&format!("Blind: {why}"), 80, 2) {
                     writeln!(out, "{}", style.bold(&l))?;
                 }
@@ -148,7 +149,14 @@ pub fn emit_failure(format: Format, error: &str, out: &mut dyn Write) -> io::Res
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
             writeln!(out)
         }
-        Format::Nagios => nagios::write(out, "TOOLKIT", Status::Unknown, error, &[], &[]),
+        Format::Nagios => nagios::write(
+            out,
+            "TOOLKIT",
+            Status::Unknown,
+            &text::printable(error),
+            &[],
+            &[],
+        ),
         Format::Prometheus => prometheus::write(out, &[prometheus::up_family(false)]),
     }
 }

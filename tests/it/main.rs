@@ -3,6 +3,7 @@
 mod check;
 mod cli;
 mod common;
+mod contrib;
 mod hostile;
 mod man;
 mod manpage;

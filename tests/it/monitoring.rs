@@ -278,6 +278,28 @@ fn warning_outranks_unknown_in_check_listing_and_exit_status() {
     assert!(worst_first);
     let (_, st, _, _) = parse_nagios(&s.run(&["check", "--format", "nagios"]).stdout);
     assert_eq!(st, "WARNING");
+    // An unreadable meminfo (not missing): the reason says as whom.
+    let s = fake_host();
+    std::fs::set_permissions(
+        s.join("proc/meminfo"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let j = as_nobody(&s, &["check", "--json"]).json();
+    let mem = j["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "mem")
+        .unwrap()
+        .clone();
+    assert_eq!(mem["status"], "UNKNOWN");
+    let summary = mem["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("proc/meminfo: Permission denied"),
+        "{summary}"
+    );
+    assert!(summary.ends_with(" (as uid 65534 (nobody))"), "{summary}");
 }
 
 #[test]
@@ -409,7 +431,7 @@ fn check_abandons_a_check_that_overruns_its_timeout() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolkit"));
     cmd.arg("--root")
         .arg(s.path())
-        .args(["check", "--json", "--timeout", "1s"]);
+        .args(["check", "--json", "--timeout", "3s"]);
     // The process must exit by itself, not wait for the blocked thread.
     let out = run_cmd(&mut cmd);
     out.status(1);
@@ -424,16 +446,16 @@ fn check_abandons_a_check_that_overruns_its_timeout() {
     assert_eq!(mem["status"], "UNKNOWN");
     assert_eq!(
         mem["summary"],
-        "mem check did not finish within 1s (--timeout): abandoned"
+        "mem check did not finish within 3s (--timeout): abandoned"
     );
     assert_eq!(j["checks"][0]["name"], "zombies");
-    assert_eq!(j["timeout"], 1);
+    assert_eq!(j["timeout"], 3);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolkit"));
     cmd.arg("--root")
         .arg(s.path())
-        .args(["check", "--format", "nagios", "--timeout", "1s"]);
+        .args(["check", "--format", "nagios", "--timeout", "3s"]);
     let out = run_cmd(&mut cmd);
-    out.stdout_has("\nmem UNKNOWN: mem check did not finish within 1s (--timeout): abandoned\n");
+    out.stdout_has("\nmem UNKNOWN: mem check did not finish within 3s (--timeout): abandoned\n");
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -531,4 +553,47 @@ fn procs_in_last(hist: &Path) -> usize {
     let text = std::fs::read_to_string(hist).unwrap();
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
     last["procs"].as_array().unwrap().len()
+}
+
+#[test]
+fn a_site_admin_naming_an_unreadable_directory_cannot_inject_into_the_output() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = fake_host();
+    // The attack: site3's admin opens the site tree and queue to all, and leaves a closed queue
+    // subdirectory whose name carries terminal escapes and a newline with a fake status line.
+    let fst = s.join("home/virtual/site3/fst");
+    let q = fst.join("var/spool/mqueue");
+    for p in [&fst, &q] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let name = std::ffi::OsStr::from_bytes(b"qf\x1b]0;owned\x07\nMQUEUE OK - all fine");
+    std::fs::create_dir(q.join(name)).unwrap();
+    std::fs::set_permissions(q.join(name), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let before = std::fs::read_dir(&q).unwrap().count();
+    let out = as_nobody(&s, &["mqueue", "scan", "--format", "nagios"]);
+    out.status(3);
+    let first = out.stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("MQUEUE UNKNOWN - could not read 6 paths"),
+        "{first}"
+    );
+    assert!(!out.stdout.contains('\x1b') && !out.stdout.contains('\x07'));
+    assert!(
+        !out.stdout.lines().any(|l| l.starts_with("MQUEUE OK")),
+        "{}",
+        out.stdout
+    );
+    let text = as_nobody(&s, &["mqueue", "scan"]);
+    assert!(!text.stdout.contains('\x1b') && !text.stdout.contains('\x07'));
+    let check = as_nobody(&s, &["check"]);
+    assert!(!check.stdout.contains('\x1b'));
+    // JSON keeps the exact name.
+    let j = as_nobody(&s, &["mqueue", "scan", "--json"]).json();
+    let first = j["skipped"]["first"].to_string();
+    assert!(
+        first.contains("\\u001b]0;owned\\u0007\\nMQUEUE OK"),
+        "{first}"
+    );
+    // Read-only: the queue is as it was.
+    assert_eq!(std::fs::read_dir(&q).unwrap().count(), before);
 }

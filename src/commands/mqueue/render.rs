@@ -349,7 +349,7 @@ impl Report for MqueueReport {
                 "toolkit_mqueue_unreadable",
                 "Queue files or directories the scan could not read.",
             )
-            .single(self.skipped.count as f64),
+            .single(self.skipped.unreadable as f64),
         );
         if let Some(m) = &self.mta {
             out.extend(m.metrics());

@@ -20,7 +20,20 @@ pub fn parse_mailq(text: &str) -> BTreeMap<String, Entry> {
     let mut out: BTreeMap<String, Entry> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
+        let mut fields: Vec<&str> = line.split_whitespace().collect();
+        // With a marker after the id, an 8-digit size is glued to it: `6AM2aXUG006021X39845888`
+        // (sendmail prints `X` when the load average holds the job back, as on a busy CI machine).
+        if fields.len() == 6 && !line.starts_with('\t') {
+            let digits = fields[0].len()
+                - fields[0]
+                    .trim_end_matches(|c: char| c.is_ascii_digit())
+                    .len();
+            let head = &fields[0][..fields[0].len() - digits];
+            if digits > 0 && head.ends_with(['*', 'X', '-', '?']) {
+                let (id, size) = fields[0].split_at(head.len());
+                fields.splice(0..1, [id, size]);
+            }
+        }
         if line.starts_with('\t') && !line.trim().starts_with("Total requests") {
             if let (Some(id), Some(r)) = (&current, fields.first()) {
                 if let Some(e) = out.get_mut(id) {
