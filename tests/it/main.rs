@@ -9,6 +9,7 @@ mod mem_history;
 mod mqueue;
 mod mqueue_fix;
 mod mqueue_fix_identity;
+mod mqueue_fix_pair;
 mod mqueue_fix_sendmail;
 mod mqueue_purge;
 mod sendmail_m4;
