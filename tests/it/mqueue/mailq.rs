@@ -20,7 +20,18 @@ pub fn parse_mailq(text: &str) -> BTreeMap<String, Entry> {
     let mut out: BTreeMap<String, Entry> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
-        let fields: Vec<&str> = line.split_whitespace().collect();
+        // The id is followed by one mark character ('*' locked, 'X' held back because the load
+        // average is over QueueLA, '-' too young, '?' lost) and the size right-aligned in 8 columns:
+        // an 8-digit size touches the mark, `6AM2aXUG006021X39845888`. Split it off so the fields do
+        // not depend on the load.
+        let mut spaced = line.to_string();
+        let first = line.split_whitespace().next().unwrap_or("");
+        if line.starts_with(first) && line.split_whitespace().count() == 6 && first.len() > 9 {
+            let (head, size) = first.split_at(first.len() - 8);
+            let id = head.trim_end_matches(['*', 'X', '-', '?']);
+            spaced = format!("{id} {size}{}", &line[first.len()..]);
+        }
+        let fields: Vec<&str> = spaced.split_whitespace().collect();
         if line.starts_with('\t') && !line.trim().starts_with("Total requests") {
             if let (Some(id), Some(r)) = (&current, fields.first()) {
                 if let Some(e) = out.get_mut(id) {
@@ -28,8 +39,7 @@ pub fn parse_mailq(text: &str) -> BTreeMap<String, Entry> {
                 }
             }
         } else if line.starts_with(|c: char| c.is_ascii_alphanumeric()) && fields.len() >= 7 {
-            // A '*' after the id marks a locked job, 'X' a quarantined one.
-            let id = fields[0].trim_end_matches(['*', 'X']).to_string();
+            let id = fields[0].trim_end_matches(['*', 'X', '-', '?']).to_string();
             let Ok(size) = fields[1].parse() else {
                 continue;
             };
