@@ -185,6 +185,23 @@ fn one_site_that_cannot_be_fixed_does_not_stop_the_others() {
         .iter()
         .any(|st| st["outcome"] == "changed"));
     assert_eq!(queue_meta(&s, 4), (0, 504, 0o2770));
+
+    // site2's tree swapped for a symlink (not followed): reported, and the next site is still fixed.
+    let s = Scenario::built_fakeroot();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let fst = s.join("home/virtual/site2/fst");
+    std::fs::rename(&fst, elsewhere.path().join("fst")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path().join("fst"), &fst).unwrap();
+    let moved = snapshot(elsewhere.path());
+    let out = s.run(&[
+        "mqueue", "fix", "--site", "site2", "--site", "site3", "--yes", "--format", "json",
+    ]);
+    out.status(1);
+    let r = out.json();
+    let st = &site(&r, "site2")["steps"][0];
+    assert_eq!(st["outcome"], "refused", "{r:#}");
+    assert_eq!(snapshot(elsewhere.path()), moved, "nothing followed");
+    assert_eq!(queue_meta(&s, 3), (0, 503, 0o2770));
 }
 
 #[test]
