@@ -105,6 +105,8 @@ fn siteinfo_naming_another_sites_admin_is_refused_by_fix_and_scan_alike() {
             note.trim_start_matches("admin not settled: "),
             "{line}"
         );
+        s.run(&["mqueue", "scan", "--site", "site1", "--format", "nagios"])
+            .stdout_has("site1 example.com: 114 MiB not bound to quota; identity refused: ");
         let text = s.run(&["mqueue", "scan", "--site", "site1"]);
         text.stdout_has("identity refused: ")
             .stdout_has("site2's admin")
