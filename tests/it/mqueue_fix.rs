@@ -300,6 +300,7 @@ fn a_symlink_at_the_backup_name_is_refused_and_the_file_not_edited() {
     std::fs::write(&victim, "precious\n").unwrap();
     symlink(&victim, s.join(&format!("{FST}/etc/sendmail.cf.zorig"))).unwrap();
     let cf_before = std::fs::read(s.join(&format!("{FST}/etc/sendmail.cf"))).unwrap();
+    let mc_before = std::fs::read(s.join(&format!("{FST}/etc/mail/sendmail.mc"))).unwrap();
     let r = s
         .run(&[
             "mqueue", "fix", "--site", "site1", "--yes", "--format", "json",
@@ -311,6 +312,11 @@ fn a_symlink_at_the_backup_name_is_refused_and_the_file_not_edited() {
         std::fs::read(s.join(&format!("{FST}/etc/sendmail.cf"))).unwrap(),
         cf_before,
         "no backup, no edit"
+    );
+    assert_eq!(
+        std::fs::read(s.join(&format!("{FST}/etc/mail/sendmail.mc"))).unwrap(),
+        mc_before,
+        "the mc is not edited alone: the DefaultUser pair changes together"
     );
 }
 

@@ -133,6 +133,13 @@ fn no_siteinfo_takes_the_link_and_the_fst_group() {
     // The domain still comes from the domain map and the symlinks.
     s.run(&["mqueue", "fix", "--site", "blog.example.net", "--dry-run"])
         .status(0);
+    // What scan notes about a site, fix shows too: here fst owned by root, the link still agreeing.
+    std::os::unix::fs::chown(s.join("home/virtual/site3/fst"), None, Some(0)).unwrap();
+    let note = "fst is owned by group root, not the admin group admin3";
+    s.run(&["mqueue", "fix", "--site", "site3", "--dry-run"])
+        .status(0)
+        .stdout_has(&format!("note: {note}"));
+    assert_eq!(scan_site(&s, "site3")["notes"], serde_json::json!([note]));
 }
 
 #[test]
