@@ -4,7 +4,7 @@
 //! an undo; and with either file refused by a safety rule.
 
 use crate::common::{run_cmd, Scenario};
-use crate::mqueue_fix::outcome;
+use crate::mqueue_fix::{outcome, snapshot};
 use std::process::Command;
 
 const FST: &str = "home/virtual/site1/fst";
@@ -119,6 +119,7 @@ fn if_either_file_is_refused_neither_is_changed() {
     let outside = tempfile::tempdir().unwrap();
     std::fs::hard_link(s.join(CF), outside.path().join("sendmail.cf-template")).unwrap();
     let mc0 = std::fs::read(s.join(MC)).unwrap();
+    let template_before = snapshot(outside.path());
     let out = fix(&s, None);
     out.status(1);
     let r = out.json();
@@ -133,6 +134,11 @@ fn if_either_file_is_refused_neither_is_changed() {
     assert_eq!(std::fs::read(s.join(MC)).unwrap(), mc0, "the mc was edited");
     assert!(!s.join(&format!("{MC}.zorig")).exists(), "no backup either");
     assert_eq!(pair(&s), ("mail:mail".into(), "mail:mail".into()));
+    assert_eq!(
+        snapshot(outside.path()),
+        template_before,
+        "the template changed"
+    );
 
     // The reverse: the mc is a symlink (not followed), so the cf stays as it is.
     let s = only_default_user_pending();
@@ -141,6 +147,7 @@ fn if_either_file_is_refused_neither_is_changed() {
     std::fs::remove_file(s.join(MC)).unwrap();
     std::os::unix::fs::symlink(&real, s.join(MC)).unwrap();
     let cf0 = std::fs::read(s.join(CF)).unwrap();
+    let outside_before = snapshot(outside.path());
     let out = fix(&s, None);
     out.status(1);
     let r = out.json();
@@ -149,4 +156,9 @@ fn if_either_file_is_refused_neither_is_changed() {
     assert_eq!(std::fs::read(s.join(CF)).unwrap(), cf0, "the cf was edited");
     let real_mc = std::fs::read_to_string(&real).unwrap();
     assert!(real_mc.contains("`mail:mail'"), "the symlink was followed");
+    assert_eq!(
+        snapshot(outside.path()),
+        outside_before,
+        "nothing outside the site changed (owner, group, mode, content)"
+    );
 }
