@@ -442,7 +442,7 @@ pub enum MqueueCommand {
 ///
 /// JSON fields: status, now {unix, source}, min_bytes, top, warning, critical, totals {queues, messages,
 /// bytes, disk_bytes, oversized, oversized_bytes, unbound_sites}, queues[] {label, name, site {name,
-/// domains, admin, uid, gid, notes}, path, state (ok, missing, symlink, unreadable), problem,
+/// domains, admin, uid, gid, login, admin_sources, refused, notes}, path, state (ok, missing, symlink, unreadable), problem,
 /// messages, files, bytes, disk_bytes, oversized, oversized_bytes, foreign_files, foreign_bytes,
 /// oldest, oldest_age, anomalies {df_without_qf, df_without_qf_bytes, lost_qf, quarantined,
 /// other_files}, stale_tf, subdirs, symlinks, matching_incomplete, binding {bound, owner, mode, setgid, world_writable,
@@ -615,6 +615,11 @@ Examples:
 /// group is refused with the disagreement spelled out, and the run goes on with the other sites.
 /// --all also lists the sites it left out and why. With -q, a run that found everything already
 /// right prints nothing (quiet from cron).
+///
+/// JSON fields: status, dry_run, undo, sites[] {site, domain, admin, login, admin_sources, notes,
+/// declined, steps[] {step, path, change, outcome (ok, would_change, changed, refused, failed),
+/// note}}, left_out[] {site, domain, reason, unreadable}. Step 0 is the whole site (its identity,
+/// its journal) or, with --undo, a restored entry.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_FIX_EXAMPLES)]
 pub struct MqueueFixArgs {

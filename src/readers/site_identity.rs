@@ -188,8 +188,17 @@ pub fn decide(
         id.refused = Some(missing.join("; "));
         return id;
     }
-    id.uid = user.map(|u| u.uid());
-    id.gid = group.map(|g| g.gid());
+    let (uid, gid) = (user.map(|u| u.uid()), group.map(|g| g.gid()));
+    if uid == Some(0) || gid == Some(0) {
+        // A site's quota is never root's: binding its queue to root would charge nothing to anyone.
+        id.refused = Some(format!(
+            "{admin} has uid or gid 0 ({}): root is never a site admin",
+            id.sources.join(", ")
+        ));
+        return id;
+    }
+    id.uid = uid;
+    id.gid = gid;
     if let (Some(fg), Some(g)) = (ev.fst_gid, id.gid) {
         if fg != g {
             id.notes.push(format!(
@@ -349,6 +358,20 @@ mod tests {
                  site4/fst, and fst is not owned by an adminN group (its group is root)"
             )
         );
+    }
+
+    #[test]
+    fn root_is_never_a_site_admin() {
+        let mut m = uzers::mock::MockUsers::with_current_uid(0);
+        m.add_user(uzers::User::new(0, "root", 0));
+        m.add_group(uzers::Group::new(0, "root"));
+        let s1 = ev("site1", &[("root", Source::Siteinfo("admin"))], None, 0);
+        let id = &decide_all(&[s1], &UserDb::Files(m))[0];
+        assert_eq!(
+            id.refused.as_deref(),
+            Some("root has uid or gid 0 (siteinfo admin = root): root is never a site admin")
+        );
+        assert_eq!((id.uid, id.gid), (None, None));
     }
 
     #[test]

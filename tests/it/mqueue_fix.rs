@@ -9,7 +9,7 @@ use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 /// Everything about every object under `dir` that a fix may change: owner, group, mode, content.
-fn snapshot(dir: &Path) -> BTreeMap<String, (u32, u32, u32, Vec<u8>)> {
+pub fn snapshot(dir: &Path) -> BTreeMap<String, (u32, u32, u32, Vec<u8>)> {
     let mut out = BTreeMap::new();
     for e in walkdir::WalkDir::new(dir)
         .follow_links(false)
@@ -33,11 +33,11 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (u32, u32, u32, Vec<u8>)> {
     out
 }
 
-type Snapshot = BTreeMap<String, (u32, u32, u32, Vec<u8>)>;
+pub type Snapshot = BTreeMap<String, (u32, u32, u32, Vec<u8>)>;
 
 /// Compares snapshots, naming only the paths that differ.
 #[track_caller]
-fn assert_same(expected: &Snapshot, actual: &Snapshot, what: &str) {
+pub fn assert_same(expected: &Snapshot, actual: &Snapshot, what: &str) {
     let mut diffs = Vec::new();
     for k in expected.keys().chain(actual.keys()) {
         match (expected.get(k), actual.get(k)) {
@@ -59,7 +59,7 @@ fn assert_same(expected: &Snapshot, actual: &Snapshot, what: &str) {
     assert!(diffs.is_empty(), "{what}:\n{}", diffs.join("\n"));
 }
 
-fn steps(r: &Value) -> Vec<(String, String)> {
+pub fn steps(r: &Value) -> Vec<(String, String)> {
     r["sites"][0]["steps"]
         .as_array()
         .unwrap()
@@ -73,7 +73,7 @@ fn steps(r: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn outcome(r: &Value, path: &str) -> String {
+pub fn outcome(r: &Value, path: &str) -> String {
     steps(r)
         .into_iter()
         .find(|(p, _)| p == path)
@@ -300,6 +300,7 @@ fn a_symlink_at_the_backup_name_is_refused_and_the_file_not_edited() {
     std::fs::write(&victim, "precious\n").unwrap();
     symlink(&victim, s.join(&format!("{FST}/etc/sendmail.cf.zorig"))).unwrap();
     let cf_before = std::fs::read(s.join(&format!("{FST}/etc/sendmail.cf"))).unwrap();
+    let mc_before = std::fs::read(s.join(&format!("{FST}/etc/mail/sendmail.mc"))).unwrap();
     let r = s
         .run(&[
             "mqueue", "fix", "--site", "site1", "--yes", "--format", "json",
@@ -311,6 +312,11 @@ fn a_symlink_at_the_backup_name_is_refused_and_the_file_not_edited() {
         std::fs::read(s.join(&format!("{FST}/etc/sendmail.cf"))).unwrap(),
         cf_before,
         "no backup, no edit"
+    );
+    assert_eq!(
+        std::fs::read(s.join(&format!("{FST}/etc/mail/sendmail.mc"))).unwrap(),
+        mc_before,
+        "the mc is not edited alone: the DefaultUser pair changes together"
     );
 }
 

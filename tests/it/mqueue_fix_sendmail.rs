@@ -62,10 +62,8 @@ impl Smtp {
 
 impl Drop for Smtp {
     fn drop(&mut self) {
-        // Stopped by the pid this test started, nothing else.
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
+        // Stopped by the pid this test started (std's kill signals exactly that pid), nothing else.
+        let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }

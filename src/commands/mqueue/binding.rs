@@ -57,9 +57,7 @@ pub fn binding(
         reasons.push(why);
     }
     if site.refused.is_some() {
-        reasons.push(
-            "its admin is not settled (see the site's refused): mqueue fix refuses it".into(),
-        );
+        reasons.push("its admin is not settled (identity refused): mqueue fix refuses it".into());
     }
     match default_user {
         Some(du) if du.gid.is_some() && du.gid == gid => {}
@@ -235,7 +233,7 @@ mod tests {
         assert!(!b.bound && b.fix.is_none());
         assert_eq!(
             b.reasons,
-            ["its admin is not settled (see the site's refused): mqueue fix refuses it"]
+            ["its admin is not settled (identity refused): mqueue fix refuses it"]
         );
     }
 }

@@ -259,6 +259,13 @@ impl Report for MqueueReport {
                     q.name,
                     human_size(q.bytes)
                 ));
+            } else if let Some(why) = q.site.as_ref().and_then(|s| s.refused.as_ref()) {
+                d.push(format!(
+                    "{}: {} not bound to quota; identity refused: {}",
+                    q.name,
+                    human_size(q.bytes),
+                    crate::render::text::printable(why)
+                ));
             }
         }
         if unbound.len() > DETAIL_QUEUES {

@@ -20,41 +20,26 @@ pub fn parse_mailq(text: &str) -> BTreeMap<String, Entry> {
     let mut out: BTreeMap<String, Entry> = BTreeMap::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
-        let mut fields: Vec<&str> = line.split_whitespace().collect();
-        // With a marker after the id, an 8-digit size is glued to it: `6AM2aXUG006021X39845888`
-        // (sendmail prints `X` when the load average holds the job back, as on a busy CI machine).
-        if fields.len() == 6 && !line.starts_with('\t') {
-            let digits = fields[0].len()
-                - fields[0]
-                    .trim_end_matches(|c: char| c.is_ascii_digit())
-                    .len();
-            let head = &fields[0][..fields[0].len() - digits];
-            if digits > 0 && head.ends_with(['*', 'X', '-', '?']) {
-                let (id, size) = fields[0].split_at(head.len());
-                fields.splice(0..1, [id, size]);
-            }
+        // The id is followed by one mark character ('*' locked, 'X' held back because the load
+        // average is over QueueLA, '-' too young, '?' lost) and the size right-aligned in 8 columns:
+        // an 8-digit size touches the mark, `6AM2aXUG006021X39845888`. Split it off so the fields do
+        // not depend on the load.
+        let mut spaced = line.to_string();
+        let first = line.split_whitespace().next().unwrap_or("");
+        if line.starts_with(first) && line.split_whitespace().count() == 6 && first.len() > 9 {
+            let (head, size) = first.split_at(first.len() - 8);
+            let id = head.trim_end_matches(['*', 'X', '-', '?']);
+            spaced = format!("{id} {size}{}", &line[first.len()..]);
         }
+        let fields: Vec<&str> = spaced.split_whitespace().collect();
         if line.starts_with('\t') && !line.trim().starts_with("Total requests") {
             if let (Some(id), Some(r)) = (&current, fields.first()) {
                 if let Some(e) = out.get_mut(id) {
                     e.recipients.push(r.to_string());
                 }
             }
-        } else if line.starts_with(|c: char| c.is_ascii_alphanumeric()) && fields.len() >= 6 {
-            // The id fills the 14 columns under -----Q-ID-----, then one mark ('*' a locked job,
-            // 'X' one not run now: quarantined, or any job while the load average is over QueueLA
-            // as on a busy test machine; '-' too young), then the size in 8 columns, which an
-            // 8-digit size fills with no space before it. Read the columns.
-            let (Some(head), Some(size)) = (line.get(..14), line.get(15..23)) else {
-                continue;
-            };
-            let mut f = vec![head.trim_end(), size.trim()];
-            f.extend(line.get(23..).unwrap_or("").split_whitespace());
-            let fields = f;
-            if fields.len() < 7 {
-                continue;
-            }
-            let id = fields[0].to_string();
+        } else if line.starts_with(|c: char| c.is_ascii_alphanumeric()) && fields.len() >= 7 {
+            let id = fields[0].trim_end_matches(['*', 'X', '-', '?']).to_string();
             let Ok(size) = fields[1].parse() else {
                 continue;
             };

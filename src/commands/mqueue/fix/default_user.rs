@@ -181,7 +181,7 @@ impl Ctx<'_, '_> {
                 Plan::Done(s) | Plan::Blocked(s) | Plan::Pending(s) => steps.push(s),
             }
         }
-        for (i, e) in edits.iter().enumerate() {
+        for e in &edits {
             match self.backup(e) {
                 Ok(()) => steps.push(Step::new(
                     3,
@@ -192,8 +192,12 @@ impl Ctx<'_, '_> {
                 )),
                 Err(err) => {
                     steps.push(Step::refused(3, &e.backup_rel, &err));
-                    let why = format!("not changed: no backup ({}); {PAIR}", reason(&err));
-                    for e in &edits[i..] {
+                    let why = format!(
+                        "not changed: no backup of {} ({}); {PAIR}",
+                        e.rel,
+                        reason(&err)
+                    );
+                    for e in &edits {
                         steps.push(Step::new(4, e.rel, &e.change, Outcome::Refused, &why));
                     }
                     return steps;

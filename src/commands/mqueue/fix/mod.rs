@@ -108,7 +108,7 @@ fn fix_site(
             .clone()
             .unwrap_or_else(|| "admin user/group unknown".into());
         let step = Step::new(
-            1,
+            0,
             "",
             "bind to the site's admin",
             Outcome::Refused,

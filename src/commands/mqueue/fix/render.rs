@@ -2,7 +2,7 @@
 
 use super::plan::{Outcome, Step};
 use crate::readers::sites::Site;
-use crate::render::text::printable;
+use crate::render::text::{printable, wrap};
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
 use serde::Serialize;
@@ -157,14 +157,17 @@ fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result
             Outcome::Failed | Outcome::Refused => style.bold(&word),
             _ => word,
         };
-        let what = if s.change.is_empty() {
-            String::new()
-        } else {
-            format!("  {}", s.change)
-        };
-        writeln!(out, "  {word} {}{}", printable(&s.path), printable(&what))?;
+        let line = [printable(&s.path), printable(&s.change)]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("  ");
+        writeln!(out, "  {word} {line}")?;
         if !s.note.is_empty() {
-            writeln!(out, "  {:12}   {}", "", style.dim(&printable(&s.note)))?;
+            // Notes are whole sentences (a disagreement spelled out): wrapped to fit 80 columns.
+            for l in wrap(&printable(&s.note), 80 - 17, 0) {
+                writeln!(out, "  {:12}   {}", "", style.dim(&l))?;
+            }
         }
     }
     Ok(())
@@ -173,7 +176,7 @@ fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result
 /// The plan for one site, on stderr before asking (stdout stays the report).
 pub fn print_plan(label: &str, steps: &[Step], style: &Style) {
     let mut err = io::stderr();
-    let _ = writeln!(err, "Plan for {}:", printable(label));
+    let _ = writeln!(err, "Plan for {label}:");
     let pending: Vec<Step> = steps
         .iter()
         .filter(|s| s.outcome != Outcome::Ok)
@@ -226,7 +229,7 @@ impl Report for FixReport {
             writeln!(
                 out,
                 "{}{}",
-                style.bold(&printable(&site.label)),
+                style.bold(&site.label),
                 if site.declined { "  (declined)" } else { "" }
             )?;
             if let Some(login) = &site.login {
