@@ -8,6 +8,7 @@ mod mem;
 mod mem_history;
 mod mqueue;
 mod mqueue_fix;
+mod mqueue_fix_safe;
 mod mqueue_purge;
 mod sendmail_m4;
 mod zombies;
