@@ -1,6 +1,7 @@
 //! Readers: files under the root turned into plain data. Every reader takes the root; none reads `/proc`
 //! or `/etc` directly.
 
+pub mod capped;
 pub mod guard;
 pub mod memory;
 pub mod mqueue;
