@@ -40,6 +40,17 @@ pub enum SafeError {
 
 pub type Result<T> = std::result::Result<T, SafeError>;
 
+impl SafeError {
+    /// The reason without the path (for reports that show the path beside it).
+    pub fn reason(&self) -> String {
+        match self {
+            SafeError::Refused { reason, .. } => reason.clone(),
+            SafeError::Failed { errno, .. } => errno.desc().to_string(),
+            SafeError::Missing { .. } => "does not exist".into(),
+        }
+    }
+}
+
 /// What a name refers to, without following it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
