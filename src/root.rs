@@ -91,11 +91,13 @@ impl SysInfo {
     pub fn read(root: &Root) -> Result<SysInfo> {
         let (ticks_per_second, page_size) = read_auxv(&root.join("proc/self/auxv"));
         let stat_path = root.join("proc/stat");
-        let stat = std::fs::read(&stat_path).map_err(|e| Error::io(&stat_path, e))?;
+        let stat = crate::readers::capped::read(&stat_path, crate::readers::capped::PROC_CAP)
+            .map_err(|e| Error::io(&stat_path, e))?;
         let boot_time = parse_btime(&stat)
             .ok_or_else(|| Error::malformed(&stat_path, None, "no valid 'btime' line"))?;
         let up_path = root.join("proc/uptime");
-        let up = std::fs::read_to_string(&up_path).map_err(|e| Error::io(&up_path, e))?;
+        let up = crate::readers::capped::read_to_string(&up_path, crate::readers::capped::PROC_CAP)
+            .map_err(|e| Error::io(&up_path, e))?;
         let uptime = parse_uptime(&up)
             .ok_or_else(|| Error::malformed(&up_path, Some(1), "expected 'SECONDS IDLE'"))?;
         Ok(SysInfo {
@@ -145,7 +147,7 @@ fn read_auxv(path: &Path) -> (u64, u64) {
     const AT_CLKTCK: u64 = 17;
     let mut ticks = DEFAULT_TICKS;
     let mut page = DEFAULT_PAGE_SIZE;
-    if let Ok(bytes) = std::fs::read(path) {
+    if let Ok(bytes) = crate::readers::capped::read(path, crate::readers::capped::PROC_CAP) {
         for pair in bytes.chunks_exact(16) {
             let key = u64::from_ne_bytes(pair[..8].try_into().unwrap_or_default());
             let val = u64::from_ne_bytes(pair[8..].try_into().unwrap_or_default());

@@ -5,6 +5,7 @@
 //! a file the kernel may legitimately lack (`pressure/memory` without PSI, `slabinfo` without root)
 //! is `None` with the reason, never an error.
 
+use super::capped;
 use crate::error::{Error, Result};
 use serde::Serialize;
 use std::io::ErrorKind;
@@ -30,7 +31,7 @@ pub struct Meminfo {
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = capped::read(path, capped::PROC_CAP).map_err(|e| Error::io(path, e))?;
     if bytes.is_empty() {
         return Err(Error::malformed(path, None, "empty file"));
     }
@@ -171,7 +172,7 @@ pub struct Psi {
 /// PSI when the kernel has it; `Ok(None)` when the file is absent or empty, or PSI is disabled (`psi=0` makes
 /// reads fail with EOPNOTSUPP).
 pub fn read_psi(path: &Path) -> Result<Option<Psi>> {
-    match std::fs::read(path) {
+    match capped::read(path, capped::PROC_CAP) {
         // An empty file says no more than a missing one (the caller notes which it was).
         Ok(b) if b.iter().all(u8::is_ascii_whitespace) => Ok(None),
         Ok(b) => {
@@ -252,7 +253,7 @@ pub fn read_slabinfo(
     page_size: u64,
     keep: usize,
 ) -> std::result::Result<Vec<SlabCache>, String> {
-    let text = std::fs::read(path).map_err(|e| e.to_string())?;
+    let text = capped::read(path, capped::PROC_CAP).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&text);
     let mut lines = text.lines();
     match lines.next() {

@@ -2,6 +2,7 @@
 //! or `/etc` directly.
 
 pub mod accounts;
+pub mod capped;
 pub mod guard;
 pub mod hidepid;
 pub mod memory;

@@ -125,7 +125,7 @@ pub fn list_pids(proc_dir: &Path) -> Result<Vec<i32>> {
 
 /// Reads a whole small file; a missing file or ESRCH means the process went away.
 pub fn read_file(path: &Path) -> std::result::Result<Vec<u8>, ProcError> {
-    match std::fs::read(path) {
+    match super::capped::read(path, super::capped::PROC_CAP) {
         Ok(b) => Ok(b),
         Err(e) if e.kind() == ErrorKind::NotFound || e.raw_os_error() == Some(libc::ESRCH) => {
             Err(ProcError::Vanished)

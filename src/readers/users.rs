@@ -98,7 +98,8 @@ impl UserDb {
 
 /// Non-comment lines of a colon-separated file, with line numbers.
 fn read_colon_file(path: &std::path::Path) -> Result<Vec<(usize, Vec<String>)>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes =
+        super::capped::read(path, super::capped::TABLE_CAP).map_err(|e| Error::io(path, e))?;
     Ok(String::from_utf8_lossy(&bytes)
         .lines()
         .enumerate()

@@ -311,4 +311,144 @@ mod tests {
             777
         );
     }
+
+    #[test]
+    fn an_old_entry_with_a_plain_path_still_undoes() {
+        let site = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        std::fs::write(site.path().join("qf1"), "x").unwrap();
+        std::os::unix::fs::chown(site.path().join("qf1"), Some(0), Some(501)).unwrap();
+        let run = state.path().join("site1/1-1");
+        std::fs::create_dir_all(&run).unwrap();
+        // As versions before path_hex and batches wrote them.
+        std::fs::write(
+            run.join("0001.json"),
+            r#"{"seq": 1, "path": "qf1",
+                "before": {"kind": "file", "uid": 0, "gid": 12, "mode": 384, "nlink": 1},
+                "change": {"kind": "owner", "uid": 0, "gid": 501}}"#,
+        )
+        .unwrap();
+        let base = Dir::open_trusted(site.path()).unwrap();
+        let journals = Dir::open_trusted(state.path()).unwrap();
+        let undone = undo(&journals, "site1", &base).unwrap();
+        assert_eq!(undone[0].outcome, "restored", "{undone:?}");
+        assert_eq!(
+            std::fs::metadata(site.path().join("qf1")).unwrap().gid(),
+            12
+        );
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_round_trip_exactly() {
+        use std::os::unix::ffi::OsStrExt;
+        let raw = OsStr::from_bytes(b"var/spool/mqueue/qf\xff\xfe1");
+        let e = Entry::new(
+            1,
+            Path::new(raw),
+            meta_of_nothing(),
+            Change::Mode { mode: 0o600 },
+        );
+        assert_eq!(e.path, "var/spool/mqueue/qf\u{FFFD}\u{FFFD}1");
+        let back: Entry = serde_json::from_slice(&serde_json::to_vec(&e).unwrap()).unwrap();
+        assert_eq!(back.os_path().unwrap().as_os_str(), raw);
+        let plain = Entry::new(
+            2,
+            Path::new("etc/aliases"),
+            meta_of_nothing(),
+            Change::Mode { mode: 0 },
+        );
+        assert_eq!(plain.path_hex, None, "UTF-8 names are stored as before");
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+
+    fn meta_of_nothing() -> Meta {
+        Meta {
+            kind: crate::safeops::Kind::File,
+            uid: 0,
+            gid: 0,
+            mode: 0o600,
+            nlink: 1,
+            size: 0,
+            dev: 0,
+            ino: 0,
+        }
+    }
+
+    #[test]
+    fn a_batch_is_one_file_and_undoes_like_single_entries() {
+        let site = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        for i in 0..3 {
+            std::fs::write(site.path().join(format!("qf{i}")), "x").unwrap();
+        }
+        let base = Dir::open_trusted(site.path()).unwrap();
+        let journals = Dir::open_trusted(state.path()).unwrap();
+        let mut j = Journal::begin(&journals, "site1", 1).unwrap();
+        let entries: Vec<_> = (0..3)
+            .map(|i| base.existing(OsStr::new(&format!("qf{i}"))).unwrap())
+            .collect();
+        let records: Vec<Record> = entries
+            .iter()
+            .zip(0..)
+            .map(|(e, i)| Record {
+                path: PathBuf::from(format!("qf{i}")),
+                before: e.meta,
+                change: Change::Owner { uid: 0, gid: 501 },
+            })
+            .collect();
+        j.record_batch(&records).unwrap();
+        assert_eq!(j.entries(), 3);
+        assert!(j
+            .record_batch(&[Record {
+                change: Change::Content,
+                ..records[0].clone()
+            }])
+            .is_err());
+        for e in &entries {
+            e.chown(0, 501).unwrap();
+        }
+        let run = std::fs::read_dir(state.path().join("site1"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let files: Vec<_> = std::fs::read_dir(&run).unwrap().collect();
+        assert_eq!(files.len(), 1, "one file for the batch");
+        drop(entries);
+        let undone = undo(&journals, "site1", &base).unwrap();
+        assert_eq!(undone.len(), 3);
+        assert!(undone.iter().all(|u| u.outcome == "restored"), "{undone:?}");
+    }
+
+    #[test]
+    fn a_torn_entry_is_reported_and_the_others_are_undone() {
+        let site = tempfile::tempdir().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        std::fs::write(site.path().join("qf1"), "x").unwrap();
+        let base = Dir::open_trusted(site.path()).unwrap();
+        let journals = Dir::open_trusted(state.path()).unwrap();
+        let mut j = Journal::begin(&journals, "site1", 1).unwrap();
+        let e = base.existing(OsStr::new("qf1")).unwrap();
+        j.record("qf1", e.meta, Change::Owner { uid: 0, gid: 501 }, None)
+            .unwrap();
+        e.chown(0, 501).unwrap();
+        let run = std::fs::read_dir(state.path().join("site1"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::write(run.join("0002.json"), b"{\"seq\": 2, \"pa").unwrap();
+        let undone = undo(&journals, "site1", &base).unwrap();
+        let outcomes: Vec<_> = undone.iter().map(|u| u.outcome).collect();
+        assert_eq!(outcomes, vec!["refused", "restored"], "{undone:?}");
+        assert!(undone[0].detail.contains("skipped, not undone"));
+        assert_eq!(std::fs::metadata(site.path().join("qf1")).unwrap().gid(), 0);
+        assert!(
+            run.exists(),
+            "a run with an unreadable entry stays recorded"
+        );
+    }
 }

@@ -40,6 +40,17 @@ pub enum SafeError {
 
 pub type Result<T> = std::result::Result<T, SafeError>;
 
+impl SafeError {
+    /// The reason without the path (for reports that show the path beside it).
+    pub fn reason(&self) -> String {
+        match self {
+            SafeError::Refused { reason, .. } => reason.clone(),
+            SafeError::Failed { errno, .. } => errno.desc().to_string(),
+            SafeError::Missing { .. } => "does not exist".into(),
+        }
+    }
+}
+
 /// What a name refers to, without following it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -330,10 +341,11 @@ impl Dir {
         gid: u32,
         mode: u32,
     ) -> Result<()> {
+        let shown = self.show(name);
         self.create_exclusive_with(name, uid, gid, mode, |file| {
             let (first, rest) = content.split_at(content.len() / 2);
             file.write_all(first)?;
-            temps::kill_point();
+            temps::kill_point("half written", &shown);
             file.write_all(rest)
         })
     }
@@ -363,7 +375,7 @@ impl Dir {
         let tmp_path = self.show(&tmp);
         let fd = self.create_new(&tmp, &tmp_path)?;
         let result = write_and_set(&fd, write, uid, gid, mode, &tmp_path).and_then(|_| {
-            temps::kill_point();
+            temps::kill_point("written and synced, not linked", &path);
             linkat(
                 self.fd.as_fd(),
                 tmp.as_os_str(),
@@ -379,7 +391,7 @@ impl Dir {
                 },
             })
         });
-        temps::kill_point();
+        temps::kill_point("linked, temporary name not removed", &path);
         let _ = nix::unistd::unlinkat(
             self.fd.as_fd(),
             tmp.as_os_str(),
@@ -440,7 +452,7 @@ impl Dir {
                 }
             });
         let result = result.and_then(|_| {
-            temps::kill_point();
+            temps::kill_point("replacement written, not renamed", &path);
             renameat(self.fd.as_fd(), tmp.as_os_str(), self.fd.as_fd(), name).map_err(|errno| {
                 SafeError::Failed {
                     path: path.clone(),
@@ -530,7 +542,7 @@ fn write_and_set(
     path: &str,
 ) -> Result<()> {
     let mut file = std::fs::File::from(fd.try_clone().map_err(|e| io_failed(path, e))?);
-    temps::kill_point();
+    temps::kill_point("temporary file created", path);
     write(&mut file).map_err(|e| io_failed(path, e))?;
     fchown(
         fd.as_fd(),

@@ -109,22 +109,29 @@ impl Dir {
 
 /// A point where a test may kill the process (`TOOLKIT_INJECT_KILL=N`: SIGKILL at the Nth point,
 /// debug builds only), to prove that a run killed anywhere leaves complete files or none.
+/// `TOOLKIT_INJECT_KILL_TRACE=1` prints each point (`kill point N: WHAT PATH`) so a test can aim.
 #[cfg(debug_assertions)]
-pub(super) fn kill_point() {
+pub(super) fn kill_point(what: &str, path: &str) {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNT: AtomicUsize = AtomicUsize::new(0);
-    if let Some(n) = std::env::var("TOOLKIT_INJECT_KILL")
+    let kill_at = std::env::var("TOOLKIT_INJECT_KILL")
         .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if COUNT.fetch_add(1, Ordering::SeqCst) + 1 == n {
-            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-        }
+        .and_then(|v| v.parse::<usize>().ok());
+    let trace = std::env::var_os("TOOLKIT_INJECT_KILL_TRACE").is_some();
+    if kill_at.is_none() && !trace {
+        return;
+    }
+    let n = COUNT.fetch_add(1, Ordering::SeqCst) + 1;
+    if trace {
+        eprintln!("kill point {n}: {what} {path}");
+    }
+    if kill_at == Some(n) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
     }
 }
 
 #[cfg(not(debug_assertions))]
-pub(super) fn kill_point() {}
+pub(super) fn kill_point(_what: &str, _path: &str) {}
 
 #[cfg(test)]
 mod tests {

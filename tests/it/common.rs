@@ -170,6 +170,24 @@ impl Scenario {
         s
     }
 
+    /// An exact copy of this fake root (`cp -a`: owners, modes, sparse files and times kept), cheaper
+    /// than building another one.
+    pub fn clone_tree(&self) -> Scenario {
+        let s = Scenario::empty();
+        let out = Command::new("cp")
+            .arg("-a")
+            .arg(self.path().join("."))
+            .arg(s.path())
+            .output()
+            .expect("run cp -a");
+        assert!(
+            out.status.success(),
+            "cp -a failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        s
+    }
+
     pub fn empty() -> Scenario {
         Scenario {
             dir: tempfile::tempdir().expect("tempdir"),
@@ -290,6 +308,105 @@ pub fn parse_nagios(stdout: &str) -> (String, String, String, Vec<(String, Strin
         summary.to_string(),
         items,
     )
+}
+
+/// The state of one object for `snapshot_tree`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    pub uid: u32,
+    pub gid: u32,
+    /// `st_mode & 07777` (setuid, setgid and sticky included).
+    pub mode: u32,
+    /// `f` file, `d` directory, `l` symlink, `o` other.
+    pub kind: char,
+    /// SHA-256 of a file's content or a symlink's target. A file over 4 MiB (a sparse queue file or an
+    /// attack) is hashed by its size, its first and last MiB and 64 blocks of 4 KiB spread over it.
+    pub hash: String,
+}
+
+/// Owner, group, mode and content hash of every object under `dir`, keyed by the exact path (names
+/// that are not UTF-8 stay distinct). Never follows a symlink.
+pub fn snapshot_tree(dir: &Path) -> std::collections::BTreeMap<PathBuf, Node> {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::MetadataExt;
+    let mut out = std::collections::BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .sort_by_file_name()
+    {
+        let e = e.expect("walk");
+        let m = e.path().symlink_metadata().expect("lstat");
+        let mut h = Sha256::new();
+        let kind = if m.file_type().is_symlink() {
+            h.update(
+                std::fs::read_link(e.path())
+                    .unwrap()
+                    .as_os_str()
+                    .as_encoded_bytes(),
+            );
+            'l'
+        } else if m.is_file() {
+            let mut f = std::fs::File::open(e.path()).expect("open");
+            if m.len() <= 4 << 20 {
+                std::io::copy(&mut f, &mut h).expect("read");
+            } else {
+                let mut buf = vec![0u8; 1 << 20];
+                h.update(m.len().to_le_bytes());
+                f.read_exact(&mut buf).unwrap();
+                h.update(&buf);
+                let mut block = [0u8; 4096];
+                for i in 1..=64 {
+                    f.seek(SeekFrom::Start(m.len() / 66 * i)).unwrap();
+                    f.read_exact(&mut block).unwrap();
+                    h.update(block);
+                }
+                f.seek(SeekFrom::End(-(1 << 20))).unwrap();
+                f.read_exact(&mut buf).unwrap();
+                h.update(&buf);
+            }
+            'f'
+        } else if m.is_dir() {
+            'd'
+        } else {
+            'o'
+        };
+        let rel = e.path().strip_prefix(dir).unwrap().to_path_buf();
+        let hash = h
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>();
+        out.insert(
+            rel,
+            Node {
+                uid: m.uid(),
+                gid: m.gid(),
+                mode: m.mode() & 0o7777,
+                kind,
+                hash,
+            },
+        );
+    }
+    out
+}
+
+/// Compares two `snapshot_tree`s, naming every path that differs.
+#[track_caller]
+pub fn assert_same_tree(
+    expected: &std::collections::BTreeMap<PathBuf, Node>,
+    actual: &std::collections::BTreeMap<PathBuf, Node>,
+    what: &str,
+) {
+    let mut diffs = Vec::new();
+    let keys: std::collections::BTreeSet<&PathBuf> = expected.keys().chain(actual.keys()).collect();
+    for k in keys {
+        match (expected.get(k), actual.get(k)) {
+            (Some(a), Some(b)) if a == b => {}
+            (a, b) => diffs.push(format!("{k:?}: {a:?} -> {b:?}")),
+        }
+    }
+    assert!(diffs.is_empty(), "{what}:\n{}", diffs.join("\n"));
 }
 
 /// Owner, group, mode and content hash of one object (a symlink's hash is of its target).

@@ -165,7 +165,8 @@ fn kill_mode(root: &Root, unit: &str) -> Option<String> {
 }
 
 fn scan_kill_mode(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text =
+        crate::readers::capped::read_to_string(path, crate::readers::capped::UNIT_CAP).ok()?;
     text.lines()
         .rev()
         .find_map(|l| l.trim().strip_prefix("KillMode="))

@@ -85,7 +85,7 @@ fn unreadable(path: &str, err: &SafeError) -> Undone {
         } else {
             "refused"
         },
-        detail: format!("skipped, not undone: {err}"),
+        detail: format!("skipped, not undone: {}", err.reason()),
     }
 }
 
@@ -229,7 +229,7 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
             } else {
                 "refused"
             },
-            detail: err.to_string(),
+            detail: err.reason(),
         },
     }
 }
