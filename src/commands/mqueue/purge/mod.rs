@@ -368,7 +368,7 @@ fn purge_one(
                     Outcome::Skipped,
                     format!(
                         "{} is not a regular file (symlink?): message left alone",
-                        name.to_string_lossy()
+                        decode(name.as_bytes())
                     ),
                 );
             }
