@@ -379,7 +379,9 @@ pub enum MqueueCommand {
 /// status_class (over_quota, unknown_user, host_unknown, refused_or_timeout, other, none), status,
 /// quarantine,
 /// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}, vanished}. Sizes
-/// in bytes, times in Unix seconds, ages in seconds.
+/// in bytes, times in Unix seconds, ages in seconds. recipient_count and recipients are the distinct
+/// recipients of all the copies in a group (the first five listed). Names from outside (ids, senders,
+/// subjects, recipients) are the exact text, with bytes that are not UTF-8 as the text \xNN.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueScanArgs {
@@ -539,7 +541,13 @@ Examples:
 ///
 /// By default messages are moved to a quarantine directory outside the site tree
 /// (var/lib/toolkit/quarantine/SITE/TIME under the root, or --quarantine DIR), so nothing is lost;
-/// --delete deletes them. The plan is shown and confirmed; --dry-run changes nothing.
+/// --delete deletes them. The plan is shown and confirmed; --dry-run changes nothing. In text,
+/// identical copies (same sender, subject and size, with the same outcome) are one entry with their
+/// count and total, as in scan.
+///
+/// JSON fields: status, dry_run, delete, min, sites[] {site, domain, quarantine, messages[] {id,
+/// size, age, sender, subject, files, outcome (would_purge, quarantined, deleted, skipped, failed),
+/// detail}}: every message, one by one.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_PURGE_EXAMPLES)]
 pub struct MqueuePurgeArgs {
