@@ -30,11 +30,14 @@ if ! apt-get download -qq "${pkgs[@]}" >/dev/null 2>&1; then
 fi
 mkdir -p "$dest"
 for deb in ./*.deb; do dpkg -x "$deb" "$dest"; done
-# The shared libraries sendmail links against are in the base system; say so early if not.
-if ldd "$dest/usr/libexec/sendmail/sendmail" | grep -q 'not found'; then
-  # libwrap.so.0 -> package libwrap0 (Debian names library packages after the soname).
-  apt-get install -y -qq $(ldd "$dest/usr/libexec/sendmail/sendmail" | awk '/not found/{print $1}' | sed 's/\.so\.//; s/\.so$//') >/dev/null || true
-fi
+# The shared libraries the unpacked tools link against are mostly in the base system; install the
+# few that are not (libwrap for sendmail; libstdc++ for groff where no compiler brought it).
+for bin in usr/libexec/sendmail/sendmail usr/bin/mandoc usr/bin/groff usr/bin/troff usr/bin/grotty; do
+  if ldd "$dest/$bin" | grep -q 'not found'; then
+    # libwrap.so.0 -> package libwrap0 (Debian names library packages after the soname).
+    apt-get install -y -qq $(ldd "$dest/$bin" | awk '/not found/{print $1}' | sed 's/\.so\.//; s/\.so$//') >/dev/null || true
+  fi
+done
 command -v ps >/dev/null && command -v free >/dev/null || apt-get install -y -qq procps >/dev/null
 # Another engineer's apt may hold the dpkg lock: retry for a minute.
 apt_install() {

@@ -453,7 +453,10 @@ pub enum MqueueCommand {
 /// classes, damaged, problem}, oversized_not_listed, skipped {count, unreadable, first[] {path,
 /// reason}, vanished, reader}. Sizes in bytes, times in Unix seconds, ages in seconds. A queue or site
 /// tree that cannot be opened is unreadable: the status is then UNKNOWN unless what was read is
-/// already CRITICAL (the reason names the path and the reader).
+/// already CRITICAL (the reason names the path and the reader). recipient_count and recipients are
+/// the distinct recipients of all the copies in a group (the first five listed). Names from outside
+/// (ids, senders, subjects, recipients) are the exact text, with bytes that are not UTF-8 as the text
+/// \xNN.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueScanArgs {
@@ -710,7 +713,13 @@ Examples:
 ///
 /// By default messages are moved to a quarantine directory outside the site tree
 /// (var/lib/toolkit/quarantine/SITE/TIME under the root, or --quarantine DIR), so nothing is lost;
-/// --delete deletes them. The plan is shown and confirmed; --dry-run changes nothing.
+/// --delete deletes them. The plan is shown and confirmed; --dry-run changes nothing. In text,
+/// identical copies (same sender, subject and size, with the same outcome) are one entry with their
+/// count and total, as in scan.
+///
+/// JSON fields: status, dry_run, delete, min, sites[] {site, domain, quarantine, messages[] {id,
+/// size, age, sender, subject, files, outcome (would_purge, quarantined, deleted, skipped, failed),
+/// detail}}: every message, one by one.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_PURGE_EXAMPLES)]
 pub struct MqueuePurgeArgs {

@@ -49,9 +49,19 @@ impl Site {
         self.dir.join("fst")
     }
 
-    /// How to name the site on a command line: its primary domain, else siteN.
+    /// How to name the site on a command line: its primary domain when it is a plain host name (a
+    /// site admin could put anything in siteinfo; a suggested command must stay copyable), else siteN.
     pub fn handle(&self) -> &str {
-        self.domains.first().unwrap_or(&self.name)
+        match self.domains.first() {
+            Some(d)
+                if !d.is_empty()
+                    && d.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') =>
+            {
+                d
+            }
+            _ => &self.name,
+        }
     }
 
     /// `site11 example.com admin11`, for a person.

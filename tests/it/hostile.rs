@@ -277,6 +277,11 @@ fn hostile_strings_in_process_and_queue_sources_never_reach_the_terminal_raw() {
         text.contains("OWNED"),
         "scan shows the planted message:\n{text}"
     );
+    // The command it suggests for the site with the hostile domain names it by siteN: copyable.
+    assert!(
+        text.contains("fix: toolkit mqueue fix --site site1\n"),
+        "{text}"
+    );
     let text = check_formats(
         &s,
         &[

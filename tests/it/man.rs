@@ -96,7 +96,7 @@ fn man_pages_pass_mandoc_lint() {
     for (name, _) in pages() {
         let path = manifest_dir().join("man").join(&name);
         let out = std::process::Command::new(&mandoc)
-            .args(["-Tlint", "-W", "warning"])
+            .args(["-Tlint", "-W", "style"])
             .arg(&path)
             .output()
             .expect("run mandoc");

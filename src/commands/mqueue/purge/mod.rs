@@ -408,7 +408,7 @@ fn purge_one(q: &QueueDirs, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome
                     Outcome::Skipped,
                     format!(
                         "{} is not a regular file (symlink?): message left alone",
-                        name.to_string_lossy()
+                        decode(name.as_bytes())
                     ),
                 );
             }
