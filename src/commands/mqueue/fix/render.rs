@@ -176,7 +176,7 @@ fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result
 /// The plan for one site, on stderr before asking (stdout stays the report).
 pub fn print_plan(label: &str, steps: &[Step], style: &Style) {
     let mut err = io::stderr();
-    let _ = writeln!(err, "Plan for {label}:");
+    let _ = writeln!(err, "Plan for {}:", printable(label));
     let pending: Vec<Step> = steps
         .iter()
         .filter(|s| s.outcome != Outcome::Ok)
