@@ -283,7 +283,10 @@ pub struct MemReportArgs {
 /// commit_percent, slab, slab_unreclaimable, unreclaimable_percent), rates (seconds, swap_in,
 /// swap_out, pages_scanned, major_faults, oom_kills; null for one reading), psi (some_avg10,
 /// some_avg60, full_avg10, full_avg60; null without PSI), oom_kills_since_boot, processes, top[]
-/// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
+/// (pid, comm, rss, anon, vsize, peak, swap, major_faults, uid, cgroup, ram_percent, growth),
+/// groups[] (by: command, user or cgroup; name, count, rss, anon, swap, ram_percent, largest),
+/// group_fence (by, name, count, rss, ram_percent, unit, memory_high, memory_max, command, undo,
+/// note; when memory is short, no single process is the culprit and one group is), swapping[],
 /// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
 /// rss, swap, sized_from, memory_high, memory_max, method: systemd-unit, systemd-scope,
 /// cgroup-v2, cgroup-v1 or prlimit, unit, controller (version, mount, swap_accounting,

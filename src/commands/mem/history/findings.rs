@@ -337,6 +337,8 @@ mod tests {
             peak: 200 * MIB,
             swap: 0,
             major_faults: 0,
+            uid: None,
+            cgroup: None,
         }
     }
 
