@@ -225,9 +225,9 @@ impl MemReport {
                 writeln!(out, "  {l}")?;
             }
             for c in &f.commands {
-                writeln!(out, "    {}", style.bold(c))?;
+                writeln!(out, "    {}", style.bold(&printable(c)))?;
             }
-            for l in wrap(&f.note, 74, 0) {
+            for l in wrap(&printable(&f.note), 74, 0) {
                 writeln!(out, "    {}", style.dim(&l))?;
             }
             writeln!(
@@ -238,12 +238,12 @@ impl MemReport {
             if !f.undo.is_empty() {
                 writeln!(out, "  to lift it again:")?;
                 for u in &f.undo {
-                    writeln!(out, "    {u}")?;
+                    writeln!(out, "    {}", printable(u))?;
                 }
             }
             if let Some(n) = &f.next_run {
                 writeln!(out, "  to start it again under the same limit:")?;
-                writeln!(out, "    {}", style.bold(n))?;
+                writeln!(out, "    {}", style.bold(&printable(n)))?;
             }
         }
         if self.thrashing() && !self.swapping.is_empty() {
