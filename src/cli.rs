@@ -227,8 +227,12 @@ pub struct MemFenceArgs {
 /// history that `mem verdict` judges leaks from. Each sample is one JSON line: t (Unix seconds),
 /// host (hostname, boot, boot_id), mem (total, used, free, buffers, cache, available, swap_total,
 /// swap_used), oom_kills, procs[] (pid, start, comm, rss, anon, vsize, swap, major_faults) for the
-/// 50 largest processes by resident size. The file is pruned to its newest 12 MiB when it passes
-/// 16 MiB; writers lock FILE.lock, so concurrent recorders never interleave.
+/// 50 largest processes by resident size. Each time the file grows past another MiB, samples older
+/// than an hour are consolidated (one a minute up to six hours back, one per ten minutes before:
+/// n, dt, means in mem, minima and maxima in mem_lo and mem_hi, and the 12 largest processes in p[]
+/// as [pid, start, comm, rss, rss_min, rss_max, anon, vsize, swap, major_faults, floor, peak], floor
+/// and peak being the min and max of anon + swap), so that a month fits in 16 MiB; past 16 MiB the
+/// oldest lines are pruned. Writers lock FILE.lock, so concurrent recorders never interleave.
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemRecordArgs {
