@@ -379,3 +379,63 @@ fn a_process_named_with_terminal_escapes_is_shown_escaped() {
         .contains("\u{1b}[2Jhidden"));
     assert_same(&before, &snapshot(s.path()), "read-only commands");
 }
+
+/// The memory controller's mount point on the live machine, read independently of the toolkit:
+/// a v1 `memory` hierarchy first, else the v2 one.
+fn live_memory_mount() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut v2 = None;
+    for line in text.lines() {
+        let (left, right) = line.split_once(" - ")?;
+        let point = left.split_whitespace().nth(4)?.to_string();
+        let mut r = right.split_whitespace();
+        match (r.next(), r.nth(1)) {
+            (Some("cgroup"), Some(opts)) if opts.split(',').any(|o| o == "memory") => {
+                return Some(point)
+            }
+            (Some("cgroup2"), _) => v2 = Some(point),
+            _ => {}
+        }
+    }
+    v2
+}
+
+#[test]
+fn live_dry_run_plans_for_this_host_and_changes_nothing() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep");
+    let pid = child.id().to_string();
+    let out = crate::common::toolkit(&["mem", "fence", &pid, "--dry-run", "--json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let j = out.status(0).json();
+    let method = j["fence"]["method"].as_str().unwrap().to_string();
+    match live_memory_mount() {
+        Some(mount) => {
+            assert!(
+                ["systemd-unit", "systemd-scope", "cgroup-v1", "cgroup-v2"]
+                    .contains(&method.as_str()),
+                "{j}"
+            );
+            if method.starts_with("cgroup") {
+                for c in commands(&j) {
+                    assert!(c.contains(&format!("{mount}/toolkit-fence-{pid}")), "{c}");
+                }
+                assert!(!Path::new(&format!("{mount}/toolkit-fence-{pid}")).exists());
+            }
+        }
+        None => assert_eq!(method, "prlimit", "{j}"),
+    }
+    assert!(
+        outcomes(&j)
+            .iter()
+            .all(|o| o == "would_change" || o == "ok"),
+        "{j}"
+    );
+    // Init is never fenced in.
+    crate::common::toolkit(&["mem", "fence", "1", "--dry-run"])
+        .status(3)
+        .stderr_has("pid 1 is init");
+}

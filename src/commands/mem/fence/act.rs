@@ -124,6 +124,14 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
     if args.undo {
         return undo(ctx, args.pid);
     }
+    if args.pid == 1 {
+        // Limiting init limits everything it starts and can take the whole box down with it.
+        return Err(Error::Usage(
+            "pid 1 is init: fencing it in would fence in the whole system; fence the service \
+             that grows instead"
+                .into(),
+        ));
+    }
     let root = &ctx.root;
     let (target, host) = read_target(root, args.pid)?;
     let meminfo = read_meminfo(&root.join("proc/meminfo"))?;
