@@ -295,7 +295,7 @@ pub struct MemReportArgs {
 /// rss, swap, sized_from, memory_high, memory_max, method: systemd-unit, systemd-scope,
 /// cgroup-v2, cgroup-v1 or prlimit, unit, controller (version, mount, swap_accounting,
 /// procs_file, subtree_memory), cgroup, commands[], steps[], next_run, undo[], note), skipped,
-/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, rate_low, rate_high,
+/// history (path, samples, readings, span, skipped, leaks[] (pid, start, comm, rate, rate_low, rate_high,
 /// rising, largest_step, samples, windows, span, first, last), grew[], forecast,
 /// oom_kills_since_last_sample, note; null without a history file).
 #[derive(Debug, Args)]
