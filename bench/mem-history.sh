@@ -8,6 +8,7 @@
 #
 #   bench/mem-history.sh              DAYS=30 RUNS=10 by default
 #   DAYS=7 RUNS=5 bench/mem-history.sh
+#   WORK=/tmp/mh bench/mem-history.sh   keep the files
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,14 @@ BIN=$PWD/target/release/toolkit
 
 cargo build --release --quiet
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# WORK=DIR keeps the generated root and histories there for a look afterwards.
+if [[ -n ${WORK:-} ]]; then
+    work=$WORK
+    rm -rf "$work" && mkdir -p "$work"
+else
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+fi
 root=$work/root
 hist=$work/mem-history.jsonl
 BOOT=1764000000

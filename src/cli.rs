@@ -258,10 +258,14 @@ pub struct MemFenceArgs {
 /// history that `mem verdict` judges leaks from. Each sample is one JSON line: t (Unix seconds),
 /// host (hostname, boot, boot_id), mem (total, used, free, buffers, cache, available, swap_total,
 /// swap_used), oom_kills, procs[] (pid, start, comm, rss, anon, vsize, swap, major_faults) for the
-/// 50 largest processes by resident size. The file is pruned to its newest 12 MiB when it passes
-/// 16 MiB; writers lock FILE.lock, so concurrent recorders never interleave. Reports what it
-/// recorded in every format (JSON: status, path, samples, processes, last, bytes); in text,
-/// --quiet prints nothing (the cron form).
+/// 50 largest processes by resident size. Each time the file grows past another MiB, samples older
+/// than an hour are consolidated (one a minute up to six hours back, one per ten minutes before:
+/// n, dt, means in mem, minima and maxima in mem_lo and mem_hi, and the 12 largest processes in p[]
+/// as [pid, start, comm, rss, rss_min, rss_max, anon, vsize, swap, major_faults, floor, peak], floor
+/// and peak being the min and max of anon + swap), so that a month fits in 16 MiB; past 16 MiB the
+/// oldest lines are pruned. Writers lock FILE.lock, so concurrent recorders never interleave.
+/// Reports what it recorded in every format (JSON: status, path, samples, processes, last, bytes);
+/// in text, --quiet prints nothing (the cron form).
 #[derive(Debug, Args)]
 #[command(after_help = MEM_EXAMPLES)]
 pub struct MemRecordArgs {
@@ -316,12 +320,15 @@ pub struct MemReportArgs {
 /// commit_percent, slab, slab_unreclaimable, unreclaimable_percent), rates (seconds, swap_in,
 /// swap_out, pages_scanned, major_faults, oom_kills; null for one reading), psi (some_avg10,
 /// some_avg60, full_avg10, full_avg60; null without PSI), oom_kills_since_boot, processes, top[]
-/// (pid, comm, rss, anon, vsize, peak, swap, major_faults, ram_percent, growth), swapping[],
+/// (pid, comm, rss, anon, vsize, peak, swap, major_faults, uid, cgroup, ram_percent, growth),
+/// groups[] (by: command, user or cgroup; name, count, rss, anon, swap, ram_percent, largest),
+/// group_fence (by, name, count, rss, ram_percent, unit, memory_high, memory_max, command, undo,
+/// note; when memory is short, no single process is the culprit and one group is), swapping[],
 /// slab_caches[] (name, bytes, objects, object_size), slab_caches_unreadable, fence (pid, comm,
 /// rss, swap, sized_from, memory_high, memory_max, method: systemd-unit, systemd-scope,
 /// cgroup-v2, cgroup-v1 or prlimit, unit, controller (version, mount, swap_accounting,
 /// procs_file, subtree_memory), cgroup, commands[], steps[], next_run, undo[], note), skipped,
-/// history (path, samples, span, skipped, leaks[] (pid, start, comm, rate, rate_low, rate_high,
+/// history (path, samples, readings, span, skipped, leaks[] (pid, start, comm, rate, rate_low, rate_high,
 /// rising, largest_step, samples, windows, span, first, last), grew[], forecast,
 /// oom_kills_since_last_sample, note; null without a history file).
 #[derive(Debug, Args)]

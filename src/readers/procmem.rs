@@ -5,7 +5,7 @@
 //! threads and zombies hold no user memory and are left out without being counted as skipped.
 
 use crate::error::Result;
-use crate::readers::procs::{list_pids, parse_stat, read_file, ProcError, Skips};
+use crate::readers::procs::{list_pids, parse_cgroup, parse_stat, read_file, ProcError, Skips};
 use crate::root::Root;
 use serde::Serialize;
 use std::path::Path;
@@ -33,6 +33,10 @@ pub struct ProcMem {
     pub swap: u64,
     /// Major page faults since the process started.
     pub major_faults: u64,
+    /// Real user id (`Uid:` in `status`).
+    pub uid: Option<u32>,
+    /// Its cgroup (the v2 path, else the v1 systemd one), when readable: the unit it belongs to.
+    pub cgroup: Option<String>,
 }
 
 /// Reads every process under `proc_dir` (the root's `proc`, or a fake root's earlier snapshot).
@@ -73,6 +77,10 @@ pub fn read_one(proc_dir: &Path, pid: i32) -> std::result::Result<Option<ProcMem
         // A user process without Vm lines is exiting (its mm is gone): nothing to account.
         return Ok(None);
     };
+    // The cgroup only names the group a process belongs to: unreadable, it is just not known.
+    let cgroup = read_file(&dir.join("cgroup"))
+        .ok()
+        .and_then(|b| parse_cgroup(&b));
     Ok(Some(ProcMem {
         pid,
         starttime: stat.starttime,
@@ -83,6 +91,8 @@ pub fn read_one(proc_dir: &Path, pid: i32) -> std::result::Result<Option<ProcMem
         peak: f.peak.max(f.rss),
         swap: f.swap,
         major_faults: stat.majflt,
+        uid: f.uid,
+        cgroup,
     }))
 }
 
@@ -93,6 +103,7 @@ struct Fields {
     vsize: u64,
     peak: u64,
     swap: u64,
+    uid: Option<u32>,
 }
 
 /// The five memory lines of `status`, in bytes; `None` when the process has no address space
@@ -113,6 +124,12 @@ fn status_fields(path: &Path, bytes: &[u8]) -> std::result::Result<Option<Fields
             continue;
         };
         let key = &line[..colon];
+        if key == b"Uid" {
+            f.uid = std::str::from_utf8(&line[colon + 1..])
+                .ok()
+                .and_then(|v| v.split_whitespace().next()?.parse().ok());
+            continue;
+        }
         let slot: &mut u64 = match key {
             b"VmSize" => {
                 has_size = true;
@@ -165,7 +182,8 @@ mod tests {
                 anon: Some(60 << 10),
                 vsize: 200 << 10,
                 peak: 150 << 10,
-                swap: 5 << 10
+                swap: 5 << 10,
+                uid: None,
             }
         );
         // Kernel thread or exiting process: no address space.

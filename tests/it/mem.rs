@@ -10,6 +10,11 @@ const SCENARIOS: &[(&str, i32, &str)] = &[
     ("mem/slab-leak", 1, "unreclaimable slab 21.6% of RAM"),
     ("mem/no-swap", 2, "available memory 6.0% of RAM"),
     ("mem/no-psi", 1, "swap 86% used"),
+    (
+        "mem/php-pool",
+        2,
+        "php-fpm.service (41 processes) holds 49%",
+    ),
 ];
 
 fn codes(j: &Value) -> Vec<String> {
@@ -449,6 +454,13 @@ Top consumers (of 12 processes)
    3343 38.0 MiB 35.2 MiB      0 B 49.9 MiB 38.0 MiB   1%         0  atop
    4680 35.6 MiB 29.3 MiB 33.1 MiB  640 MiB 68.8 MiB   1%         0  firefox
 
+Top consumers by group
+  BY      GROUP                       COUNT      RSS     ANON     SWAP %RAM
+  command upload                          6  1.1 GiB  1.1 GiB  380 MiB  30%
+  user    500                            10  3.3 GiB  3.2 GiB  1.2 GiB  86%
+  user    0                               2 50.1 MiB 39.3 MiB      0 B   1%
+  cgroup  session-4.scope                 9  1.3 GiB  1.2 GiB  492 MiB  34%
+
 What to do
   lekker (pid 31048) holds 2.0 GiB resident and 782 MiB swapped out: fence it
     in, reclaiming from it above 2.0 GiB with a hard limit of 2.5 GiB:
@@ -467,3 +479,55 @@ Thrashing: most swapped out, then most major faults
   30925 71.5 MiB          231  upload
    3456 60.5 MiB          102  simpres.sbin
 "#;
+
+#[test]
+fn forty_php_fpm_workers_are_one_consumer_fenced_by_their_unit() {
+    let s = Scenario::fixture("mem/php-pool");
+    let j = s
+        .run(&["mem", "verdict", "--interval", "0", "--json"])
+        .status(2)
+        .json();
+    // No process is above 10% of RAM: there is no single process to fence.
+    assert!(j["fence"].is_null(), "{}", j["fence"]);
+    let groups = j["groups"].as_array().unwrap();
+    let find = |by: &str, name: &str| {
+        groups
+            .iter()
+            .find(|g| g["by"] == by && g["name"] == name)
+            .unwrap_or_else(|| panic!("{by} {name} in {groups:?}"))
+    };
+    let cmd = find("command", "php-fpm");
+    assert_eq!(
+        (cmd["count"].as_u64(), cmd["rss"].as_u64()),
+        (Some(41), Some(2020 << 20))
+    );
+    assert_eq!(cmd["swap"].as_u64(), Some(41 << 20));
+    assert_eq!(find("user", "admin12")["count"].as_u64(), Some(40));
+    assert_eq!(
+        find("cgroup", "php-fpm.service")["count"].as_u64(),
+        Some(41)
+    );
+    // mysqld, the largest single process, is alone in its groups: not listed as a group.
+    assert!(groups.iter().all(|g| g["name"] != "mysqld"));
+    let f = &j["group_fence"];
+    assert_eq!(f["unit"], "php-fpm.service");
+    assert_eq!(
+        f["command"],
+        "systemctl set-property php-fpm.service MemoryHigh=2048M MemoryMax=2560M"
+    );
+    s.run(&["mem", "verdict", "--interval", "0"])
+        .stdout_has("Top consumers by group")
+        .stdout_has("systemctl set-property php-fpm.service MemoryHigh=2048M MemoryMax=2560M")
+        .stdout_has("MemoryHigh=infinity MemoryMax=infinity");
+    let prom = s.run(&[
+        "mem",
+        "verdict",
+        "--interval",
+        "0",
+        "--format",
+        "prometheus",
+    ]);
+    prom.stdout_has(
+        "toolkit_mem_group_resident_bytes{by=\"cgroup\",group=\"php-fpm.service\"} 2118123520",
+    );
+}

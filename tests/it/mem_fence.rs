@@ -317,3 +317,125 @@ fn undo_of_a_process_gone_since_restores_limits_but_moves_nothing() {
         "4300\n"
     );
 }
+
+#[test]
+fn a_symlink_planted_as_the_fence_cgroup_is_not_followed() {
+    let s = Scenario::fixture("mem/fence/v2-bare");
+    let victim = tempfile::tempdir().unwrap();
+    std::fs::write(victim.path().join("memory.max"), "precious\n").unwrap();
+    // The attack: the fence's cgroup name already exists, as a link to a directory elsewhere.
+    std::os::unix::fs::symlink(victim.path(), s.join("sys/fs/cgroup/toolkit-fence-4242")).unwrap();
+    assert!(s
+        .join("sys/fs/cgroup/toolkit-fence-4242/memory.max")
+        .exists());
+    let outside = snapshot(victim.path());
+    let j = s
+        .run(&["mem", "fence", "4242", "--yes", "--json"])
+        .status(2)
+        .json();
+    let mkdir = j["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|st| st["command"].as_str().unwrap().starts_with("mkdir"))
+        .unwrap();
+    assert_eq!(mkdir["outcome"], "failed", "{j}");
+    // Opened without following (O_NOFOLLOW | O_DIRECTORY): a link is "not a directory".
+    let note = mkdir["note"].as_str().unwrap();
+    assert!(
+        note.contains("not a directory") || note.contains("symlink"),
+        "{mkdir}"
+    );
+    assert_same(&outside, &snapshot(victim.path()), "outside the root");
+    assert_eq!(
+        read(&s, "sys/fs/cgroup/hosting/site12/cgroup.procs"),
+        "4242\n4300\n"
+    );
+}
+
+#[test]
+fn a_process_named_with_terminal_escapes_is_shown_escaped() {
+    let s = Scenario::fixture("mem/fence/v2-scope");
+    // The attack: a local user names the process and its arguments with terminal controls.
+    let stat = read(&s, "proc/4242/stat").replace("(leaky-php)", "(x\u{1b}]0;pwn\u{7})");
+    s.write("proc/4242/stat", stat);
+    s.write("proc/4242/cmdline", "/usr/bin/php\0\u{1b}[2Jhidden\0");
+    let before = snapshot(s.path());
+    for args in [
+        &["mem", "verdict", "--interval", "0"][..],
+        &["mem", "fence", "4242", "--dry-run"],
+    ] {
+        let out = s.run(args);
+        assert!(!out.stdout.contains('\u{1b}'), "{args:?}: {}", out.stdout);
+        assert!(!out.stdout.contains('\u{7}'), "{args:?}");
+    }
+    // JSON keeps the exact value.
+    let j = s
+        .run(&["mem", "verdict", "--interval", "0", "--json"])
+        .json();
+    assert!(j["fence"]["next_run"]
+        .as_str()
+        .unwrap()
+        .contains("\u{1b}[2Jhidden"));
+    assert_same(&before, &snapshot(s.path()), "read-only commands");
+}
+
+/// The memory controller's mount point on the live machine, read independently of the toolkit:
+/// a v1 `memory` hierarchy first, else the v2 one.
+fn live_memory_mount() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut v2 = None;
+    for line in text.lines() {
+        let (left, right) = line.split_once(" - ")?;
+        let point = left.split_whitespace().nth(4)?.to_string();
+        let mut r = right.split_whitespace();
+        match (r.next(), r.nth(1)) {
+            (Some("cgroup"), Some(opts)) if opts.split(',').any(|o| o == "memory") => {
+                return Some(point)
+            }
+            (Some("cgroup2"), _) => v2 = Some(point),
+            _ => {}
+        }
+    }
+    v2
+}
+
+#[test]
+fn live_dry_run_plans_for_this_host_and_changes_nothing() {
+    let mut child = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep");
+    let pid = child.id().to_string();
+    let out = crate::common::toolkit(&["mem", "fence", &pid, "--dry-run", "--json"]);
+    let _ = child.kill();
+    let _ = child.wait();
+    let j = out.status(0).json();
+    let method = j["fence"]["method"].as_str().unwrap().to_string();
+    match live_memory_mount() {
+        Some(mount) => {
+            assert!(
+                ["systemd-unit", "systemd-scope", "cgroup-v1", "cgroup-v2"]
+                    .contains(&method.as_str()),
+                "{j}"
+            );
+            if method.starts_with("cgroup") {
+                for c in commands(&j) {
+                    assert!(c.contains(&format!("{mount}/toolkit-fence-{pid}")), "{c}");
+                }
+                assert!(!Path::new(&format!("{mount}/toolkit-fence-{pid}")).exists());
+            }
+        }
+        None => assert_eq!(method, "prlimit", "{j}"),
+    }
+    assert!(
+        outcomes(&j)
+            .iter()
+            .all(|o| o == "would_change" || o == "ok"),
+        "{j}"
+    );
+    // Init is never fenced in.
+    crate::common::toolkit(&["mem", "fence", "1", "--dry-run"])
+        .status(3)
+        .stderr_has("pid 1 is init");
+}

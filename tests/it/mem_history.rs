@@ -514,6 +514,7 @@ fn the_recorder_consolidates_samples_older_than_an_hour() {
     let j = s.run(&["mem", "verdict", "--json"]).json();
     let h = &j["history"];
     assert_eq!(h["samples"].as_u64(), Some(consolidated.len() as u64 + 20));
+    assert_eq!(h["readings"].as_u64(), Some(i as u64 + 20));
     assert!(h["span"].as_f64().unwrap() > 4.0 * 3600.0, "{h}");
     assert_eq!(leaks(h)[0]["comm"], "lekker");
 }

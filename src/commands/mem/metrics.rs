@@ -151,6 +151,23 @@ pub fn families(r: &MemReport) -> Vec<Family> {
     }
     v.push(rss);
     v.push(swap);
+    if !r.groups.is_empty() {
+        let mut g = Family::gauge(
+            "toolkit_mem_group_resident_bytes",
+            "Resident memory of the largest groups of processes, by command, user or cgroup.",
+        );
+        let mut n = Family::gauge(
+            "toolkit_mem_group_processes",
+            "Processes in the largest groups, by command, user or cgroup.",
+        );
+        for x in &r.groups {
+            let labels = || vec![("by", x.by.to_string()), ("group", x.name.clone())];
+            g.push(labels(), x.rss as f64);
+            n.push(labels(), x.count as f64);
+        }
+        v.push(g);
+        v.push(n);
+    }
     if let Some(h) = &r.history {
         v.extend(super::history::findings::leak_families(
             &h.leaks, h.forecast,

@@ -128,7 +128,21 @@ pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
             None,
         ),
     };
+    // Names for the uids seen; without an etc/passwd under the root they stay numbers.
+    let users = crate::readers::users::UserDb::open(root).ok();
+    let user_names = now
+        .procs
+        .iter()
+        .filter_map(|p| p.uid)
+        .map(|u| {
+            (
+                u,
+                users.as_ref().map_or(u.to_string(), |db| db.user_name(u)),
+            )
+        })
+        .collect();
     Ok(Inputs {
+        user_names,
         figures: super::judge::figures(&meminfo),
         rates,
         rates_note,

@@ -165,7 +165,50 @@ impl MemReport {
         Ok(())
     }
 
+    fn text_groups(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        if self.groups.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        writeln!(out, "{}", style.bold("Top consumers by group"))?;
+        writeln!(
+            out,
+            "  {:<7} {:<27} {:>5} {:>8} {:>8} {:>8} {:>4}",
+            "BY", "GROUP", "COUNT", "RSS", "ANON", "SWAP", "%RAM"
+        )?;
+        for g in &self.groups {
+            writeln!(
+                out,
+                "  {:<7} {:<27} {:>5} {:>8} {:>8} {:>8} {:>4}",
+                g.by,
+                truncate(&printable(&g.name), 27),
+                thousands(g.count as u64),
+                human_size(g.rss),
+                human_size(g.anon),
+                human_size(g.swap),
+                format!("{:.0}%", g.ram_percent)
+            )?;
+        }
+        Ok(())
+    }
+
     fn text_remedy(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        if let Some(g) = &self.group_fence {
+            writeln!(out)?;
+            writeln!(out, "{}", style.bold("What to do for the group"))?;
+            let what = format!(
+                "{}: fence them in together, reclaiming above {} with a hard limit of {}:",
+                g.note,
+                human_size(g.memory_high),
+                human_size(g.memory_max)
+            );
+            for l in wrap(&printable(&what), 78, 2) {
+                writeln!(out, "  {l}")?;
+            }
+            writeln!(out, "    {}", style.bold(&printable(&g.command)))?;
+            writeln!(out, "  to lift it again:")?;
+            writeln!(out, "    {}", printable(&g.undo))?;
+        }
         if let Some(f) = &self.fence {
             writeln!(out)?;
             writeln!(out, "{}", style.bold("What to do"))?;
@@ -184,7 +227,7 @@ impl MemReport {
             for c in &f.commands {
                 writeln!(out, "    {}", style.bold(&printable(c)))?;
             }
-            for l in wrap(&f.note, 74, 0) {
+            for l in wrap(&printable(&f.note), 74, 0) {
                 writeln!(out, "    {}", style.dim(&l))?;
             }
             writeln!(
@@ -308,6 +351,7 @@ impl Report for MemReport {
         }
         self.text_figures(out, style)?;
         self.text_top(out, style)?;
+        self.text_groups(out, style)?;
         if let Some(h) = &self.history {
             h.text(out, style)?;
         }
@@ -377,6 +421,9 @@ impl Report for MemReport {
             .iter()
             .map(|r| format!("{}: {}", r.status, r.text))
             .collect();
+        if let Some(g) = &self.group_fence {
+            v.push(format!("fence group {}: {}", printable(&g.name), g.command));
+        }
         if let Some(f) = &self.fence {
             v.extend(
                 f.commands

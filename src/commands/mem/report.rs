@@ -2,6 +2,7 @@
 //! values (pure). Its serde form is the JSON output; field names are stable.
 
 use super::fence::Fence;
+use super::groups::{self, Group, GroupFence};
 use super::history::findings::Findings;
 use super::judge::{self, Consumer, Figures, Rates, Reason, Thresholds};
 use crate::readers::memory::{Psi, SlabCache};
@@ -26,6 +27,11 @@ pub struct MemReport {
     pub oom_kills_since_boot: Option<u64>,
     pub processes: usize,
     pub top: Vec<Consumer>,
+    /// The largest consumers by command name, user and cgroup (unit): count, rss, anon, swap.
+    pub groups: Vec<Group>,
+    /// How to fence in a group that fills memory when no single process does (the unit, the
+    /// user's slice).
+    pub group_fence: Option<GroupFence>,
     /// Processes with the most swap and major faults (shown for thrashing).
     pub swapping: Vec<ProcMem>,
     /// Largest slab caches when slabinfo is readable (shown for a slab leak).
@@ -56,6 +62,8 @@ pub struct Inputs {
     pub history: Option<Findings>,
     /// Reasons raised by the history (leaks, OOM kills since the last record).
     pub history_reasons: Vec<Reason>,
+    /// User names for the uids of the processes (from the root's etc/passwd).
+    pub user_names: std::collections::HashMap<u32, String>,
 }
 
 pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
@@ -101,7 +109,27 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
                 .or_else(|| judge::suspect(&top))
         })
         .flatten();
-    let headline = headline(&f, &reasons, suspect);
+    let names = &i.user_names;
+    let groups = groups::groups(&i.procs, f.total, &|u| {
+        names.get(&u).cloned().unwrap_or_else(|| u.to_string())
+    });
+    // A group is the culprit only when no single process is: one leaker among many workers is
+    // fenced on its own.
+    let group_fence = (status != Status::Ok && suspect.is_none())
+        .then(|| groups::culprit(&groups, &i.procs))
+        .flatten()
+        .map(|(g, unit)| groups::fence(g, &unit, f.total));
+    let mut headline = headline(&f, &reasons, suspect);
+    if let (None, Some(g)) = (suspect, &group_fence) {
+        let who = match g.by {
+            "user" => format!("user {}", printable(&g.name)),
+            _ => printable(&g.name),
+        };
+        headline.push_str(&format!(
+            "; {who} ({} processes) holds {:.0}% of RAM",
+            g.count, g.ram_percent
+        ));
+    }
     let (slab_caches, slab_caches_unreadable) = match i.slab {
         Ok(v) => (v, None),
         Err(e) => (Vec::new(), Some(e)),
@@ -118,6 +146,8 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         psi: i.psi,
         oom_kills_since_boot: i.oom_kills_since_boot,
         top,
+        groups,
+        group_fence,
         slab_caches,
         slab_caches_unreadable,
         fence: None,

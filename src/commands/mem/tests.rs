@@ -170,6 +170,8 @@ fn p(pid: i32, rss_mib: u64) -> ProcMem {
         peak: 0,
         swap: 0,
         major_faults: 0,
+        uid: None,
+        cgroup: None,
     }
 }
 

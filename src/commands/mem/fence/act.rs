@@ -13,8 +13,9 @@
 //! which cgroupfs does not allow, so the record holds the inverse steps).
 
 use super::backend::Cgroupfs;
+use super::inspect::{inspect, Inspect};
 use super::render::{Done, FenceReport, Outcome};
-use super::{host, plan, Fence, Host, Sizes, Step, Target, Version};
+use super::{host, plan, Host, Sizes, Step, Target, Version};
 use crate::cli::MemFenceArgs;
 use crate::commands::zombies::service::systemd_host;
 use crate::context::Context;
@@ -122,6 +123,14 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
     }
     if args.undo {
         return undo(ctx, args.pid);
+    }
+    if args.pid == 1 {
+        // Limiting init limits everything it starts and can take the whole box down with it.
+        return Err(Error::Usage(
+            "pid 1 is init: fencing it in would fence in the whole system; fence the service \
+             that grows instead"
+                .into(),
+        ));
     }
     let root = &ctx.root;
     let (target, host) = read_target(root, args.pid)?;
@@ -242,189 +251,6 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
         root.display(&root.join(STATE))
     ));
     super::super::super::output(ctx, &report.finish())
-}
-
-/// How one step stands before anything is changed.
-pub struct Inspect {
-    pub needed: bool,
-    pub note: String,
-    /// The step that puts back what this one changes (none when nothing was there before).
-    pub inverse: Option<Step>,
-}
-
-impl Inspect {
-    fn done(&self, f: &Fence, s: &Step) -> Done {
-        let mount = f.controller.as_ref().map_or("", |c| c.mount.as_str());
-        Done {
-            command: s.command(mount),
-            outcome: if self.needed {
-                Outcome::WouldChange
-            } else {
-                Outcome::Ok
-            },
-            note: self.note.clone(),
-        }
-    }
-}
-
-/// A limit file's value that means "no limit" (v2 `max`, v1 the page-rounded i64 maximum).
-fn unlimited(v: &str) -> bool {
-    v == "max" || v == "infinity" || v == "-1" || v.parse::<u64>().is_ok_and(|n| n >= 1 << 62)
-}
-
-fn same(cur: &str, want: &str) -> bool {
-    cur == want || (unlimited(cur) && unlimited(want))
-}
-
-/// `max` as systemd spells it in a property.
-fn property(prev: &str) -> String {
-    if unlimited(prev) {
-        "infinity".into()
-    } else {
-        prev.to_string()
-    }
-}
-
-pub fn inspect(fs: &Cgroupfs, s: &Step, explicit: bool) -> Inspect {
-    let ok = |note: &str| Inspect {
-        needed: false,
-        note: note.into(),
-        inverse: None,
-    };
-    match s {
-        Step::Mkdir { dir } => {
-            if fs.is_dir(dir) {
-                ok("exists")
-            } else {
-                Inspect {
-                    needed: true,
-                    note: String::new(),
-                    inverse: Some(Step::Rmdir { dir: dir.clone() }),
-                }
-            }
-        }
-        Step::Rmdir { dir } => Inspect {
-            needed: fs.is_dir(dir),
-            note: String::new(),
-            inverse: None,
-        },
-        Step::Write { file, value } if file.ends_with("cgroup.subtree_control") => {
-            let word = value.trim_start_matches('+');
-            let cur = fs.read(file).unwrap_or_default();
-            if cur.split_whitespace().any(|w| w == word) {
-                ok("enabled")
-            } else {
-                Inspect {
-                    needed: true,
-                    note: String::new(),
-                    inverse: Some(Step::Write {
-                        file: file.clone(),
-                        value: format!("-{word}"),
-                    }),
-                }
-            }
-        }
-        Step::Write { file, value } => match fs.read(file) {
-            Some(cur) if same(&cur, value) => ok(""),
-            Some(cur) if !explicit && !unlimited(&cur) => ok(&format!(
-                "already limited to {cur} (--high/--max change it)"
-            )),
-            prev => Inspect {
-                needed: true,
-                note: String::new(),
-                inverse: prev.map(|p| Step::Write {
-                    file: file.clone(),
-                    value: p,
-                }),
-            },
-        },
-        Step::Move {
-            pid,
-            from,
-            to,
-            file,
-        } => {
-            let listed = fs
-                .read(&super::join(to, file))
-                .is_some_and(|t| t.lines().any(|l| l.trim() == pid.to_string()));
-            if listed {
-                ok("already there")
-            } else {
-                Inspect {
-                    needed: true,
-                    note: String::new(),
-                    inverse: Some(Step::Move {
-                        pid: *pid,
-                        from: to.clone(),
-                        to: from.clone(),
-                        file: file.clone(),
-                    }),
-                }
-            }
-        }
-        Step::Run { argv, sets } => {
-            if sets.is_empty() {
-                // prlimit: nothing to read back; it is applied every time (it is idempotent).
-                let mut inverse_argv = argv.clone();
-                if let Some(last) = inverse_argv.last_mut() {
-                    *last = "--as=unlimited".into();
-                }
-                return Inspect {
-                    needed: true,
-                    note: String::new(),
-                    inverse: Some(Step::Run {
-                        argv: inverse_argv,
-                        sets: Vec::new(),
-                    }),
-                };
-            }
-            let cur: Vec<Option<String>> = sets.iter().map(|(f, _)| fs.read(f)).collect();
-            let all_same = sets
-                .iter()
-                .zip(&cur)
-                .all(|((_, want), c)| c.as_deref().is_some_and(|c| same(c, want)));
-            if all_same {
-                return ok("");
-            }
-            if !explicit
-                && cur
-                    .iter()
-                    .all(|c| c.as_deref().is_some_and(|c| !unlimited(c)))
-            {
-                let shown: Vec<String> = cur.iter().flatten().cloned().collect();
-                return ok(&format!(
-                    "already limited to {} (--high/--max change it)",
-                    shown.join(" / ")
-                ));
-            }
-            // The same command with the values there were before (`max` is `infinity`).
-            let keep = argv
-                .iter()
-                .take_while(|a| !a.contains('='))
-                .cloned()
-                .collect::<Vec<_>>();
-            let mut inverse_argv = keep;
-            let mut inverse_sets = Vec::new();
-            for (((file, _), prev), arg) in sets
-                .iter()
-                .zip(&cur)
-                .zip(argv.iter().filter(|a| a.contains('=')))
-            {
-                let prev = prev.clone().unwrap_or_else(|| "max".into());
-                let key = arg.split('=').next().unwrap_or_default();
-                inverse_argv.push(format!("{key}={}", property(&prev)));
-                inverse_sets.push((file.clone(), prev));
-            }
-            Inspect {
-                needed: true,
-                note: String::new(),
-                inverse: Some(Step::Run {
-                    argv: inverse_argv,
-                    sets: inverse_sets,
-                }),
-            }
-        }
-    }
 }
 
 /// `mem fence PID --undo`: replays the records of the fences applied to PID, newest first.

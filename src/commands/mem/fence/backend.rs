@@ -62,6 +62,10 @@ impl Cgroupfs {
     }
 
     fn path(&self, rel: &str) -> Option<PathBuf> {
+        // Paths come from the process's cgroup file: only plain names below the mount point.
+        if rel.split('/').any(|c| c == ".." || c == ".") {
+            return None;
+        }
         self.base.as_ref().map(|b| {
             if rel.is_empty() {
                 b.clone()

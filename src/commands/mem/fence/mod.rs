@@ -22,6 +22,7 @@
 pub mod act;
 mod backend;
 pub mod host;
+mod inspect;
 pub mod render;
 
 use crate::commands::zombies::service::unit_of;

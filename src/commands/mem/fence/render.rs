@@ -203,7 +203,7 @@ impl Report for FenceReport {
             for l in wrap(&line, 78, 2) {
                 writeln!(out, "  {l}")?;
             }
-            for l in wrap(&f.note, 78, 2) {
+            for l in wrap(&printable(&f.note), 78, 2) {
                 writeln!(out, "  {}", style.dim(&l))?;
             }
         } else if let Some(f) = &self.fence {
@@ -219,12 +219,12 @@ impl Report for FenceReport {
             for l in wrap(&line, 78, 2) {
                 writeln!(out, "  {l}")?;
             }
-            for l in wrap(&f.note, 78, 2) {
+            for l in wrap(&printable(&f.note), 78, 2) {
                 writeln!(out, "  {}", style.dim(&l))?;
             }
         }
         if !self.note.is_empty() {
-            writeln!(out, "  {}", self.note)?;
+            writeln!(out, "  {}", printable(&self.note))?;
         }
         writeln!(out)?;
         write_steps(out, &self.steps, style)?;
@@ -244,7 +244,7 @@ impl Report for FenceReport {
                     f.pid
                 )?;
                 for u in &f.undo {
-                    writeln!(out, "    {u}")?;
+                    writeln!(out, "    {}", printable(u))?;
                 }
             }
         }

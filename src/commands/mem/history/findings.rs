@@ -27,6 +27,8 @@ pub struct Findings {
     pub path: String,
     /// Samples of the current run of the machine that were used.
     pub samples: usize,
+    /// The readings they stand for (more when older samples were consolidated).
+    pub readings: u64,
     /// Seconds from the first to the last of them.
     pub span: f64,
     pub skipped: Skipped,
@@ -61,6 +63,7 @@ pub fn judge(
     let mut f = Findings {
         path: h.path.display().to_string(),
         samples: h.run.samples,
+        readings: h.run.readings,
         span: h.span(),
         skipped: h.skipped.clone(),
         leaks: Vec::new(),
@@ -207,8 +210,13 @@ impl Findings {
             out,
             "{}",
             style.bold(&format!(
-                "History: {} samples over {}",
+                "History: {} samples{} over {}",
                 self.samples,
+                if self.readings > self.samples as u64 {
+                    format!(" ({} readings, the older consolidated)", self.readings)
+                } else {
+                    String::new()
+                },
                 human_duration(self.span.max(0.0) as u64)
             ))
         )?;
@@ -337,6 +345,8 @@ mod tests {
             peak: 200 * MIB,
             swap: 0,
             major_faults: 0,
+            uid: None,
+            cgroup: None,
         }
     }
 

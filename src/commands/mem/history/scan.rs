@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 /// What one run of the machine recorded.
 #[derive(Debug, Clone, Default)]
 pub struct Run {
+    /// Lines used, and the readings they stand for (a consolidated line stands for several).
     pub samples: usize,
+    pub readings: u64,
     pub first: Option<f64>,
     /// The newest sample, its processes dropped.
     pub last: Option<Sample>,
@@ -95,6 +97,7 @@ pub fn summarize_reader(path: &Path, r: &mut dyn BufRead) -> std::io::Result<Sum
         }
         run.series.add_sample(&s);
         run.samples += 1;
+        run.readings += u64::from(s.n.unwrap_or(1).max(1));
         run.first.get_or_insert(s.t);
         s.procs.clear();
         run.last = Some(s);
