@@ -8,6 +8,7 @@ mod mem;
 mod mem_history;
 mod mqueue;
 mod mqueue_fix;
+mod mqueue_fix_reports;
 mod mqueue_m4;
 mod mqueue_purge;
 mod mqueue_purge_safety;

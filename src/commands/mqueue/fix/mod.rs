@@ -237,6 +237,17 @@ fn undo(ctx: &Context, sites: &[&Site], users: &UserDb) -> Result<Status> {
         }
         let undone = journal::undo(&journals, &site.name, &fst)
             .map_err(|e| Error::Refused(format!("undo: {e}")))?;
+        if undone.is_empty() {
+            let why = format!(
+                "no fix of {} is recorded under /{JOURNALS} (or every one was undone already)",
+                site.name
+            );
+            fixes.push(SiteFix::new(
+                site,
+                vec![Step::new(0, "", render::NOTHING_TO_UNDO, Outcome::Ok, why)],
+            ));
+            continue;
+        }
         let steps = summarize_queued(
             undone
                 .into_iter()

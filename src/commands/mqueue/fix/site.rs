@@ -37,6 +37,8 @@ pub const QUEUE: &str = "var/spool/mqueue";
 const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
 const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
 const MC_FILE: &str = "etc/mail/sendmail.mc";
+/// How deep the etc/smrsh walk goes; anything deeper is reported, not changed.
+const TREE_DEPTH: usize = 16;
 
 pub struct Ctx<'a, 'j> {
     pub fst: &'a Dir,
@@ -176,11 +178,19 @@ impl Ctx<'_, '_> {
                 &mut self.journal,
                 self.names,
             ));
-            if entry.meta.kind == Kind::Dir && depth < 16 {
+            if entry.meta.kind == Kind::Dir && depth < TREE_DEPTH {
                 match entry.open_dir() {
                     Ok(sub) => self.tree(&sub, &child_rel, owner, depth + 1, steps),
                     Err(e) => steps.push(Step::refused(2, &child_rel, &e)),
                 }
+            } else if entry.meta.kind == Kind::Dir {
+                steps.push(Step::new(
+                    2,
+                    &child_rel,
+                    "",
+                    Outcome::Refused,
+                    format!("more than {TREE_DEPTH} directories deep: what is inside was not walked or changed"),
+                ));
             }
         }
     }
@@ -216,6 +226,17 @@ impl Ctx<'_, '_> {
             .iter()
             .find(|r| matches!(self.read_rel(r), Ok(Some(_))))
             .copied();
+        // A cf passed over because it could not be read (a symlink, say) is reported, not hidden
+        // behind the one edited instead.
+        if let Some(chosen) = cf_rel {
+            for r in CF_FILES.iter().take_while(|r| **r != chosen) {
+                if let Err(e) = self.read_rel(r) {
+                    let mut st = Step::refused(4, r, &e);
+                    st.note = format!("{}; {chosen} is used instead", st.note);
+                    steps.push(st);
+                }
+            }
+        }
         let Some(cf_rel) = cf_rel else {
             let why = match self.read_rel(CF_FILES[0]) {
                 Err(e) => reason(&e),
@@ -337,29 +358,72 @@ impl Ctx<'_, '_> {
     }
 
     /// Step 5: queued files get the site's group (owner unchanged: sendmail distrusts queue files owned
-    /// by another user), one summary step.
+    /// by another user). Thousands of files become one step per outcome, each with its count and the
+    /// first few paths: changed (or would change), already right, refused, skipped, failed.
     pub fn chgrp_queued(&mut self) -> Vec<Step> {
-        let mut counts = (0usize, 0usize, 0usize); // to change, refused, failed
-        let mut first_problem = String::new();
+        let mut tally = Tally::default();
+        let owner = Owner {
+            uid: None,
+            gid: self.admin.gid,
+        };
         let mut dirs = vec![QUEUE.to_string()];
         dirs.extend(QUEUE_SUBDIRS.iter().map(|s| format!("{QUEUE}/{s}")));
-        for rel in dirs {
-            let Ok(dir) = self.fst.subdir(Path::new(&rel)) else {
-                continue;
-            };
-            let Ok(names) = dir.names() else { continue };
-            for name in names {
-                let Ok(Some(mut e)) = dir.entry(&name) else {
-                    continue;
-                };
-                if e.meta.kind != Kind::File || e.meta.gid == self.admin.gid {
+        for (i, rel) in dirs.iter().enumerate() {
+            let dir = match self.fst.subdir(Path::new(rel)) {
+                Ok(d) => d,
+                // sendmail's qf/df/xf subdirectories are optional.
+                Err(SafeError::Missing { .. }) if i > 0 => continue,
+                Err(e) => {
+                    tally.add(rel, outcome_of(&e), reason(&e));
+                    // Without the queue directory there are no subdirectories to look at either.
+                    if i == 0 {
+                        break;
+                    }
                     continue;
                 }
+            };
+            let names = match dir.names() {
+                Ok(n) => n,
+                Err(e) => {
+                    tally.add(rel, outcome_of(&e), reason(&e));
+                    continue;
+                }
+            };
+            for name in names {
                 let file_rel = format!("{rel}/{}", name.to_string_lossy());
-                let owner = Owner {
-                    uid: None,
-                    gid: self.admin.gid,
+                let mut e = match dir.entry(&name) {
+                    Ok(Some(e)) => e,
+                    Ok(None) => {
+                        tally.skip(&file_rel, "vanished while read (delivered?)");
+                        continue;
+                    }
+                    Err(e) => {
+                        tally.add(&file_rel, outcome_of(&e), reason(&e));
+                        continue;
+                    }
                 };
+                match e.meta.kind {
+                    Kind::File => {}
+                    // sendmail's own subdirectories are walked above; any other is not a queue file.
+                    Kind::Dir => {
+                        if i > 0 || !QUEUE_SUBDIRS.contains(&name.to_string_lossy().as_ref()) {
+                            tally.skip(&file_rel, "a directory, not a queue file");
+                        }
+                        continue;
+                    }
+                    Kind::Symlink => {
+                        tally.add(
+                            &file_rel,
+                            Outcome::Refused,
+                            "is a symlink (not followed)".into(),
+                        );
+                        continue;
+                    }
+                    Kind::Other => {
+                        tally.skip(&file_rel, "not a regular file");
+                        continue;
+                    }
+                }
                 let s = set_meta(
                     5,
                     &file_rel,
@@ -370,46 +434,104 @@ impl Ctx<'_, '_> {
                     &mut self.journal,
                     self.names,
                 );
-                match s.outcome {
-                    Outcome::Changed | Outcome::WouldChange => counts.0 += 1,
-                    Outcome::Refused => counts.1 += 1,
-                    Outcome::Failed => counts.2 += 1,
-                    Outcome::Ok => {}
-                }
-                if matches!(s.outcome, Outcome::Refused | Outcome::Failed)
-                    && first_problem.is_empty()
-                {
-                    first_problem = format!("{}: {}", file_rel, s.note);
-                }
+                tally.add(&file_rel, s.outcome, s.note);
             }
         }
-        let (n, refused, failed) = counts;
-        let group = self.names.group(self.admin.gid);
-        let outcome = if failed > 0 {
-            Outcome::Failed
-        } else if refused > 0 {
-            Outcome::Refused
-        } else if n == 0 {
-            Outcome::Ok
-        } else if self.run == Mode::Inspect {
-            Outcome::WouldChange
-        } else {
-            Outcome::Changed
+        tally.steps(&self.names.group(self.admin.gid))
+    }
+}
+
+/// Step 5's counts per outcome, with the first few paths (and why) of each.
+#[derive(Default)]
+struct Tally {
+    by: Vec<(Outcome, usize, Vec<String>)>,
+    skipped: (usize, Vec<String>),
+}
+
+const FIRST: usize = 3;
+
+fn outcome_of(e: &SafeError) -> Outcome {
+    match e {
+        SafeError::Failed { .. } => Outcome::Failed,
+        _ => Outcome::Refused,
+    }
+}
+
+impl Tally {
+    fn add(&mut self, rel: &str, outcome: Outcome, note: String) {
+        let i = match self.by.iter().position(|(o, _, _)| *o == outcome) {
+            Some(i) => i,
+            None => {
+                self.by.push((outcome, 0, Vec::new()));
+                self.by.len() - 1
+            }
         };
-        let change = if n > 0 {
-            format!(
-                "group of {} queue file(s) -> {group}",
-                crate::units::thousands(n as u64)
-            )
-        } else {
-            String::new()
+        let (_, n, first) = &mut self.by[i];
+        *n += 1;
+        if first.len() < FIRST {
+            first.push(if note.is_empty() {
+                rel.to_string()
+            } else {
+                format!("{rel}: {note}")
+            });
+        }
+    }
+
+    fn skip(&mut self, rel: &str, why: &str) {
+        self.skipped.0 += 1;
+        if self.skipped.1.len() < FIRST {
+            self.skipped.1.push(format!("{rel}: {why}"));
+        }
+    }
+
+    fn steps(mut self, group: &str) -> Vec<Step> {
+        let order = |o: &Outcome| match o {
+            Outcome::Changed | Outcome::WouldChange => 0,
+            Outcome::Ok => 1,
+            Outcome::Refused => 2,
+            Outcome::Failed => 3,
         };
-        let note = if refused + failed > 0 {
-            format!("{refused} refused, {failed} failed; first: {first_problem}")
-        } else {
-            String::new()
+        self.by.sort_by_key(|(o, _, _)| order(o));
+        let files = |n: usize| format!("{} queue file(s)", crate::units::thousands(n as u64));
+        let more = |n: usize, shown: usize| {
+            if n > shown {
+                format!(" and {} more", crate::units::thousands((n - shown) as u64))
+            } else {
+                String::new()
+            }
         };
-        vec![Step::new(5, QUEUE, change, outcome, note)]
+        let mut steps: Vec<Step> = self
+            .by
+            .iter()
+            .map(|(o, n, first)| {
+                let change = match o {
+                    Outcome::Changed | Outcome::WouldChange => {
+                        format!("group of {} -> {group}", files(*n))
+                    }
+                    Outcome::Ok => format!("{} already in group {group}", files(*n)),
+                    _ => format!("group of {} not changed", files(*n)),
+                };
+                let note = match o {
+                    Outcome::Ok => String::new(),
+                    _ => format!("{}{}", first.join("; "), more(*n, first.len())),
+                };
+                Step::new(5, QUEUE, change, *o, note)
+            })
+            .collect();
+        if self.skipped.0 > 0 {
+            let (n, first) = &self.skipped;
+            steps.push(Step::new(
+                5,
+                QUEUE,
+                format!("{} skipped", crate::units::thousands(*n as u64)),
+                Outcome::Ok,
+                format!("{}{}", first.join("; "), more(*n, first.len())),
+            ));
+        }
+        if steps.is_empty() {
+            steps.push(Step::new(5, QUEUE, "", Outcome::Ok, "no queued files"));
+        }
+        steps
     }
 }
 
