@@ -33,6 +33,19 @@ pub const M4: &str = "usr/bin/m4";
 const CF_DIRS: [&str; 2] = ["usr/share/sendmail-cf", "usr/share/sendmail/cf"];
 /// Wall-clock limit for one m4 run; the CPU limit is the same in seconds.
 const TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// The time limit; debug builds let a test shorten it (`TOOLKIT_M4_TIME_LIMIT=SECONDS`) so that the
+/// kill can be shown without waiting 30 s.
+fn time_limit() -> Duration {
+    #[cfg(debug_assertions)]
+    if let Some(s) = std::env::var("TOOLKIT_M4_TIME_LIMIT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return Duration::from_secs(s.clamp(1, 30));
+    }
+    TIME_LIMIT
+}
 /// A sendmail.cf is about 60 KiB; anything past this is not one.
 pub const OUTPUT_LIMIT: usize = 4 << 20;
 const STDERR_LIMIT: usize = 64 << 10;
@@ -145,6 +158,8 @@ pub struct M4Output {
     pub stdout_over: bool,
     pub stderr: Vec<u8>,
     pub timed_out: bool,
+    /// The time limit it ran under, in seconds.
+    pub limit_secs: u64,
 }
 
 fn run_confined(
@@ -159,6 +174,7 @@ fn run_confined(
     let root_c = CString::new(root.as_os_str().as_bytes()).map_err(|e| failed("root", &e))?;
     let cwd_fd = cwd.as_fd().as_raw_fd();
     let (uid, gid) = (admin.uid, admin.gid);
+    let limit = time_limit();
     let mut cmd = Command::new(format!("/{M4}"));
     cmd.arg(format!("-D_CF_DIR_={}/", tools.cf_dir))
         .arg(format!("{}/m4/cf.m4", tools.cf_dir))
@@ -174,7 +190,7 @@ fn run_confined(
     // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe
     // system calls on values prepared before the fork.
     unsafe {
-        cmd.pre_exec(move || confine(&root_c, cwd_fd, uid, gid));
+        cmd.pre_exec(move || confine(&root_c, cwd_fd, uid, gid, limit.as_secs()));
     }
     let mut child = cmd.spawn().map_err(|e| failed("start", &e))?;
     let pid = child.id() as i32;
@@ -194,8 +210,11 @@ fn run_confined(
     std::thread::spawn(move || {
         let _ = tx2.send((false, read_limited(stderr, STDERR_LIMIT)));
     });
-    let deadline = Instant::now() + TIME_LIMIT;
-    let mut out = M4Output::default();
+    let deadline = Instant::now() + limit;
+    let mut out = M4Output {
+        limit_secs: limit.as_secs(),
+        ..M4Output::default()
+    };
     let mut pending = 2;
     let kill_group = || {
         let _ = nix::sys::signal::killpg(
@@ -259,7 +278,7 @@ fn exited_unreaped(pid: i32) -> bool {
 
 /// In the child: into the site directory, chroot into the root, drop every group and then the user to
 /// the admin's, check root cannot be regained, and set the resource limits.
-fn confine(root: &CString, cwd: i32, uid: u32, gid: u32) -> std::io::Result<()> {
+fn confine(root: &CString, cwd: i32, uid: u32, gid: u32, cpu: u64) -> std::io::Result<()> {
     let err = std::io::Error::last_os_error;
     // SAFETY: plain system calls on a valid descriptor and NUL-terminated path.
     unsafe {
@@ -281,7 +300,7 @@ fn confine(root: &CString, cwd: i32, uid: u32, gid: u32) -> std::io::Result<()> 
             return Err(std::io::Error::from_raw_os_error(libc::EPERM));
         }
         let limits = [
-            (libc::RLIMIT_CPU, TIME_LIMIT.as_secs()),
+            (libc::RLIMIT_CPU, cpu),
             (libc::RLIMIT_AS, MEMORY_LIMIT),
             (libc::RLIMIT_CORE, 0),
         ];
@@ -313,7 +332,7 @@ pub fn check_cf(out: &M4Output, value: &str) -> Result<(), String> {
     if out.timed_out {
         return Err(format!(
             "m4 did not finish within {}s: killed, nothing replaced",
-            TIME_LIMIT.as_secs()
+            out.limit_secs
         ));
     }
     if out.stdout_over {
