@@ -100,10 +100,21 @@ pub struct PurgeJournal {
 
 impl PurgeJournal {
     /// Opens (making as needed, mode 0700) the site's journal directory under the root.
+    /// One purge of a site at a time: the directory is locked (`flock`, released with it), so that
+    /// a run never "recovers" the batch another run is moving.
     pub fn open(root: &Path, site: &str) -> Result<PurgeJournal, SafeError> {
         let mut dir = Dir::open_trusted(root)?;
         for part in JOURNALS.split('/').chain([site]) {
             dir = dir.ensure_dir(OsStr::new(part), 0o700)?;
+        }
+        use std::os::fd::{AsFd, AsRawFd};
+        // SAFETY: flock on a descriptor the Dir owns for as long as the journal lives.
+        if unsafe { libc::flock(dir.as_fd().as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(SafeError::Refused {
+                path: dir.path().display().to_string(),
+                reason: "another mqueue purge of this site is running (its journal is locked)"
+                    .into(),
+            });
         }
         Ok(PurgeJournal { dir, seq: 0 })
     }
