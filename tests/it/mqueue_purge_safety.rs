@@ -205,6 +205,26 @@ fn a_purge_killed_at_each_operation_is_made_whole_by_the_rerun() {
             if !split_messages(&s).is_empty() {
                 split_seen += 1;
             }
+            // A dry run says a purge was interrupted (its entry is written at operation 1 and removed
+            // at the last), and changes nothing.
+            let mid = purge_snapshot(s.path());
+            let dry = s.run(&[
+                "mqueue",
+                "purge",
+                "--site",
+                "site1",
+                "--min",
+                "20M",
+                "--dry-run",
+                "--format",
+                "json",
+            ]);
+            let pending = dry.json()["sites"][0]["pending"].as_u64().unwrap();
+            assert_eq!(pending, u64::from((2..9).contains(&kill_at)), "{what}");
+            assert_eq!(
+                purge_snapshot_diff(&mid, &purge_snapshot(s.path())),
+                Vec::<String>::new()
+            );
             let rerun = purge_cmd(&s, extra).status().unwrap();
             assert!(rerun.success(), "{what}: rerun {rerun}");
             assert_whole(&s, &before, &outside_before, &big, delete, &what);

@@ -71,6 +71,20 @@ impl QueueDirs {
     }
 }
 
+/// How many entries an interrupted purge left for this site (a dry run reports them; nothing is
+/// made or locked to count them).
+pub fn left_behind(root: &Path, site: &str) -> usize {
+    Dir::open_trusted(root)
+        .and_then(|d| d.subdir(&Path::new(JOURNALS).join(site)))
+        .and_then(|d| d.names())
+        .map(|n| {
+            n.iter()
+                .filter(|n| n.as_bytes().ends_with(b".json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// How one message of a left-behind entry was recovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

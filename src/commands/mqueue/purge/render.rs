@@ -92,6 +92,15 @@ impl Report for PurgeReport {
             if let Some(q) = &s.quarantine {
                 writeln!(out, "  quarantine: {}", printable(q))?;
             }
+            if s.pending > 0 {
+                writeln!(
+                    out,
+                    "  {} journal entr{} of an interrupted purge: the next run without --dry-run",
+                    s.pending,
+                    if s.pending == 1 { "y" } else { "ies" }
+                )?;
+                writeln!(out, "    first makes their half-moved messages whole")?;
+            }
             if !s.recovered.is_empty() {
                 let n = |o: Recovery| s.recovered.iter().filter(|r| r.outcome == o).count();
                 writeln!(
