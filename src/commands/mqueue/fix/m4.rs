@@ -277,42 +277,36 @@ fn exited_unreaped(pid: i32) -> bool {
 }
 
 /// In the child: into the site directory, chroot into the root, drop every group and then the user to
-/// the admin's, check root cannot be regained, and set the resource limits.
+/// the admin's, check root cannot be regained, and set the resource limits. Only system calls through
+/// nix's wrappers on values made before the fork (no allocation: the root is a `CStr`).
 fn confine(root: &CString, cwd: i32, uid: u32, gid: u32, cpu: u64) -> std::io::Result<()> {
-    let err = std::io::Error::last_os_error;
-    // SAFETY: plain system calls on a valid descriptor and NUL-terminated path.
-    unsafe {
-        if libc::fchdir(cwd) != 0 || libc::chroot(root.as_ptr()) != 0 {
-            return Err(err());
-        }
-        if libc::setgroups(0, std::ptr::null()) != 0
-            || libc::setgid(gid) != 0
-            || libc::setuid(uid) != 0
-        {
-            return Err(err());
-        }
-        if libc::getuid() == 0
-            || libc::geteuid() == 0
-            || libc::getgid() == 0
-            || libc::getegid() == 0
-            || libc::setuid(0) == 0
-        {
-            return Err(std::io::Error::from_raw_os_error(libc::EPERM));
-        }
-        let limits = [
-            (libc::RLIMIT_CPU, cpu),
-            (libc::RLIMIT_AS, MEMORY_LIMIT),
-            (libc::RLIMIT_CORE, 0),
-        ];
-        for (what, value) in limits {
-            let lim = libc::rlimit {
-                rlim_cur: value,
-                rlim_max: value,
-            };
-            if libc::setrlimit(what, &lim) != 0 {
-                return Err(err());
-            }
-        }
+    use nix::sys::resource::{setrlimit, Resource};
+    use nix::unistd::{
+        chroot, fchdir, getegid, geteuid, getgid, getuid, setgid, setgroups, setuid,
+    };
+    use nix::unistd::{Gid, Uid};
+    let io = |e: nix::errno::Errno| std::io::Error::from_raw_os_error(e as i32);
+    // SAFETY: `cwd` is the site directory's descriptor, open in the parent for the whole spawn.
+    let cwd = unsafe { std::os::fd::BorrowedFd::borrow_raw(cwd) };
+    fchdir(cwd).map_err(io)?;
+    chroot(root.as_c_str()).map_err(io)?;
+    setgroups(&[]).map_err(io)?;
+    setgid(Gid::from_raw(gid)).map_err(io)?;
+    setuid(Uid::from_raw(uid)).map_err(io)?;
+    let still_root = getuid().is_root()
+        || geteuid().is_root()
+        || getgid().as_raw() == 0
+        || getegid().as_raw() == 0
+        || setuid(Uid::from_raw(0)).is_ok();
+    if still_root {
+        return Err(std::io::Error::from_raw_os_error(libc::EPERM));
+    }
+    for (what, value) in [
+        (Resource::RLIMIT_CPU, cpu),
+        (Resource::RLIMIT_AS, MEMORY_LIMIT),
+        (Resource::RLIMIT_CORE, 0),
+    ] {
+        setrlimit(what, value, value).map_err(io)?;
     }
     Ok(())
 }
