@@ -196,8 +196,9 @@ fn run_confined(
     let pid = child.id() as i32;
     let mut stdin = child.stdin.take().expect("piped");
     let mc = mc.to_vec();
-    // A broken pipe (m4 stopped reading) is not an error of its own: its status says why.
-    let writer = std::thread::spawn(move || {
+    // A broken pipe (m4 stopped reading) is not an error of its own: its status says why. Never
+    // joined: something m4 started in a session of its own may hold the pipe without reading.
+    std::thread::spawn(move || {
         let _ = std::io::Write::write_all(&mut stdin, &mc);
     });
     let stdout = child.stdout.take().expect("piped");
@@ -255,7 +256,6 @@ fn run_confined(
     }
     kill_group();
     let status = child.wait().map_err(|e| failed("wait", &e))?;
-    let _ = writer.join();
     out.success = status.success() && !out.timed_out;
     out.status = status.to_string();
     Ok(out)
