@@ -228,7 +228,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 always\t''
 never\t''"
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l all -d 'Every site whose etc/mail/local-host-names is not empty'
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l m4 -d 'Regenerate sendmail.cf from the edited sendmail.mc with m4 instead of editing the cf'
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l m4 -d 'Regenerate sendmail.cf from the edited sendmail.mc with m4 (run as the site admin, chrooted) instead of editing the cf'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l chgrp-queued -d 'Also give mail already queued the site\'s group, so it counts against the quota'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l undo -d 'Restore what earlier fixes of these sites changed (owners, modes, contents)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -l force -d 'With --undo: also restore a file edited since the fix, after keeping its current content as NAME.zundo-YYYYMMDD-HHMMSS beside it'
@@ -242,7 +242,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l min -d 'Only messages at least this large' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l older -d 'Only messages queued at least this long ago (qf T line)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l sender -d 'Only messages from this sender (an address, or @domain)' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l quarantine -d 'Quarantine directory, under the root and outside every site tree' -r -F
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l quarantine -d 'Quarantine directory under the root (opened without following links; refused under home/virtual, outside the root, or writable by anyone but root)' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l format -d 'Output format' -r -f -a "text\t'For a person at a terminal'
 json\t'One JSON document: sizes in bytes, durations in seconds, timestamps in Unix seconds'

@@ -613,7 +613,14 @@ Examples:
 ///    ones timestamped);
 /// 4. DefaultUser set to the admin's uid:gid in the mc (confDEF_USER_ID) and the cf (O DefaultUser=),
 ///    or with --m4 the cf regenerated from the mc;
-/// 5. with --chgrp-queued, queued files get the site's group.
+/// 5. with --chgrp-queued, queued files get the site's group (one line per outcome, with counts and
+///    the first paths).
+///
+/// --m4 never runs the site's mc as root: m4 runs chrooted in the root, in the site's etc/mail, as
+/// the site's adminN uid and gid with no other groups, a clean environment and time, memory and
+/// output limits; its output replaces the cf only when it is a sendmail.cf with the new DefaultUser.
+/// A site admin that is root, or m4 or its cf macros not root's alone, is refused. A fake root runs
+/// m4 only when it carries its own usr/bin/m4 and sendmail cf macros (a chroot tree).
 ///
 /// Never follows a symlink inside a site, never changes a file with other hard links, writes files
 /// atomically, journals every change under var/lib/toolkit/mqueue-fix (for --undo); a second run
@@ -647,7 +654,8 @@ pub struct MqueueFixArgs {
     /// it lets every local user delete queued mail)
     #[arg(long, default_value = "2770", value_parser = parse_queue_mode, value_name = "MODE")]
     pub mode: u32,
-    /// Regenerate sendmail.cf from the edited sendmail.mc with m4 instead of editing the cf
+    /// Regenerate sendmail.cf from the edited sendmail.mc with m4 (run as the site admin, chrooted)
+    /// instead of editing the cf
     #[arg(long)]
     pub m4: bool,
     /// Also give mail already queued the site's group, so it counts against the quota
@@ -727,6 +735,10 @@ Examples:
 /// JSON fields: status, dry_run, delete, min, sites[] {site, domain, quarantine, messages[] {id,
 /// size, age, sender, subject, files, outcome (would_purge, quarantined, deleted, skipped, failed),
 /// detail}}: every message, one by one.
+///
+/// Each batch of moves is journaled first (var/lib/toolkit/mqueue-purge/SITE), so a purge killed at
+/// any point leaves no message split: the next run completes in the quarantine every message whose
+/// qf got there and puts back the rest, and reports them.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_PURGE_EXAMPLES)]
 pub struct MqueuePurgeArgs {
@@ -742,7 +754,8 @@ pub struct MqueuePurgeArgs {
     /// Only messages from this sender (an address, or @domain)
     #[arg(long, value_name = "ADDR")]
     pub sender: Option<String>,
-    /// Quarantine directory, under the root and outside every site tree
+    /// Quarantine directory under the root (opened without following links; refused under
+    /// home/virtual, outside the root, or writable by anyone but root)
     #[arg(long, value_name = "DIR", conflicts_with = "delete")]
     pub quarantine: Option<PathBuf>,
     /// Delete instead of quarantining

@@ -220,9 +220,14 @@ impl Dir {
                 path,
                 reason: "is a symlink (not followed)".into(),
             }),
+            // O_NOFOLLOW with O_DIRECTORY gives ENOTDIR for a symlink: say which it is.
             Err(Errno::ENOTDIR) => Err(SafeError::Refused {
+                reason: match self.entry(name) {
+                    Ok(Some(e)) if e.meta.kind == Kind::Symlink => "is a symlink (not followed)",
+                    _ => "is not a directory",
+                }
+                .into(),
                 path,
-                reason: "is not a directory".into(),
             }),
             Err(Errno::ENOENT) => Err(SafeError::Missing { path }),
             Err(errno) => Err(SafeError::Failed { path, errno }),

@@ -15,6 +15,7 @@ mod mqueue;
 mod mqueue_fix;
 mod mqueue_fix_identity;
 mod mqueue_fix_pair;
+mod mqueue_fix_reports;
 mod mqueue_fix_safe;
 mod mqueue_fix_sendmail;
 mod mqueue_m4;

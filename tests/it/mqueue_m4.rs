@@ -54,7 +54,7 @@ fn chroot_host() -> Scenario {
     let sh = Path::new("/bin/sh").canonicalize().unwrap();
     install(root, &sh, "bin/sh");
     // What sendmail's cfhead.m4 runs (sh/makeinfo.sh), and `id` for the attack.
-    for tool in ["id", "sed", "uname", "date", "rm"] {
+    for tool in ["id", "sed", "uname", "date", "rm", "sleep"] {
         install(
             root,
             &Path::new("/usr/bin").join(tool),
@@ -286,4 +286,69 @@ fn a_site_admin_that_is_root_gets_no_m4() {
     assert!(refused, "{r:#}");
     assert!(!s.join("tmp/m4-esyscmd").exists(), "m4 ran");
     assert_eq!(std::fs::read(s.join(CF)).unwrap(), cf_before);
+}
+
+#[test]
+fn m4_is_stopped_at_its_output_and_time_limits_and_the_cf_is_untouched() {
+    let s = chroot_host();
+    let clean = std::fs::read_to_string(s.join(MC)).unwrap();
+    let cf_before = std::fs::read(s.join(CF)).unwrap();
+    // 64 bytes doubled 17 times: 8 MiB of output, twice what a sendmail.cf could be.
+    let mut bomb = clean.clone();
+    bomb.push_str(
+        "define(`a0', `0123456789012345678901234567890123456789012345678901234567890123')dnl\n",
+    );
+    for i in 1..=17 {
+        bomb.push_str(&format!("define(`a{i}', `a{p}()a{p}()')dnl\n", p = i - 1));
+    }
+    bomb.push_str("divert(0)a17\n");
+    s.write(MC, &bomb);
+    let out = fix_m4(&s);
+    out.status(1);
+    let step = cf_step(&out.json());
+    assert_eq!(step["outcome"], "refused");
+    assert!(
+        step["note"].as_str().unwrap().contains("more than 4 MiB"),
+        "{step}"
+    );
+    assert_eq!(std::fs::read(s.join(CF)).unwrap(), cf_before);
+
+    // A command that never ends: m4 and what it started are killed at the time limit.
+    let mut slow = clean;
+    slow.push_str("esyscmd(`echo $$ > /tmp/sleeper; exec sleep 120')dnl\n");
+    s.write(MC, &slow);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_toolkit"));
+    cmd.arg("--root")
+        .arg(s.path())
+        .args([
+            "mqueue", "fix", "--site", "site1", "--m4", "--yes", "--format", "json",
+        ])
+        .env("TOOLKIT_M4_TIME_LIMIT", "2");
+    let out = crate::common::run_cmd(&mut cmd);
+    out.status(1);
+    let step = cf_step(&out.json());
+    assert!(
+        step["note"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 2s"),
+        "{step}"
+    );
+    assert_eq!(std::fs::read(s.join(CF)).unwrap(), cf_before);
+    let pid = std::fs::read_to_string(s.join("tmp/sleeper")).unwrap();
+    let stat = format!("/proc/{}/stat", pid.trim());
+    let mut alive = true;
+    for _ in 0..50 {
+        alive = std::fs::read_to_string(&stat)
+            .is_ok_and(|st| st.contains("(sleep)") && !st.contains(") Z "));
+        if !alive {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        !alive,
+        "the sleep m4 started (pid {}) still runs",
+        pid.trim()
+    );
 }

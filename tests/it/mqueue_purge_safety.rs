@@ -205,6 +205,26 @@ fn a_purge_killed_at_each_operation_is_made_whole_by_the_rerun() {
             if !split_messages(&s).is_empty() {
                 split_seen += 1;
             }
+            // A dry run says a purge was interrupted (its entry is written at operation 1 and removed
+            // at the last), and changes nothing.
+            let mid = purge_snapshot(s.path());
+            let dry = s.run(&[
+                "mqueue",
+                "purge",
+                "--site",
+                "site1",
+                "--min",
+                "20M",
+                "--dry-run",
+                "--format",
+                "json",
+            ]);
+            let pending = dry.json()["sites"][0]["pending"].as_u64().unwrap();
+            assert_eq!(pending, u64::from((2..9).contains(&kill_at)), "{what}");
+            assert_eq!(
+                purge_snapshot_diff(&mid, &purge_snapshot(s.path())),
+                Vec::<String>::new()
+            );
             let rerun = purge_cmd(&s, extra).status().unwrap();
             assert!(rerun.success(), "{what}: rerun {rerun}");
             assert_whole(&s, &before, &outside_before, &big, delete, &what);
@@ -415,4 +435,33 @@ fn a_quarantine_outside_the_sites_takes_whole_messages() {
     }
     let m = q.metadata().unwrap();
     assert_eq!(std::os::unix::fs::MetadataExt::mode(&m) & 0o7777, 0o700);
+}
+
+#[test]
+fn a_second_purge_of_the_same_site_at_once_is_refused() {
+    use std::os::fd::AsRawFd;
+    let s = Scenario::built_fakeroot();
+    let journal = s.join("var/lib/toolkit/mqueue-purge/site1");
+    std::fs::create_dir_all(&journal).unwrap();
+    // Another purge holds the site's journal.
+    let held = std::fs::File::open(&journal).unwrap();
+    assert_eq!(
+        unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    let before = purge_snapshot(s.path());
+    s.run(&[
+        "mqueue", "purge", "--site", "site1", "--min", "20M", "--yes",
+    ])
+    .status(3)
+    .stderr_has("another mqueue purge of this site is running");
+    assert_eq!(
+        purge_snapshot_diff(&before, &purge_snapshot(s.path())),
+        Vec::<String>::new()
+    );
+    drop(held);
+    s.run(&[
+        "mqueue", "purge", "--site", "site1", "--min", "20M", "--yes",
+    ])
+    .status(0);
 }

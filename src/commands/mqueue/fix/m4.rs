@@ -33,6 +33,19 @@ pub const M4: &str = "usr/bin/m4";
 const CF_DIRS: [&str; 2] = ["usr/share/sendmail-cf", "usr/share/sendmail/cf"];
 /// Wall-clock limit for one m4 run; the CPU limit is the same in seconds.
 const TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// The time limit; debug builds let a test shorten it (`TOOLKIT_M4_TIME_LIMIT=SECONDS`) so that the
+/// kill can be shown without waiting 30 s.
+fn time_limit() -> Duration {
+    #[cfg(debug_assertions)]
+    if let Some(s) = std::env::var("TOOLKIT_M4_TIME_LIMIT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return Duration::from_secs(s.clamp(1, 30));
+    }
+    TIME_LIMIT
+}
 /// A sendmail.cf is about 60 KiB; anything past this is not one.
 pub const OUTPUT_LIMIT: usize = 4 << 20;
 const STDERR_LIMIT: usize = 64 << 10;
@@ -145,6 +158,8 @@ pub struct M4Output {
     pub stdout_over: bool,
     pub stderr: Vec<u8>,
     pub timed_out: bool,
+    /// The time limit it ran under, in seconds.
+    pub limit_secs: u64,
 }
 
 fn run_confined(
@@ -159,6 +174,7 @@ fn run_confined(
     let root_c = CString::new(root.as_os_str().as_bytes()).map_err(|e| failed("root", &e))?;
     let cwd_fd = cwd.as_fd().as_raw_fd();
     let (uid, gid) = (admin.uid, admin.gid);
+    let limit = time_limit();
     let mut cmd = Command::new(format!("/{M4}"));
     cmd.arg(format!("-D_CF_DIR_={}/", tools.cf_dir))
         .arg(format!("{}/m4/cf.m4", tools.cf_dir))
@@ -174,14 +190,15 @@ fn run_confined(
     // SAFETY: the closure runs in the forked child before exec and only makes async-signal-safe
     // system calls on values prepared before the fork.
     unsafe {
-        cmd.pre_exec(move || confine(&root_c, cwd_fd, uid, gid));
+        cmd.pre_exec(move || confine(&root_c, cwd_fd, uid, gid, limit.as_secs()));
     }
     let mut child = cmd.spawn().map_err(|e| failed("start", &e))?;
     let pid = child.id() as i32;
     let mut stdin = child.stdin.take().expect("piped");
     let mc = mc.to_vec();
-    // A broken pipe (m4 stopped reading) is not an error of its own: its status says why.
-    let writer = std::thread::spawn(move || {
+    // A broken pipe (m4 stopped reading) is not an error of its own: its status says why. Never
+    // joined: something m4 started in a session of its own may hold the pipe without reading.
+    std::thread::spawn(move || {
         let _ = std::io::Write::write_all(&mut stdin, &mc);
     });
     let stdout = child.stdout.take().expect("piped");
@@ -194,8 +211,11 @@ fn run_confined(
     std::thread::spawn(move || {
         let _ = tx2.send((false, read_limited(stderr, STDERR_LIMIT)));
     });
-    let deadline = Instant::now() + TIME_LIMIT;
-    let mut out = M4Output::default();
+    let deadline = Instant::now() + limit;
+    let mut out = M4Output {
+        limit_secs: limit.as_secs(),
+        ..M4Output::default()
+    };
     let mut pending = 2;
     let kill_group = || {
         let _ = nix::sys::signal::killpg(
@@ -236,7 +256,6 @@ fn run_confined(
     }
     kill_group();
     let status = child.wait().map_err(|e| failed("wait", &e))?;
-    let _ = writer.join();
     out.success = status.success() && !out.timed_out;
     out.status = status.to_string();
     Ok(out)
@@ -258,42 +277,36 @@ fn exited_unreaped(pid: i32) -> bool {
 }
 
 /// In the child: into the site directory, chroot into the root, drop every group and then the user to
-/// the admin's, check root cannot be regained, and set the resource limits.
-fn confine(root: &CString, cwd: i32, uid: u32, gid: u32) -> std::io::Result<()> {
-    let err = std::io::Error::last_os_error;
-    // SAFETY: plain system calls on a valid descriptor and NUL-terminated path.
-    unsafe {
-        if libc::fchdir(cwd) != 0 || libc::chroot(root.as_ptr()) != 0 {
-            return Err(err());
-        }
-        if libc::setgroups(0, std::ptr::null()) != 0
-            || libc::setgid(gid) != 0
-            || libc::setuid(uid) != 0
-        {
-            return Err(err());
-        }
-        if libc::getuid() == 0
-            || libc::geteuid() == 0
-            || libc::getgid() == 0
-            || libc::getegid() == 0
-            || libc::setuid(0) == 0
-        {
-            return Err(std::io::Error::from_raw_os_error(libc::EPERM));
-        }
-        let limits = [
-            (libc::RLIMIT_CPU, TIME_LIMIT.as_secs()),
-            (libc::RLIMIT_AS, MEMORY_LIMIT),
-            (libc::RLIMIT_CORE, 0),
-        ];
-        for (what, value) in limits {
-            let lim = libc::rlimit {
-                rlim_cur: value,
-                rlim_max: value,
-            };
-            if libc::setrlimit(what, &lim) != 0 {
-                return Err(err());
-            }
-        }
+/// the admin's, check root cannot be regained, and set the resource limits. Only system calls through
+/// nix's wrappers on values made before the fork (no allocation: the root is a `CStr`).
+fn confine(root: &CString, cwd: i32, uid: u32, gid: u32, cpu: u64) -> std::io::Result<()> {
+    use nix::sys::resource::{setrlimit, Resource};
+    use nix::unistd::{
+        chroot, fchdir, getegid, geteuid, getgid, getuid, setgid, setgroups, setuid,
+    };
+    use nix::unistd::{Gid, Uid};
+    let io = |e: nix::errno::Errno| std::io::Error::from_raw_os_error(e as i32);
+    // SAFETY: `cwd` is the site directory's descriptor, open in the parent for the whole spawn.
+    let cwd = unsafe { std::os::fd::BorrowedFd::borrow_raw(cwd) };
+    fchdir(cwd).map_err(io)?;
+    chroot(root.as_c_str()).map_err(io)?;
+    setgroups(&[]).map_err(io)?;
+    setgid(Gid::from_raw(gid)).map_err(io)?;
+    setuid(Uid::from_raw(uid)).map_err(io)?;
+    let still_root = getuid().is_root()
+        || geteuid().is_root()
+        || getgid().as_raw() == 0
+        || getegid().as_raw() == 0
+        || setuid(Uid::from_raw(0)).is_ok();
+    if still_root {
+        return Err(std::io::Error::from_raw_os_error(libc::EPERM));
+    }
+    for (what, value) in [
+        (Resource::RLIMIT_CPU, cpu),
+        (Resource::RLIMIT_AS, MEMORY_LIMIT),
+        (Resource::RLIMIT_CORE, 0),
+    ] {
+        setrlimit(what, value, value).map_err(io)?;
     }
     Ok(())
 }
@@ -313,7 +326,7 @@ pub fn check_cf(out: &M4Output, value: &str) -> Result<(), String> {
     if out.timed_out {
         return Err(format!(
             "m4 did not finish within {}s: killed, nothing replaced",
-            TIME_LIMIT.as_secs()
+            out.limit_secs
         ));
     }
     if out.stdout_over {

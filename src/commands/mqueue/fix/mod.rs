@@ -286,6 +286,17 @@ fn undo(
                 continue;
             }
         };
+        if undone.is_empty() {
+            let why = format!(
+                "no fix of {} is recorded under /{JOURNALS} (or every one was undone already)",
+                site.name
+            );
+            fixes.push(SiteFix::new(
+                site,
+                vec![Step::new(0, "", render::NOTHING_TO_UNDO, Outcome::Ok, why)],
+            ));
+            continue;
+        }
         let steps = summarize_queued(
             undone
                 .into_iter()

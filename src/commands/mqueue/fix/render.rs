@@ -140,6 +140,9 @@ impl FixReport {
     }
 }
 
+/// The step an undo reports for a site with no recorded fix.
+pub const NOTHING_TO_UNDO: &str = "nothing to undo";
+
 /// Section titles; steps 3 and 4 (backup, then edit, per file) share one section.
 const STEP_NAMES: [&str; 6] = [
     "undo",
@@ -196,6 +199,10 @@ impl Report for FixReport {
 
     fn summary(&self) -> String {
         let verb = if self.undo { "undo" } else { "fix" };
+        let nothing = |s: &SiteFix| s.steps.iter().all(|st| st.change == NOTHING_TO_UNDO);
+        if self.undo && self.sites.iter().all(nothing) {
+            return format!("undo of {} site(s): nothing to undo", self.sites.len());
+        }
         let mut s = format!(
             "{verb} of {} site(s): {} changed, {} would change, {} ok, {} refused, {} failed",
             self.sites.len(),

@@ -1,7 +1,7 @@
 //! The five steps of binding one site's queue to its quota (SPEC 5), inspected or applied through the
 //! safe operations, relative to the site's `fst` directory.
 
-use super::plan::{set_group_batch, set_meta, Mode, Names, Outcome, Owner, Step};
+use super::plan::{reason, set_group_batch, set_meta, Mode, Names, Outcome, Owner, Step};
 use crate::safeops::journal::Journal;
 use crate::safeops::{Dir, Kind, SafeError, CONFIG_CAP};
 use std::ffi::{OsStr, OsString};
@@ -36,6 +36,8 @@ pub const QUEUE: &str = "var/spool/mqueue";
 const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
 pub(super) const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
 pub(super) const MC_FILE: &str = "etc/mail/sendmail.mc";
+/// How deep the etc/smrsh walk goes; anything deeper is reported, not changed.
+const TREE_DEPTH: usize = 16;
 
 pub struct Ctx<'a, 'j> {
     pub fst: &'a Dir,
@@ -204,11 +206,19 @@ impl Ctx<'_, '_> {
                 &mut self.journal,
                 self.names,
             ));
-            if entry.meta.kind == Kind::Dir && depth < 16 {
+            if entry.meta.kind == Kind::Dir && depth < TREE_DEPTH {
                 match entry.open_dir() {
                     Ok(sub) => self.tree(&sub, &child_rel, owner, depth + 1, steps),
                     Err(e) => steps.push(Step::refused(2, &shown, &e)),
                 }
+            } else if entry.meta.kind == Kind::Dir {
+                steps.push(Step::new(
+                    2,
+                    &shown,
+                    "",
+                    Outcome::Refused,
+                    format!("more than {TREE_DEPTH} directories deep: what is inside was not walked or changed"),
+                ));
             }
         }
     }
@@ -229,105 +239,197 @@ impl Ctx<'_, '_> {
     }
 
     /// Step 5: queued files get the site's group (owner unchanged: sendmail distrusts queue files owned
-    /// by another user), one summary step. Applied in batches: each batch is journaled with one file
-    /// and one sync before any file of it is changed (a runaway queue holds thousands of files).
+    /// by another user), one line per outcome with its count and first paths. Applied in batches: each
+    /// batch is journaled with one file and one sync before any file of it is changed (a runaway queue
+    /// holds thousands of files).
     pub fn chgrp_queued(&mut self) -> Vec<Step> {
         const BATCH: usize = 256;
-        let mut counts = (0usize, 0usize, 0usize); // to change, refused, failed
-        let mut first_problem = String::new();
-        let mut tally = |steps: Vec<Step>| {
-            for s in steps {
-                match s.outcome {
-                    Outcome::Changed | Outcome::WouldChange => counts.0 += 1,
-                    Outcome::Refused => counts.1 += 1,
-                    Outcome::Failed => counts.2 += 1,
-                    Outcome::Ok => {}
-                }
-                if matches!(s.outcome, Outcome::Refused | Outcome::Failed)
-                    && first_problem.is_empty()
-                {
-                    first_problem = format!("{}: {}", s.path, s.note);
-                }
-            }
-        };
-        let mut dirs = vec![QUEUE.to_string()];
-        dirs.extend(QUEUE_SUBDIRS.iter().map(|s| format!("{QUEUE}/{s}")));
+        let mut tally = Tally::default();
         let owner = Owner {
             uid: None,
             gid: self.admin.gid,
         };
-        for rel in dirs {
-            let Ok(dir) = self.fst.subdir(Path::new(&rel)) else {
-                continue;
-            };
-            let Ok(names) = dir.names() else { continue };
-            let mut batch = Vec::new();
-            for name in names {
-                let Ok(Some(mut e)) = dir.entry(&name) else {
-                    continue;
-                };
-                if e.meta.kind != Kind::File || e.meta.gid == self.admin.gid {
+        let mut dirs = vec![QUEUE.to_string()];
+        dirs.extend(QUEUE_SUBDIRS.iter().map(|s| format!("{QUEUE}/{s}")));
+        for (i, rel) in dirs.iter().enumerate() {
+            let dir = match self.fst.subdir(Path::new(rel)) {
+                Ok(d) => d,
+                // sendmail's qf/df/xf subdirectories are optional.
+                Err(SafeError::Missing { .. }) if i > 0 => continue,
+                Err(e) => {
+                    tally.add(rel, outcome_of(&e), reason(&e));
+                    // Without the queue directory there are no subdirectories to look at either.
+                    if i == 0 {
+                        break;
+                    }
                     continue;
                 }
-                let file_rel = Path::new(&rel).join(&name);
-                if self.run == Mode::Apply {
-                    batch.push((file_rel, e));
+            };
+            let names = match dir.names() {
+                Ok(n) => n,
+                Err(e) => {
+                    tally.add(rel, outcome_of(&e), reason(&e));
+                    continue;
+                }
+            };
+            let mut batch = Vec::new();
+            for name in names {
+                let file_path = Path::new(rel).join(&name);
+                let file_rel = file_path.to_string_lossy().into_owned();
+                let mut e = match dir.entry(&name) {
+                    Ok(Some(e)) => e,
+                    Ok(None) => {
+                        tally.skip(&file_rel, "vanished while read (delivered?)");
+                        continue;
+                    }
+                    Err(e) => {
+                        tally.add(&file_rel, outcome_of(&e), reason(&e));
+                        continue;
+                    }
+                };
+                match e.meta.kind {
+                    Kind::File => {}
+                    // sendmail's own subdirectories are walked above; any other is not a queue file.
+                    Kind::Dir => {
+                        if i > 0 || !QUEUE_SUBDIRS.contains(&name.to_string_lossy().as_ref()) {
+                            tally.skip(&file_rel, "a directory, not a queue file");
+                        }
+                        continue;
+                    }
+                    Kind::Symlink => {
+                        tally.add(
+                            &file_rel,
+                            Outcome::Refused,
+                            "is a symlink (not followed)".into(),
+                        );
+                        continue;
+                    }
+                    Kind::Other => {
+                        tally.skip(&file_rel, "not a regular file");
+                        continue;
+                    }
+                }
+                if self.run == Mode::Apply && e.meta.gid != self.admin.gid {
+                    batch.push((file_path, e));
                     if batch.len() == BATCH {
-                        tally(set_group_batch(
-                            5,
-                            &mut batch,
-                            self.admin.gid,
-                            &mut self.journal,
-                        ));
+                        for s in set_group_batch(5, &mut batch, self.admin.gid, &mut self.journal) {
+                            tally.add(&s.path, s.outcome, s.note);
+                        }
                         batch.clear();
                     }
                     continue;
                 }
-                tally(vec![set_meta(
+                let s = set_meta(
                     5,
-                    &file_rel,
+                    &file_path,
                     &mut e,
                     owner,
                     None,
                     self.run,
                     &mut self.journal,
                     self.names,
-                )]);
+                );
+                tally.add(&file_rel, s.outcome, s.note);
             }
-            tally(set_group_batch(
+            for s in set_group_batch(5, &mut batch, self.admin.gid, &mut self.journal) {
+                tally.add(&s.path, s.outcome, s.note);
+            }
+        }
+        tally.steps(&self.names.group(self.admin.gid))
+    }
+}
+
+/// Step 5's counts per outcome, with the first few paths (and why) of each.
+#[derive(Default)]
+struct Tally {
+    by: Vec<(Outcome, usize, Vec<String>)>,
+    skipped: (usize, Vec<String>),
+}
+
+const FIRST: usize = 3;
+
+fn outcome_of(e: &SafeError) -> Outcome {
+    match e {
+        SafeError::Failed { .. } => Outcome::Failed,
+        _ => Outcome::Refused,
+    }
+}
+
+impl Tally {
+    fn add(&mut self, rel: &str, outcome: Outcome, note: String) {
+        let i = match self.by.iter().position(|(o, _, _)| *o == outcome) {
+            Some(i) => i,
+            None => {
+                self.by.push((outcome, 0, Vec::new()));
+                self.by.len() - 1
+            }
+        };
+        let (_, n, first) = &mut self.by[i];
+        *n += 1;
+        if first.len() < FIRST {
+            first.push(if note.is_empty() {
+                rel.to_string()
+            } else {
+                format!("{rel}: {note}")
+            });
+        }
+    }
+
+    fn skip(&mut self, rel: &str, why: &str) {
+        self.skipped.0 += 1;
+        if self.skipped.1.len() < FIRST {
+            self.skipped.1.push(format!("{rel}: {why}"));
+        }
+    }
+
+    fn steps(mut self, group: &str) -> Vec<Step> {
+        let order = |o: &Outcome| match o {
+            Outcome::Changed | Outcome::WouldChange => 0,
+            Outcome::Ok => 1,
+            Outcome::Refused => 2,
+            Outcome::Failed => 3,
+        };
+        self.by.sort_by_key(|(o, _, _)| order(o));
+        let files = |n: usize| format!("{} queue file(s)", crate::units::thousands(n as u64));
+        let more = |n: usize, shown: usize| {
+            if n > shown {
+                format!(" and {} more", crate::units::thousands((n - shown) as u64))
+            } else {
+                String::new()
+            }
+        };
+        let mut steps: Vec<Step> = self
+            .by
+            .iter()
+            .map(|(o, n, first)| {
+                let change = match o {
+                    Outcome::Changed | Outcome::WouldChange => {
+                        format!("group of {} -> {group}", files(*n))
+                    }
+                    Outcome::Ok => format!("{} already in group {group}", files(*n)),
+                    _ => format!("group of {} not changed", files(*n)),
+                };
+                let note = match o {
+                    Outcome::Ok => String::new(),
+                    _ => format!("{}{}", first.join("; "), more(*n, first.len())),
+                };
+                Step::new(5, QUEUE, change, *o, note)
+            })
+            .collect();
+        if self.skipped.0 > 0 {
+            let (n, first) = &self.skipped;
+            steps.push(Step::new(
                 5,
-                &mut batch,
-                self.admin.gid,
-                &mut self.journal,
+                QUEUE,
+                format!("{} skipped", crate::units::thousands(*n as u64)),
+                Outcome::Ok,
+                format!("{}{}", first.join("; "), more(*n, first.len())),
             ));
         }
-        let (n, refused, failed) = counts;
-        let group = self.names.group(self.admin.gid);
-        let outcome = if failed > 0 {
-            Outcome::Failed
-        } else if refused > 0 {
-            Outcome::Refused
-        } else if n == 0 {
-            Outcome::Ok
-        } else if self.run == Mode::Inspect {
-            Outcome::WouldChange
-        } else {
-            Outcome::Changed
-        };
-        let change = if n > 0 {
-            format!(
-                "group of {} queue file(s) -> {group}",
-                crate::units::thousands(n as u64)
-            )
-        } else {
-            String::new()
-        };
-        let note = if refused + failed > 0 {
-            format!("{refused} refused, {failed} failed; first: {first_problem}")
-        } else {
-            String::new()
-        };
-        vec![Step::new(5, QUEUE, change, outcome, note)]
+        if steps.is_empty() {
+            steps.push(Step::new(5, QUEUE, "", Outcome::Ok, "no queued files"));
+        }
+        steps
     }
 }
 

@@ -58,6 +58,8 @@ pub struct SitePurge {
     pub quarantine: Option<String>,
     /// Messages an interrupted run had left half-moved, and how each was made whole.
     pub recovered: Vec<pending::Recovered>,
+    /// Journal entries of an interrupted purge still to recover (a dry run only counts them).
+    pub pending: usize,
     pub messages: Vec<Purged>,
 }
 
@@ -106,6 +108,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
             .flat_map(|s| &s.messages)
             .any(|m| m.outcome == Outcome::Failed);
     let skipped = recovered(pending::Recovery::Locked)
+        || out.iter().any(|s| s.pending > 0)
         || out
             .iter()
             .flat_map(|s| &s.messages)
@@ -174,6 +177,7 @@ fn purge_site(
         domain: site.domains.first().cloned(),
         quarantine: None,
         recovered: Vec::new(),
+        pending: 0,
         messages: Vec::new(),
     };
     let queue = Dir::open_trusted(&site.fst()).and_then(|f| f.subdir(Path::new(QUEUE)));
@@ -193,6 +197,7 @@ fn purge_site(
         .collect();
     let q = QueueDirs { queue, subs };
     let journal = if approval == Approval::DryRun {
+        report.pending = pending::left_behind(ctx.root.path(), &site.name);
         None
     } else {
         let j = PurgeJournal::open(ctx.root.path(), &site.name)

@@ -71,6 +71,20 @@ impl QueueDirs {
     }
 }
 
+/// How many entries an interrupted purge left for this site (a dry run reports them; nothing is
+/// made or locked to count them).
+pub fn left_behind(root: &Path, site: &str) -> usize {
+    Dir::open_trusted(root)
+        .and_then(|d| d.subdir(&Path::new(JOURNALS).join(site)))
+        .and_then(|d| d.names())
+        .map(|n| {
+            n.iter()
+                .filter(|n| n.as_bytes().ends_with(b".json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// How one message of a left-behind entry was recovered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -100,10 +114,21 @@ pub struct PurgeJournal {
 
 impl PurgeJournal {
     /// Opens (making as needed, mode 0700) the site's journal directory under the root.
+    /// One purge of a site at a time: the directory is locked (`flock`, released with it), so that
+    /// a run never "recovers" the batch another run is moving.
     pub fn open(root: &Path, site: &str) -> Result<PurgeJournal, SafeError> {
         let mut dir = Dir::open_trusted(root)?;
         for part in JOURNALS.split('/').chain([site]) {
             dir = dir.ensure_dir(OsStr::new(part), 0o700)?;
+        }
+        use std::os::fd::{AsFd, AsRawFd};
+        // SAFETY: flock on a descriptor the Dir owns for as long as the journal lives.
+        if unsafe { libc::flock(dir.as_fd().as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            return Err(SafeError::Refused {
+                path: dir.path().display().to_string(),
+                reason: "another mqueue purge of this site is running (its journal is locked)"
+                    .into(),
+            });
         }
         Ok(PurgeJournal { dir, seq: 0 })
     }

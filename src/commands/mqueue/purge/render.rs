@@ -122,6 +122,13 @@ impl Report for PurgeReport {
         if s > 0 {
             parts.push(format!("{s} skipped"));
         }
+        let recovered: usize = self.sites.iter().map(|s| s.recovered.len()).sum();
+        if recovered > 0 {
+            parts.push(format!(
+                "{} recovered from an interrupted purge",
+                thousands(recovered as u64)
+            ));
+        }
         if f > 0 {
             parts.push(format!("{f} failed"));
         }
@@ -149,12 +156,25 @@ impl Report for PurgeReport {
             if let Some(q) = &s.quarantine {
                 writeln!(out, "  quarantine: {}", printable(q))?;
             }
+            if s.pending > 0 {
+                writeln!(
+                    out,
+                    "  {} journal entr{} of an interrupted purge: the next run without --dry-run",
+                    s.pending,
+                    if s.pending == 1 { "y" } else { "ies" }
+                )?;
+                writeln!(out, "    first makes their half-moved messages whole")?;
+            }
             if !s.recovered.is_empty() {
                 let n = |o: Recovery| s.recovered.iter().filter(|r| r.outcome == o).count();
                 writeln!(
                     out,
-                    "  recovered {} message(s) an interrupted purge had left half-moved: {} completed, {} put back in the queue, {} locked (left for the next run), {} failed",
-                    s.recovered.len(),
+                    "  recovered {} message(s) an interrupted purge had left half-moved:",
+                    s.recovered.len()
+                )?;
+                writeln!(
+                    out,
+                    "    {} completed, {} put back in the queue, {} locked (left for the next run), {} failed",
                     n(Recovery::Completed),
                     n(Recovery::RolledBack),
                     n(Recovery::Locked),
