@@ -504,7 +504,9 @@ Examples:
   toolkit mqueue purge --site example.com --min 20M --dry-run
   toolkit mqueue purge --site site11 --min 30M --older 2d          quarantined, asked first
   toolkit mqueue purge --site site11 --min 30M --sender bob@example.com --yes
-  toolkit mqueue purge --site site11 --min 30M --delete";
+  toolkit mqueue purge --site site11 --min 30M --delete
+  toolkit mqueue purge --account jdoe --min 20M --hold          Exim/Postfix: freeze or hold
+  toolkit mqueue purge --account jdoe --min 0 --older 2d --yes   Exim/Postfix: quarantine";
 
 /// Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never
 /// one that sendmail holds locked.
@@ -512,12 +514,30 @@ Examples:
 /// By default messages are moved to a quarantine directory outside the site tree
 /// (var/lib/toolkit/quarantine/SITE/TIME under the root, or --quarantine DIR), so nothing is lost;
 /// --delete deletes them. The plan is shown and confirmed; --dry-run changes nothing.
+///
+/// On Exim and Postfix hosts (cPanel, DirectAdmin, Plesk) --account selects a hosting account's
+/// messages instead (attributed as `mqueue scan` does: by the submitting uid, else the sender's
+/// domain in the panel's maps). On the live system the MTA's own commands do it (exim -Mrm, exim -Mf,
+/// postsuper -d, postsuper -h); under a fake root the files are moved whole into the quarantine
+/// (var/lib/toolkit/quarantine/ACCOUNT/TIME/MTA-ID), and --hold freezes (a -frozen line in the -H
+/// file) or holds (the queue file moved to hold/) under the MTA's lock.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_PURGE_EXAMPLES)]
 pub struct MqueuePurgeArgs {
     /// Site whose queue to purge: siteN, one of its domains or its adminN user (repeatable)
-    #[arg(long, value_name = "SITE", required = true)]
+    #[arg(
+        long,
+        value_name = "SITE",
+        required_unless_present = "account",
+        conflicts_with = "account"
+    )]
     pub site: Vec<String>,
+    /// Hosting account whose Exim or Postfix mail to purge: its Unix user name (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub account: Vec<String>,
+    /// Freeze (Exim) or hold (Postfix) the messages instead of removing them (with --account)
+    #[arg(long, requires = "account", conflicts_with_all = ["delete", "quarantine"])]
+    pub hold: bool,
     /// Only messages at least this large
     #[arg(long, value_name = "SIZE", required = true)]
     pub min: Size,

@@ -9,5 +9,6 @@ mod mem_history;
 mod mqueue;
 mod mqueue_fix;
 mod mqueue_purge;
+mod mta;
 mod sendmail_m4;
 mod zombies;

@@ -17,6 +17,7 @@ use serde::Serialize;
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
 
+mod mta;
 mod render;
 
 const QUEUE: &str = "var/spool/mqueue";
@@ -27,6 +28,8 @@ pub enum Outcome {
     WouldPurge,
     Quarantined,
     Deleted,
+    /// Frozen (Exim) or put on hold (Postfix): still queued, not retried.
+    Held,
     /// Locked by sendmail, or a file of it is a symlink: left alone.
     Skipped,
     Failed,
@@ -63,6 +66,14 @@ pub struct PurgeReport {
 }
 
 pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
+    if !args.account.is_empty() {
+        return mta::run(ctx, args);
+    }
+    if args.hold {
+        return Err(Error::Usage(
+            "--hold: only with --account (Exim and Postfix hosts); sendmail has no hold".into(),
+        ));
+    }
     let users = UserDb::open(&ctx.root)?;
     let db = discover(&ctx.root, &users);
     let sites = db.named(&args.site).map_err(Error::Usage)?;
@@ -118,7 +129,7 @@ struct Candidate {
     sender: Option<String>,
 }
 
-fn sender_matches(sender: Option<&str>, want: &str) -> bool {
+pub(super) fn sender_matches(sender: Option<&str>, want: &str) -> bool {
     let norm = |s: &str| {
         s.trim()
             .trim_start_matches('<')

@@ -32,7 +32,15 @@ impl Report for PurgeReport {
         let (w, wb) = self.count(Outcome::WouldPurge);
         let (s, _) = self.count(Outcome::Skipped);
         let (f, _) = self.count(Outcome::Failed);
+        let (h, hb) = self.count(Outcome::Held);
         let mut parts = Vec::new();
+        if h > 0 {
+            parts.push(format!(
+                "{} frozen or held ({})",
+                thousands(h as u64),
+                human_size(hb)
+            ));
+        }
         if q > 0 {
             parts.push(format!(
                 "{} quarantined ({})",
@@ -89,6 +97,7 @@ impl Report for PurgeReport {
                     Outcome::WouldPurge => "would purge",
                     Outcome::Quarantined => "quarantined",
                     Outcome::Deleted => "deleted",
+                    Outcome::Held => "held",
                     Outcome::Skipped => "skipped",
                     Outcome::Failed => "FAILED",
                 };
