@@ -46,6 +46,8 @@ pub struct QueueFile {
     pub xtra_offset: Option<u64>,
     /// The end record was reached.
     pub complete: bool,
+    /// Where the parser needed bytes that were not read (a larger head, or the tail).
+    pub beyond: Option<u64>,
 }
 
 enum Rec<'a> {
@@ -128,6 +130,7 @@ pub fn parse(id: &str, queue: &str, img: &Image) -> QueueFile {
                     }
                     _ => {
                         m.problem(format!("record at {off} beyond the part read"));
+                        q.beyond = Some(off);
                         break;
                     }
                 }

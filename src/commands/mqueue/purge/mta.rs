@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn freezing_adds_the_option_exim_writes() {
-        let h = b"1xYVPd-0004pL-03-H\nroot 0 0\n<a@b>\n1796160561 0\n-local\nXX\n1\nc@d\n\n013  Subject: x\n";
+        let h = b"1xYVPd-0004pL-03-H\nroot 0 0\n<a@b>\n1796160561 0\n-local\nXX\n1\nc@d\n\n011  Subject: x\n";
         let f = freeze(h, 1_796_160_700).unwrap();
         let parsed = crate::readers::mta::exim::parse_header(&f);
         assert!(parsed.message.held && parsed.message.problems.is_empty());
