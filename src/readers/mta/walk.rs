@@ -394,13 +394,23 @@ pub fn scan_postfix(
                     note_odd(root, &mut scan, &dfd, &dpath, &e);
                 }
             }
+            // The defer and bounce logs sit at the same hashed place as the queue file.
+            let log_dirs: Vec<(&str, Option<OwnedFd>)> = logs
+                .iter()
+                .map(|(n, fd)| {
+                    let at = path.join(n);
+                    let sub = fd
+                        .as_ref()
+                        .and_then(|fd| open_dir_beneath_fd(fd, &rel, &at).ok());
+                    (*n, sub)
+                })
+                .collect();
             let d = PfDir {
                 queue,
                 rel: &rel,
                 fd: &dfd,
                 path: &dpath,
-                logs: &logs,
-                log_base: path,
+                logs: &log_dirs,
             };
             for chunk in files.chunks(CHUNK) {
                 let done: Vec<(Option<Parsed>, Skips)> = chunk
@@ -440,15 +450,15 @@ struct PfDir<'a> {
     rel: &'a Path,
     fd: &'a OwnedFd,
     path: &'a Path,
-    logs: &'a [(&'static str, Option<OwnedFd>)],
-    log_base: &'a Path,
+    /// The defer and bounce log directories for this one.
+    logs: &'a [(&'a str, Option<OwnedFd>)],
 }
 
 /// One queue file parsed, with its defer and bounce logs applied.
 fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Option<Parsed> {
     let id = e.name.to_string_lossy().into_owned();
     let file_path = d.path.join(&e.name);
-    let img = match read_image(d.fd, &e.name, &e.st, SMALL_HEAD, None) {
+    let img = match read_image(d.fd, &e.name, &e.st, SMALL_HEAD) {
         Ok(img) => img,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
         Err(err) => {
@@ -466,8 +476,10 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
         } else {
             HEAD_CAP
         };
-        if let Ok(img) = read_image(d.fd, &e.name, &e.st, cap, tail) {
-            q = postfix::parse(&id, d.queue, &img);
+        if cap > SMALL_HEAD || tail.is_some_and(|x| x != img.tail_offset) {
+            if let Ok(img) = read_image(d.fd, &e.name, &e.st, cap) {
+                q = postfix::parse(&id, d.queue, &img);
+            }
         }
     }
     let m = &mut q.message;
@@ -479,12 +491,9 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
     if d.queue == "maildrop" && m.uid.is_none() {
         m.uid = Some(e.st.st_uid);
     }
-    for (name, lfd) in d.logs {
-        let Some(lfd) = lfd else { continue };
-        let at = d.log_base.join(name);
-        let found = open_dir_beneath_fd(lfd, d.rel, &at)
-            .ok()
-            .and_then(|dir| read_capped(&dir, &e.name, LOG_CAP).ok());
+    for (name, ldir) in d.logs {
+        let Some(ldir) = ldir else { continue };
+        let found = read_capped(ldir, &e.name, LOG_CAP).ok();
         if let Some((log, _, st)) = found {
             postfix::apply_log(m, &log);
             m.file_bytes += size(&st);
@@ -512,13 +521,13 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
     })
 }
 
-/// The first `cap` bytes of a queue file, and the piece from `tail` on when asked.
+/// The first `cap` bytes of a queue file and, when its size record puts the extracted section beyond
+/// them, the file from there on: one open per message.
 fn read_image(
     dir: impl AsFd,
     name: &OsStr,
     st: &FileStat,
     cap: usize,
-    tail: Option<u64>,
 ) -> std::io::Result<postfix::Image> {
     use nix::fcntl::{openat, OFlag};
     use nix::sys::stat::Mode;
@@ -529,19 +538,21 @@ fn read_image(
     if !is(now, SFlag::S_IFREG) || now.st_ino != st.st_ino {
         return Err(std::io::Error::other("not the regular file listed"));
     }
+    let len = size(&now);
     let mut file = std::fs::File::from(fd);
-    let mut head = Vec::with_capacity((size(&now) as usize).min(cap));
+    let mut head = Vec::with_capacity((len as usize).min(cap));
     (&mut file).take(cap as u64).read_to_end(&mut head)?;
     let mut img = postfix::Image {
-        head,
         tail_offset: 0,
         tail: Vec::new(),
-        len: size(&now),
+        len,
+        head,
     };
-    if let Some(off) = tail {
+    if let Some(off) =
+        postfix::xtra_offset(&img.head).filter(|&x| x >= img.head.len() as u64 && x < len)
+    {
         file.seek(SeekFrom::Start(off))?;
-        img.tail
-            .reserve((size(&now).saturating_sub(off) as usize).min(HEAD_CAP));
+        img.tail.reserve(((len - off) as usize).min(HEAD_CAP));
         (&mut file)
             .take(HEAD_CAP as u64)
             .read_to_end(&mut img.tail)?;
