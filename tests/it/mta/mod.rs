@@ -5,6 +5,7 @@
 mod exim;
 mod panels;
 mod postfix;
+mod runaway;
 
 use crate::common::{manifest_dir, Scenario};
 use std::io::BufRead;
