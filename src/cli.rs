@@ -313,10 +313,11 @@ Examples:
   toolkit mqueue scan --min 10M --top 5
   toolkit mqueue scan --site example.com --site admin12
   toolkit mqueue scan --spool '/var/spool/mqueue*' --spool-only
+  toolkit mqueue scan --spool /var/spool/exim --spool-only   one Exim spool, per account
   toolkit mqueue scan --format nagios -w 2G -c 20G";
 
-/// Sendmail queues per site: how big, what is oversized and why it is stuck, and whether queued mail
-/// counts against the site's quota.
+/// Mail queues: sendmail's per site (how big, what is oversized and why it is stuck, whether queued
+/// mail counts against the site's quota), Exim's and Postfix's per hosting account.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueArgs {
@@ -341,7 +342,14 @@ pub enum MqueueCommand {
 /// Oversized messages are listed largest first, identical copies grouped, with their last delivery
 /// status classified. Symlinks inside a site are reported, never followed.
 ///
-/// The exit status judges the largest queue's apparent size against -w/-c. Ages are taken from the
+/// Exim's spool (var/spool/exim4, or var/spool/exim on cPanel and DirectAdmin; split or not) and
+/// Postfix's queue (var/spool/postfix) are read too, each message charged to a hosting account: by the
+/// uid that submitted it, else by its sender's domain in the panel's maps (cPanel etc/userdomains and
+/// etc/trueuserdomains, DirectAdmin etc/virtual/domainowners, Plesk var/www/vhosts), with the reason.
+/// Per account: messages, bytes, oversized, oldest, frozen or held, mail queued by the account's own
+/// scripts, delivery status classified (from Exim's msglog, Postfix's defer and bounce logs).
+///
+/// The exit status judges the largest queue's (or account's) apparent size against -w/-c. Ages are taken from the
 /// clock on the live system; under a fake root from its proc/stat and proc/uptime, else from the
 /// newest queue file.
 ///
@@ -355,8 +363,13 @@ pub enum MqueueCommand {
 /// bytes, sender, subject, ids, created, age, owners, recipient_count, recipients, attempts,
 /// status_class (over_quota, unknown_user, host_unknown, refused_or_timeout, other, none), status,
 /// quarantine,
-/// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}, vanished}. Sizes
-/// in bytes, times in Unix seconds, ages in seconds.
+/// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}, vanished},
+/// and on Exim/Postfix hosts mta {status, panels, spools[] {mta, path, state, problem, messages, bytes,
+/// disk_bytes, damaged, other_files, symlinks}, totals {messages, bytes, disk_bytes, oversized,
+/// oversized_bytes, accounts}, accounts[] {account, attributed, mtas, messages, bytes, file_bytes,
+/// disk_bytes, oversized, oversized_bytes, oldest, oldest_age, held, by_scripts, by_scripts_bytes,
+/// classes, reasons[] {reason, messages}, damaged}, oversized[] (as above, queue = the account),
+/// oversized_not_listed, unreadable}. Sizes in bytes, times in Unix seconds, ages in seconds.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueScanArgs {
@@ -370,8 +383,9 @@ pub struct MqueueScanArgs {
     /// Only this site: siteN, one of its domains or its adminN user (repeatable; host queues are skipped)
     #[arg(long, value_name = "SITE")]
     pub site: Vec<String>,
-    /// Also scan this queue directory under the root, or every directory matching a glob (* and ?)
-    /// (repeatable)
+    /// Also scan this queue directory under the root, or every directory matching a glob (* and ?):
+    /// a sendmail queue, an Exim spool (holding input/) or a Postfix queue (holding maildrop/ or
+    /// deferred/) (repeatable)
     #[arg(long, value_name = "PATH_OR_GLOB")]
     pub spool: Vec<String>,
     /// Scan only the --spool queues, instead of adding them to the site and host queues
