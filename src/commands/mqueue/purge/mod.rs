@@ -26,6 +26,8 @@ const QUEUE: &str = "var/spool/mqueue";
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     WouldPurge,
+    /// Dry run (or declined) of --hold.
+    WouldHold,
     Quarantined,
     Deleted,
     /// Frozen (Exim) or put on hold (Postfix): still queued, not retried.

@@ -211,11 +211,13 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
         } else {
             "declined".into()
         };
+        let would = if action == Action::Hold {
+            Outcome::WouldHold
+        } else {
+            Outcome::WouldPurge
+        };
         for c in &selected {
-            results.push((
-                c.account.clone(),
-                entry(c, Outcome::WouldPurge, why.clone()),
-            ));
+            results.push((c.account.clone(), entry(c, would, why.clone())));
         }
     } else if root.is_live() {
         for (c, outcome, detail) in run_commands(&selected, action) {
@@ -265,7 +267,8 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
     let status = if all().any(|m| m.outcome == Outcome::Failed) {
         Status::Critical
     } else if all().any(|m| m.outcome == Outcome::Skipped)
-        || (!ctx.dry_run && all().any(|m| m.outcome == Outcome::WouldPurge))
+        || (!ctx.dry_run
+            && all().any(|m| matches!(m.outcome, Outcome::WouldPurge | Outcome::WouldHold)))
     {
         Status::Warning
     } else {
@@ -284,7 +287,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
 fn plan_detail(live: bool, action: Action) -> String {
     match (live, action) {
         (true, _) => "dry run: the MTA's own command would do it".into(),
-        (false, Action::Hold) => "dry run: would be frozen or put on hold".into(),
+        (false, Action::Hold) => "dry run".into(),
         (false, _) => "dry run".into(),
     }
 }

@@ -33,7 +33,15 @@ impl Report for PurgeReport {
         let (s, _) = self.count(Outcome::Skipped);
         let (f, _) = self.count(Outcome::Failed);
         let (h, hb) = self.count(Outcome::Held);
+        let (wh, whb) = self.count(Outcome::WouldHold);
         let mut parts = Vec::new();
+        if wh > 0 {
+            parts.push(format!(
+                "{} would be frozen or held ({})",
+                thousands(wh as u64),
+                human_size(whb)
+            ));
+        }
         if h > 0 {
             parts.push(format!(
                 "{} frozen or held ({})",
@@ -95,6 +103,7 @@ impl Report for PurgeReport {
             for m in &s.messages {
                 let outcome = match m.outcome {
                     Outcome::WouldPurge => "would purge",
+                    Outcome::WouldHold => "would hold",
                     Outcome::Quarantined => "quarantined",
                     Outcome::Deleted => "deleted",
                     Outcome::Held => "held",
