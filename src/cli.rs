@@ -365,7 +365,7 @@ pub enum MqueueCommand {
 /// quarantine,
 /// classes, damaged, problem}, oversized_not_listed, skipped {count, first[] {path, reason}, vanished},
 /// and on Exim/Postfix hosts mta {status, panels, spools[] {mta, path, state, problem, messages, bytes,
-/// disk_bytes, damaged, other_files, symlinks}, totals {messages, bytes, disk_bytes, oversized,
+/// disk_bytes, damaged, other_files, being_written, symlinks}, totals {messages, bytes, disk_bytes, oversized,
 /// oversized_bytes, accounts}, accounts[] {account, attributed, mtas, messages, bytes, file_bytes,
 /// disk_bytes, oversized, oversized_bytes, oldest, oldest_age, held, by_scripts, by_scripts_bytes,
 /// classes, reasons[] {reason, messages}, damaged}, oversized[] (as above, queue = the account),

@@ -36,6 +36,8 @@ pub struct SpoolScan {
     pub other_files: u64,
     /// Messages whose files are damaged or truncated.
     pub damaged: u64,
+    /// Postfix queue files still being written (no owner execute bit yet): not messages yet.
+    pub being_written: u64,
     pub symlinks: Vec<String>,
 }
 
@@ -388,6 +390,12 @@ pub fn scan_postfix(
                     if let Some(sub) = open_sub(root, &dfd, &name, &dpath, skips) {
                         stack.push((rel.join(&e.name), sub, depth + 1));
                     }
+                } else if is(e.st, SFlag::S_IFREG)
+                    && queue != "maildrop"
+                    && e.st.st_mode & 0o100 == 0
+                {
+                    // Postfix sets the owner execute bit when a queue file is complete.
+                    scan.being_written += 1;
                 } else if is(e.st, SFlag::S_IFREG) {
                     files.push(e);
                 } else {

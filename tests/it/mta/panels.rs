@@ -63,7 +63,11 @@ fn plesk_vhosts_owner_attributes_by_sender_domain() {
     .unwrap();
     // PHP's mail() under the web server's uid: not an account, so the domain decides.
     spool(&s, "postfix", 2, 33);
+    // A queue file cleanup is still writing (no owner execute bit yet): not a message, not damage.
+    s.write("var/spool/postfix/incoming/4/4F2A13C0B1", b"C\x05 half");
     let j = s.run(&["mqueue", "scan", "--json"]).json();
+    assert_eq!(j["mta"]["spools"][0]["being_written"], 1);
+    assert_eq!(j["skipped"]["count"], 0, "{:#}", j["skipped"]);
     let jdoe = account(&j, "jdoe");
     assert_eq!(jdoe["messages"], 2);
     let why = jdoe["reasons"][0]["reason"].as_str().unwrap();

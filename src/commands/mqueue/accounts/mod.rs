@@ -38,6 +38,8 @@ pub struct SpoolReport {
     pub disk_bytes: u64,
     pub damaged: u64,
     pub other_files: u64,
+    /// Postfix queue files still being written.
+    pub being_written: u64,
     pub symlinks: Vec<String>,
 }
 
@@ -166,6 +168,7 @@ pub fn scan(
             disk_bytes: 0,
             damaged: 0,
             other_files: 0,
+            being_written: 0,
             symlinks: Vec::new(),
         };
         let fd = match open_dir_beneath(root.path(), &t.rel) {
@@ -200,6 +203,7 @@ pub fn scan(
         spool.disk_bytes = s.disk_bytes;
         spool.damaged = s.damaged;
         spool.other_files = s.other_files;
+        spool.being_written = s.being_written;
         spool.symlinks = s.symlinks;
         spools.push(spool);
     }

@@ -72,6 +72,9 @@ impl MtaSection {
             if sp.damaged > 0 {
                 odd.push(format!("{} damaged", thousands(sp.damaged)));
             }
+            if sp.being_written > 0 {
+                odd.push(format!("{} being written", thousands(sp.being_written)));
+            }
             if sp.other_files > 0 {
                 odd.push(format!("{} not message files", thousands(sp.other_files)));
             }
