@@ -281,8 +281,22 @@ fn case(split: bool, spool_rel: &str) {
     assert_eq!(j["mta"]["spools"][0]["mta"], "exim");
     assert_eq!(j["mta"]["panels"][0], "cPanel");
 
-    // purge --hold: Exim's own listing then shows jdoe's messages frozen, the others not.
+    // purge --hold: Exim's own listing then shows jdoe's messages frozen, the others not; a dry run
+    // first changes nothing.
     let before = parse_bp(&e.bp());
+    s.run(&[
+        "mqueue",
+        "purge",
+        "--account",
+        "jdoe",
+        "--min",
+        "0",
+        "--hold",
+        "--dry-run",
+    ])
+    .status(0)
+    .stdout_has("3 would be frozen or held");
+    assert_eq!(parse_bp(&e.bp()), before);
     s.run(&[
         "mqueue",
         "purge",
@@ -310,11 +324,14 @@ fn case(split: bool, spool_rel: &str) {
     assert!(!left.contains_key(&order));
     let q = s.join("var/lib/toolkit/quarantine/amy");
     let stamp = q.read_dir().unwrap().next().unwrap().unwrap().path();
-    let files: Vec<String> = std::fs::read_dir(stamp.join(format!("exim-{order}")))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert_eq!(files.len(), 3, "-H, -D and the msglog: {files:?}");
+    let m = stamp.join(format!("exim-{order}"));
+    for f in [
+        format!("input/{order}-H"),
+        format!("input/{order}-D"),
+        format!("msglog/{order}"),
+    ] {
+        assert!(m.join(&f).is_file(), "{f} in the quarantine");
+    }
 }
 
 #[test]

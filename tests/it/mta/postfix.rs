@@ -322,7 +322,39 @@ fn scan_agrees_with_postqueue_and_purge_hold_holds() {
         };
         assert_eq!(m["queue_name"], want, "{id}");
     }
-    // And the scan sees them held.
+    // And the scan sees them held; a second run has nothing left to hold.
     let j = s.run(&["mqueue", "scan", "--json", "--min", "0"]).json();
     assert_eq!(account(&j, "jdoe")["held"], 3);
+    s.run(&[
+        "mqueue",
+        "purge",
+        "--account",
+        "jdoe",
+        "--min",
+        "0",
+        "--hold",
+        "--yes",
+    ])
+    .status(0)
+    .stdout_has("no message");
+    // Quarantine amy's mail: Postfix no longer lists it; queue file and defer log kept together.
+    s.run(&["mqueue", "purge", "--account", "amy", "--min", "0", "--yes"])
+        .status(0)
+        .stdout_has("2 quarantined");
+    let left = p.queue_json();
+    assert_eq!(left.len(), 4);
+    let q = s.join("var/lib/toolkit/quarantine/amy");
+    let stamp = q.read_dir().unwrap().next().unwrap().unwrap().path();
+    for d in stamp.read_dir().unwrap() {
+        let d = d.unwrap();
+        assert!(d.file_name().to_string_lossy().starts_with("postfix-"));
+        let id = d
+            .file_name()
+            .to_string_lossy()
+            .trim_start_matches("postfix-")
+            .to_string();
+        let m = d.path();
+        assert!(m.join("deferred").join(&id).is_file(), "queue file of {id}");
+        assert!(m.join("defer").join(&id).is_file(), "defer log of {id}");
+    }
 }

@@ -224,7 +224,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
             results.push((c.account.clone(), entry(c, outcome, detail)));
         }
     } else {
-        let stamp = crate::units::utc_stamp(now.unwrap_or(0));
+        let stamp = crate::units::utc_stamp(now.unwrap_or_else(wall_clock));
         let base = match &args.quarantine {
             Some(q) => root.join(q),
             None => root.join("var/lib/toolkit/quarantine"),
@@ -424,18 +424,28 @@ fn remove(root: &Path, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome, Str
             Err(e) => return (Outcome::Skipped, e.to_string()),
         }
     }
-    let mut moved: Vec<usize> = Vec::new();
     let mut failure = None;
+    let mut moved: Vec<(usize, Dir)> = Vec::new();
     for (i, (dir, name)) in dirs.iter().enumerate() {
         if !matches!(dir.entry(name), Ok(Some(_))) {
             continue;
         }
+        // In the quarantine each file goes under its spool directory's name (`input`, `msglog`,
+        // `deferred`, `defer`...): Postfix's queue file and its defer log share a name.
+        let top = Path::new(files[i].as_str())
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_owned())
+            .unwrap_or_default();
         let r = match quarantine {
-            Some(q) => dir.move_to(name, q),
-            None => dir.remove(name),
+            Some(q) => q
+                .ensure_dir(&top, 0o700)
+                .and_then(|dest| dir.move_to(name, &dest).map(|_| Some(dest))),
+            None => dir.remove(name).map(|_| None),
         };
         match r {
-            Ok(()) => moved.push(i),
+            Ok(Some(dest)) => moved.push((i, dest)),
+            Ok(None) => {}
             Err(e) => {
                 failure = Some(e);
                 break;
@@ -446,10 +456,10 @@ fn remove(root: &Path, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome, Str
     match (failure, quarantine) {
         (None, Some(_)) => (Outcome::Quarantined, String::new()),
         (None, None) => (Outcome::Deleted, String::new()),
-        (Some(e), Some(q)) => {
-            for i in moved.into_iter().rev() {
+        (Some(e), Some(_)) => {
+            for (i, dest) in moved.into_iter().rev() {
                 let (dir, name) = &dirs[i];
-                let _ = q.move_to(name, dir);
+                let _ = dest.move_to(name, dir);
             }
             (Outcome::Failed, e.to_string())
         }
