@@ -533,7 +533,7 @@ Examples:
 /// messages instead (attributed as `mqueue scan` does: by the submitting uid, else the sender's
 /// domain in the panel's maps). On the live system the MTA's own commands do it (exim -Mrm, exim -Mf,
 /// postsuper -d, postsuper -h); under a fake root the files are moved whole into the quarantine
-/// (var/lib/toolkit/quarantine/ACCOUNT/TIME/MTA-ID), and --hold freezes (a -frozen line in the -H
+/// (var/lib/toolkit/quarantine/ACCOUNT/TIME/MTA-ID/, each under its spool directory's name), and --hold freezes (a -frozen line in the -H
 /// file) or holds (the queue file moved to hold/) under the MTA's lock.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_PURGE_EXAMPLES)]

@@ -23,8 +23,10 @@ use std::collections::BTreeMap;
 
 /// The name under which mail no account could be charged with is reported.
 pub const UNATTRIBUTED: &str = "(unattributed)";
-/// Distinct attribution reasons kept per account.
+/// Distinct attribution reasons reported per account.
 const KEPT_REASONS: usize = 3;
+/// Distinct attribution reasons counted per account (the others are counted together).
+const MAX_REASONS: usize = 64;
 
 #[derive(Debug, Serialize)]
 pub struct SpoolReport {
@@ -266,7 +268,13 @@ fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, m: MtaMessage, who: Attributio
     let (class, _) = delivery::last_status(&control);
     *r.classes.entry(class).or_default() += 1;
     r.damaged += !m.problems.is_empty() as u64;
-    *acc.reasons.entry(who.reason).or_default() += 1;
+    // Reasons name uids and sender domains: a flood from many domains must not grow this unbounded.
+    let reason = if acc.reasons.len() >= MAX_REASONS && !acc.reasons.contains_key(&who.reason) {
+        "(other reasons)".to_string()
+    } else {
+        who.reason
+    };
+    *acc.reasons.entry(reason).or_default() += 1;
     if m.size >= min {
         r.oversized += 1;
         r.oversized_bytes += m.size;
