@@ -47,7 +47,9 @@ struct Entry {
 }
 
 /// The entries of an open directory with their lstat, sorted by name; what vanished is left out.
+/// Names are listed in one pass, then stat'ed in parallel.
 fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Entry> {
+    use rayon::prelude::*;
     let cloned = fd
         .try_clone()
         .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(0)));
@@ -58,26 +60,34 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
             return Vec::new();
         }
     };
-    let mut out = Vec::new();
+    let mut names = Vec::new();
     for e in dir {
-        let e = match e {
-            Ok(e) => e,
+        match e {
+            Ok(e) => {
+                let name = OsStr::from_bytes(e.file_name().to_bytes());
+                if name != "." && name != ".." {
+                    names.push(name.to_owned());
+                }
+            }
             Err(err) => {
                 skips.add(root, path, err.desc());
                 break;
             }
-        };
-        let name = OsStr::from_bytes(e.file_name().to_bytes());
-        if name == "." || name == ".." {
-            continue;
         }
-        match stat_at(fd, name) {
-            Ok(st) => out.push(Entry {
-                name: name.to_owned(),
-                st,
-            }),
+    }
+    let stats: Vec<(OsString, nix::Result<FileStat>)> = names
+        .into_par_iter()
+        .map(|name| {
+            let st = stat_at(fd, &name);
+            (name, st)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(stats.len());
+    for (name, st) in stats {
+        match st {
+            Ok(st) => out.push(Entry { name, st }),
             Err(nix::Error::ENOENT) => {}
-            Err(err) => skips.add(root, &path.join(name), err.desc()),
+            Err(err) => skips.add(root, &path.join(&name), err.desc()),
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -341,21 +351,15 @@ fn read_capped(
 ) -> std::io::Result<(Vec<u8>, bool, FileStat)> {
     use nix::fcntl::{openat, OFlag};
     use nix::sys::stat::Mode;
-    use std::io::Read;
     let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
     let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
     let st = nix::sys::stat::fstat(&fd).map_err(std::io::Error::from)?;
     if !is(st, SFlag::S_IFREG) {
         return Err(std::io::Error::other("not a regular file"));
     }
-    let want = (size(&st) as usize).min(cap) + 1;
-    let mut buf = Vec::with_capacity(want);
-    std::fs::File::from(fd)
-        .take(cap as u64 + 1)
-        .read_to_end(&mut buf)?;
-    let longer = buf.len() > cap;
-    buf.truncate(cap);
-    Ok((buf, longer, st))
+    let len = size(&st);
+    let buf = read_at_most(&std::fs::File::from(fd), 0, (len as usize).min(cap))?;
+    Ok((buf, len > cap as u64, st))
 }
 
 /// Reads Postfix's queue directory `fd` (shown as `path`): each queue with its hashed
@@ -529,6 +533,24 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
     })
 }
 
+/// `n` bytes from `off` (fewer at the end of the file), in as few reads as the kernel allows: one,
+/// as a rule, where `read_to_end` would also probe for the end.
+fn read_at_most(file: &std::fs::File, off: u64, n: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match file.read_at(&mut buf[got..], off + got as u64) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
 /// The first `cap` bytes of a queue file and, when its size record puts the extracted section beyond
 /// them, the file from there on: one open per message.
 fn read_image(
@@ -539,7 +561,6 @@ fn read_image(
 ) -> std::io::Result<postfix::Image> {
     use nix::fcntl::{openat, OFlag};
     use nix::sys::stat::Mode;
-    use std::io::{Read, Seek, SeekFrom};
     let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
     let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
     let now = nix::sys::stat::fstat(&fd).map_err(std::io::Error::from)?;
@@ -547,23 +568,17 @@ fn read_image(
         return Err(std::io::Error::other("not the regular file listed"));
     }
     let len = size(&now);
-    let mut file = std::fs::File::from(fd);
-    let mut head = Vec::with_capacity((len as usize).min(cap));
-    (&mut file).take(cap as u64).read_to_end(&mut head)?;
+    let file = std::fs::File::from(fd);
+    let head = read_at_most(&file, 0, (len as usize).min(cap))?;
     let mut img = postfix::Image {
         tail_offset: 0,
         tail: Vec::new(),
         len,
         head,
     };
-    if let Some(off) =
-        postfix::xtra_offset(&img.head).filter(|&x| x >= img.head.len() as u64 && x < len)
-    {
-        file.seek(SeekFrom::Start(off))?;
-        img.tail.reserve(((len - off) as usize).min(HEAD_CAP));
-        (&mut file)
-            .take(HEAD_CAP as u64)
-            .read_to_end(&mut img.tail)?;
+    let beyond = |x: &u64| *x >= img.head.len() as u64 && *x < len;
+    if let Some(off) = postfix::xtra_offset(&img.head).filter(beyond) {
+        img.tail = read_at_most(&file, off, ((len - off) as usize).min(HEAD_CAP))?;
         img.tail_offset = off;
     }
     Ok(img)
