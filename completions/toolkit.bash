@@ -886,13 +886,17 @@ _toolkit() {
             return 0
             ;;
         toolkit__subcmd__mqueue__subcmd__purge)
-            opts="-q -h -V --site --min --older --sender --quarantine --delete --root --format --json --output --color --quiet --yes --dry-run --help --version"
+            opts="-q -h -V --site --account --hold --min --older --sender --quarantine --delete --root --format --json --output --color --quiet --yes --dry-run --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --site)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -41,7 +41,7 @@ complete -c toolkit -n "__fish_toolkit_needs_command" -s h -l help -d 'Print hel
 complete -c toolkit -n "__fish_toolkit_needs_command" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "mem" -d 'Memory and swap: a verdict that explains itself'
-complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "mqueue" -d 'Sendmail queues per site: how big, what is oversized and why it is stuck, and whether queued mail counts against the site\'s quota'
+complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "mqueue" -d 'Mail queues: sendmail\'s per site (how big, what is oversized and why it is stuck, whether queued mail counts against the site\'s quota), Exim\'s and Postfix\'s per hosting account'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
 complete -c toolkit -n "__fish_toolkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand zombies" -l min-age -d 'Zombies younger than this are only counted, as transient' -r
@@ -195,7 +195,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and not __fish_s
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l min -d 'Messages at least this large are oversized (20M = 20 MiB, 20MB = 20,000,000 bytes)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l top -d 'How many oversized messages (groups of identical copies count once) to list, and queues to show in text' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l site -d 'Only this site: siteN, one of its domains or its adminN user (repeatable; host queues are skipped)' -r
-complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l spool -d 'Also scan this queue directory under the root, or every directory matching a glob (* and ?) (repeatable)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l spool -d 'Also scan this queue directory under the root, or every directory matching a glob (* and ?): a sendmail queue, an Exim spool (holding input/) or a Postfix queue (holding maildrop/ or deferred/) (repeatable)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s w -l warning -d 'Warning range on the largest queue\'s apparent size (Nagios range syntax, sizes like 1G allowed)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -s c -l critical -d 'Critical range on the largest queue\'s apparent size' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from scan" -l root -d 'Treat DIR as `/`: read proc, etc, home/virtual and var/spool under it' -r -F
@@ -239,6 +239,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from fix" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l site -d 'Site whose queue to purge: siteN, one of its domains or its adminN user (repeatable)' -r
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l account -d 'Hosting account whose Exim or Postfix mail to purge: its Unix user name (repeatable)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l min -d 'Only messages at least this large' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l older -d 'Only messages queued at least this long ago (qf T line)' -r
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l sender -d 'Only messages from this sender (an address, or @domain)' -r
@@ -252,6 +253,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l color -d 'Colour in text output (auto: only when stdout is a terminal, NO_COLOR is unset and TERM is not dumb)' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l hold -d 'Freeze (Exim) or hold (Postfix) the messages instead of removing them (with --account)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l delete -d 'Delete instead of quarantining'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -l json -d 'Shorthand for --format json'
 complete -c toolkit -n "__fish_toolkit_using_subcommand mqueue; and __fish_seen_subcommand_from purge" -s q -l quiet -d 'No progress bar or spinner'
@@ -292,7 +294,7 @@ complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s h -l help -d '
 complete -c toolkit -n "__fish_toolkit_using_subcommand check" -s V -l version -d 'Print version'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem mqueue check help" -f -a "zombies" -d 'Zombie processes grouped by the parent that is not reaping them, why, and what to restart'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem mqueue check help" -f -a "mem" -d 'Memory and swap: a verdict that explains itself'
-complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem mqueue check help" -f -a "mqueue" -d 'Sendmail queues per site: how big, what is oversized and why it is stuck, and whether queued mail counts against the site\'s quota'
+complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem mqueue check help" -f -a "mqueue" -d 'Mail queues: sendmail\'s per site (how big, what is oversized and why it is stuck, whether queued mail counts against the site\'s quota), Exim\'s and Postfix\'s per hosting account'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem mqueue check help" -f -a "check" -d 'Runs every read-only check and prints one combined verdict, worst first'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and not __fish_seen_subcommand_from zombies mem mqueue check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c toolkit -n "__fish_toolkit_using_subcommand help; and __fish_seen_subcommand_from mem" -f -a "verdict" -d 'OK, WARNING or CRITICAL for memory and swap, with the reasons, the top consumers and what to do'

@@ -415,10 +415,11 @@ Examples:
   toolkit mqueue scan --min 10M --top 5
   toolkit mqueue scan --site example.com --site admin12
   toolkit mqueue scan --spool '/var/spool/mqueue*' --spool-only
+  toolkit mqueue scan --spool /var/spool/exim --spool-only   one Exim spool, per account
   toolkit mqueue scan --format nagios -w 2G -c 20G";
 
-/// Sendmail queues per site: how big, what is oversized and why it is stuck, and whether queued mail
-/// counts against the site's quota.
+/// Mail queues: sendmail's per site (how big, what is oversized and why it is stuck, whether queued
+/// mail counts against the site's quota), Exim's and Postfix's per hosting account.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueArgs {
@@ -443,7 +444,14 @@ pub enum MqueueCommand {
 /// Oversized messages are listed largest first, identical copies grouped, with their last delivery
 /// status classified. Symlinks inside a site are reported, never followed.
 ///
-/// The exit status judges the largest queue's apparent size against -w/-c. Ages are taken from the
+/// Exim's spool (var/spool/exim4, or var/spool/exim on cPanel and DirectAdmin; split or not) and
+/// Postfix's queue (var/spool/postfix) are read too, each message charged to a hosting account: by the
+/// uid that submitted it, else by its sender's domain in the panel's maps (cPanel etc/userdomains and
+/// etc/trueuserdomains, DirectAdmin etc/virtual/domainowners, Plesk var/www/vhosts), with the reason.
+/// Per account: messages, bytes, oversized, oldest, frozen or held, mail queued by the account's own
+/// scripts, delivery status classified (from Exim's msglog, Postfix's defer and bounce logs).
+///
+/// The exit status judges the largest queue's (or account's) apparent size against -w/-c. Ages are taken from the
 /// clock on the live system; under a fake root from its proc/stat and proc/uptime, else from the
 /// newest queue file.
 ///
@@ -463,7 +471,12 @@ pub enum MqueueCommand {
 /// already CRITICAL (the reason names the path and the reader). recipient_count and recipients are
 /// the distinct recipients of all the copies in a group (the first five listed). Names from outside
 /// (ids, senders, subjects, recipients) are the exact text, with bytes that are not UTF-8 as the text
-/// \xNN.
+/// \xNN. On Exim/Postfix hosts also mta {status, panels, spools[] {mta, path, state, problem,
+/// messages, bytes, disk_bytes, damaged, other_files, being_written, symlinks}, totals {messages,
+/// bytes, disk_bytes, oversized, oversized_bytes, accounts}, accounts[] {account, attributed, mtas,
+/// messages, bytes, file_bytes, disk_bytes, oversized, oversized_bytes, oldest, oldest_age, held,
+/// by_scripts, by_scripts_bytes, classes, reasons[] {reason, messages}, damaged}, oversized[] (as
+/// above, queue = the account), oversized_not_listed, unreadable}.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_EXAMPLES)]
 pub struct MqueueScanArgs {
@@ -482,8 +495,9 @@ pub struct MqueueScanArgs {
     /// Only this site: siteN, one of its domains or its adminN user (repeatable; host queues are skipped)
     #[arg(long, value_name = "SITE")]
     pub site: Vec<String>,
-    /// Also scan this queue directory under the root, or every directory matching a glob (* and ?)
-    /// (repeatable)
+    /// Also scan this queue directory under the root, or every directory matching a glob (* and ?):
+    /// a sendmail queue, an Exim spool (holding input/) or a Postfix queue (holding maildrop/ or
+    /// deferred/) (repeatable)
     #[arg(long, value_name = "PATH_OR_GLOB")]
     pub spool: Vec<String>,
     /// Scan only the --spool queues, instead of adding them to the site and host queues
@@ -721,7 +735,9 @@ Examples:
   toolkit mqueue purge --site example.com --min 20M --dry-run
   toolkit mqueue purge --site site11 --min 30M --older 2d          quarantined, asked first
   toolkit mqueue purge --site site11 --min 30M --sender bob@example.com --yes
-  toolkit mqueue purge --site site11 --min 30M --delete";
+  toolkit mqueue purge --site site11 --min 30M --delete
+  toolkit mqueue purge --account jdoe --min 20M --hold          Exim/Postfix: freeze or hold
+  toolkit mqueue purge --account jdoe --min 0 --older 2d --yes   Exim/Postfix: quarantine";
 
 /// Removes oversized queued messages of a site: whole messages only (qf, df and xf together), never
 /// one that sendmail holds locked.
@@ -739,12 +755,30 @@ Examples:
 /// Each batch of moves is journaled first (var/lib/toolkit/mqueue-purge/SITE), so a purge killed at
 /// any point leaves no message split: the next run completes in the quarantine every message whose
 /// qf got there and puts back the rest, and reports them.
+///
+/// On Exim and Postfix hosts (cPanel, DirectAdmin, Plesk) --account selects a hosting account's
+/// messages instead (attributed as `mqueue scan` does: by the submitting uid, else the sender's
+/// domain in the panel's maps). On the live system the MTA's own commands do it (exim -Mrm, exim -Mf,
+/// postsuper -d, postsuper -h); under a fake root the files are moved whole into the quarantine
+/// (var/lib/toolkit/quarantine/ACCOUNT/TIME/MTA-ID/, each under its spool directory's name), and --hold freezes (a -frozen line in the -H
+/// file) or holds (the queue file moved to hold/) under the MTA's lock.
 #[derive(Debug, Args)]
 #[command(after_help = MQUEUE_PURGE_EXAMPLES)]
 pub struct MqueuePurgeArgs {
     /// Site whose queue to purge: siteN, one of its domains or its adminN user (repeatable)
-    #[arg(long, value_name = "SITE", required = true)]
+    #[arg(
+        long,
+        value_name = "SITE",
+        required_unless_present = "account",
+        conflicts_with = "account"
+    )]
     pub site: Vec<String>,
+    /// Hosting account whose Exim or Postfix mail to purge: its Unix user name (repeatable)
+    #[arg(long, value_name = "NAME")]
+    pub account: Vec<String>,
+    /// Freeze (Exim) or hold (Postfix) the messages instead of removing them (with --account)
+    #[arg(long, requires = "account", conflicts_with_all = ["delete", "quarantine"])]
+    pub hold: bool,
     /// Only messages at least this large
     #[arg(allow_hyphen_values = true, long, value_name = "SIZE", required = true)]
     pub min: Size,

@@ -21,6 +21,7 @@ mod mqueue_fix_sendmail;
 mod mqueue_m4;
 mod mqueue_purge;
 mod mqueue_purge_safety;
+mod mta;
 mod sendmail_m4;
 mod usability;
 mod zombies;

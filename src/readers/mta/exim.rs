@@ -229,22 +229,28 @@ pub fn listed_size(header_bytes: u64, data_file: u64, id: &str) -> u64 {
     header_bytes + data_file.saturating_sub(id_line) + 1
 }
 
-/// The last error logged for each recipient in the message's log (`msglog/ID`): lines
-/// `DATE TIME == ADDR R=... T=...: ERROR` (deferred) or `** ADDR ...: ERROR` (failed). A later
-/// delivery (`=>`, `->`) of the address clears it.
+/// The last error logged for each recipient in the message's log (`msglog/ID`). Exim 4.96 writes a
+/// deferral there as `DATE TIME ADDR R=... T=... defer (-44) H=...: ERROR` (the main log adds `==`),
+/// a failure as `DATE TIME ** ADDR ...: ERROR`, a delivery as `DATE TIME => ADDR ...`, which clears it.
 pub fn apply_msglog(m: &mut MtaMessage, log: &[u8]) {
     let mut last: Vec<(String, Option<String>)> = Vec::new();
     for l in log.split(|&b| b == b'\n') {
         let l = text(l);
-        let mut words = l.splitn(5, ' ');
+        let mut words = l.splitn(4, ' ');
         let (_date, _time) = (words.next(), words.next());
-        let (Some(flag), Some(addr)) = (words.next(), words.next()) else {
+        let (Some(first), Some(after)) = (words.next(), words.next()) else {
             continue;
         };
-        let rest = words.next().unwrap_or("");
-        let status = match flag {
-            "==" | "**" => Some(error_text(rest)),
-            "=>" | "->" | "*>" => None,
+        let (addr, status) = match first {
+            "==" | "**" => match after.split_once(' ') {
+                Some((a, rest)) => (a, Some(error_text(rest))),
+                None => continue,
+            },
+            "=>" | "->" | "*>" => (after.split(' ').next().unwrap_or(after), None),
+            // Flagless: a deferral names its router and says `defer`.
+            a if a.contains('@') && after.starts_with("R=") && after.contains(" defer") => {
+                (a, Some(error_text(after)))
+            }
             _ => continue,
         };
         let addr = addr.trim_start_matches('<').trim_end_matches(['>', ':']);
@@ -327,7 +333,10 @@ bob@example.net\ncarol@example.org rfc822;carol@example.org 26,0  0,-1#3\n\n\
         let mut m = parse_header(GENUINE).message;
         let log = b"2026-12-01 21:29:21 Received from alice@example.com U=alice P=local S=284\n\
 2026-12-01 21:30:00 bob@example.net R=smarthost T=remote_smtp defer (-44) H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<bob@example.net>: 452 mailbox full\n\
-2026-12-01 21:30:00 == carol@example.org R=smarthost T=remote_smtp defer (111): Connection refused\n\
+2026-12-01 21:30:00 H=127.0.0.1 [127.0.0.1] SMTP error from remote mail server after RCPT TO:<bob@example.net>: 452 mailbox full\n\
+2026-12-01 21:30:00 carol@example.org R=smarthost T=remote_smtp defer (111): Connection refused\n\
+2026-12-01 21:30:30 => carol@example.org R=smarthost T=remote_smtp H=127.0.0.1 [127.0.0.1]\n\
+2026-12-01 21:31:00 carol@example.org R=smarthost T=remote_smtp defer (111): Connection refused\n\
 2026-12-01 21:31:00 == bob@example.net R=smarthost T=remote_smtp defer (-44) H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT TO:<bob@example.net>: 452 mailbox full\n";
         apply_msglog(&mut m, log);
         assert_eq!(

@@ -46,6 +46,8 @@ pub struct QueueFile {
     pub xtra_offset: Option<u64>,
     /// The end record was reached.
     pub complete: bool,
+    /// Where the parser needed bytes that were not read (a larger head, or the tail).
+    pub beyond: Option<u64>,
 }
 
 enum Rec<'a> {
@@ -102,6 +104,31 @@ fn num<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
         .ok()
 }
 
+/// Where the extracted section starts, from the size record at the head of a queue file (so that a
+/// reader can fetch it with the head, without parsing twice).
+pub fn xtra_offset(head: &[u8]) -> Option<u64> {
+    let img = Image {
+        head: head.to_vec(),
+        len: u64::MAX,
+        ..Default::default()
+    };
+    match record(&img, 0) {
+        Rec::Ok(b'C', data, _) => {
+            let f: Vec<u64> = data
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .take(2)
+                .filter_map(num)
+                .collect();
+            match f.as_slice() {
+                [size, off] => off.checked_add(*size),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Parses a queue file (`id` is its name). Never fails: problems are listed.
 pub fn parse(id: &str, queue: &str, img: &Image) -> QueueFile {
     let mut q = QueueFile::default();
@@ -128,6 +155,7 @@ pub fn parse(id: &str, queue: &str, img: &Image) -> QueueFile {
                     }
                     _ => {
                         m.problem(format!("record at {off} beyond the part read"));
+                        q.beyond = Some(off);
                         break;
                     }
                 }

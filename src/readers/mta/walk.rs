@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 /// An `-H` file or the head of a Postfix queue file larger than this is read only this far.
 const HEAD_CAP: usize = 1 << 20;
+/// What is read first of a Postfix queue file: its envelope and headers, as a rule.
+const SMALL_HEAD: usize = 16 << 10;
 /// A message log, defer or bounce log is read this far.
 const LOG_CAP: usize = 256 << 10;
 /// Postfix's queues, as `postqueue` lists them.
@@ -34,6 +36,8 @@ pub struct SpoolScan {
     pub other_files: u64,
     /// Messages whose files are damaged or truncated.
     pub damaged: u64,
+    /// Postfix queue files still being written (no owner execute bit yet): not messages yet.
+    pub being_written: u64,
     pub symlinks: Vec<String>,
 }
 
@@ -43,7 +47,9 @@ struct Entry {
 }
 
 /// The entries of an open directory with their lstat, sorted by name; what vanished is left out.
+/// Names are listed in one pass, then stat'ed in parallel.
 fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Entry> {
+    use rayon::prelude::*;
     let cloned = fd
         .try_clone()
         .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(0)));
@@ -54,26 +60,34 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
             return Vec::new();
         }
     };
-    let mut out = Vec::new();
+    let mut names = Vec::new();
     for e in dir {
-        let e = match e {
-            Ok(e) => e,
+        match e {
+            Ok(e) => {
+                let name = OsStr::from_bytes(e.file_name().to_bytes());
+                if name != "." && name != ".." {
+                    names.push(name.to_owned());
+                }
+            }
             Err(err) => {
                 skips.add(root, path, err.desc());
                 break;
             }
-        };
-        let name = OsStr::from_bytes(e.file_name().to_bytes());
-        if name == "." || name == ".." {
-            continue;
         }
-        match stat_at(fd, name) {
-            Ok(st) => out.push(Entry {
-                name: name.to_owned(),
-                st,
-            }),
+    }
+    let stats: Vec<(OsString, nix::Result<FileStat>)> = names
+        .into_par_iter()
+        .map(|name| {
+            let st = stat_at(fd, &name);
+            (name, st)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(stats.len());
+    for (name, st) in stats {
+        match st {
+            Ok(st) => out.push(Entry { name, st }),
             Err(nix::Error::ENOENT) => {}
-            Err(err) => skips.add(root, &path.join(name), err.desc()),
+            Err(err) => skips.add(root, &path.join(&name), err.desc()),
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -115,7 +129,7 @@ fn note_odd(root: &Root, scan: &mut SpoolScan, fd: &OwnedFd, path: &Path, e: &En
 }
 
 /// Reads Exim's spool directory `fd` (shown as `path`): `input/` flat or split in one-character
-/// subdirectories, and `msglog/` alike.
+/// subdirectories, and `msglog/` alike. Messages are parsed in parallel, handed over in order.
 pub fn scan_exim(
     root: &Root,
     fd: &OwnedFd,
@@ -133,148 +147,224 @@ pub fn scan_exim(
         return scan;
     };
     let msglog = open_sub(root, fd, "msglog", path, skips);
-    let mut logdirs: HashMap<String, Option<OwnedFd>> = HashMap::new();
     let input_path = path.join("input");
-    let mut dirs: Vec<(String, OwnedFd)> = Vec::new();
     let mut top = Vec::new();
+    let mut dirs: Vec<(String, OwnedFd, Option<OwnedFd>)> = Vec::new();
     for e in entries(root, &input, &input_path, skips) {
         if is(e.st, SFlag::S_IFDIR) && e.name.len() == 1 {
             let sub = e.name.to_string_lossy().into_owned();
             if let Some(d) = open_sub(root, &input, &sub, &input_path, skips) {
-                dirs.push((sub, d));
+                let log = msglog
+                    .as_ref()
+                    .and_then(|m| open_sub(root, m, &sub, &path.join("msglog"), skips));
+                dirs.push((sub, d, log));
             }
         } else {
             top.push(e);
         }
     }
-    let mut walk =
-        |sub: &str, dfd: &OwnedFd, list: Vec<Entry>, scan: &mut SpoolScan, skips: &mut Skips| {
-            let dpath = if sub.is_empty() {
-                input_path.clone()
-            } else {
-                input_path.join(sub)
-            };
-            let data: HashMap<OsString, FileStat> = list
-                .iter()
-                .filter(|e| is(e.st, SFlag::S_IFREG))
-                .map(|e| (e.name.clone(), e.st))
-                .collect();
-            for e in &list {
-                if !is(e.st, SFlag::S_IFREG) {
-                    note_odd(root, scan, dfd, &dpath, e);
-                    continue;
-                }
-                scan.bytes += size(&e.st);
-                scan.disk_bytes += blocks(&e.st);
-                let n = e.name.as_bytes();
-                let Some(id) = n.strip_suffix(b"-H") else {
-                    let known = [&b"-D"[..], b"-J", b"-T", b"-K"]
-                        .iter()
-                        .any(|s| n.strip_suffix(*s).is_some_and(exim::is_id));
-                    if !known {
-                        scan.other_files += 1;
-                    }
-                    continue;
-                };
-                if !exim::is_id(id) {
-                    scan.other_files += 1;
-                    continue;
-                }
-                let id_text = String::from_utf8_lossy(id).into_owned();
-                let file_path = dpath.join(&e.name);
-                let mut header = match nofollow::read_file_at(dfd, &e.name, HEAD_CAP) {
-                    Ok((bytes, longer, _)) => {
-                        let mut h = exim::parse_header(&bytes);
-                        if longer {
-                            h.message
-                                .problems
-                                .push(format!("larger than {HEAD_CAP} bytes: read in part"));
-                        }
-                        h
-                    }
-                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(err) => {
-                        skips.add(root, &file_path, &err.to_string());
-                        continue;
-                    }
-                };
-                let rel = |name: String| {
-                    if sub.is_empty() {
-                        format!("input/{name}")
-                    } else {
-                        format!("input/{sub}/{name}")
-                    }
-                };
-                let m = &mut header.message;
-                if m.id.is_empty() {
-                    m.id = id_text.clone();
-                }
-                m.files.push(rel(format!("{id_text}-H")));
-                m.file_bytes += size(&e.st);
-                m.disk_bytes += blocks(&e.st);
-                let dname = OsString::from(format!("{id_text}-D"));
-                match data.get(&dname) {
-                    Some(st) => {
-                        m.size = exim::listed_size(header.header_bytes, size(st), &id_text);
-                        m.file_bytes += size(st);
-                        m.disk_bytes += blocks(st);
-                        m.files.push(rel(format!("{id_text}-D")));
-                    }
-                    None => m.problem("no -D data file"),
-                }
-                // The journal of deliveries done in the current run, if one is under way.
-                let journal = format!("{id_text}-J");
-                if data.contains_key(OsStr::new(&journal)) {
-                    m.files.push(rel(journal));
-                }
-                // The message log sits in msglog/ (or msglog/X/ when split).
-                if let Some(mfd) = &msglog {
-                    let lfd = if sub.is_empty() {
-                        Some(mfd)
-                    } else {
-                        logdirs
-                            .entry(sub.to_string())
-                            .or_insert_with(|| {
-                                open_sub(root, mfd, sub, &path.join("msglog"), skips)
-                            })
-                            .as_ref()
-                    };
-                    if let Some(lfd) = lfd {
-                        if let Ok((log, _, st)) =
-                            nofollow::read_file_at(lfd, OsStr::new(&id_text), LOG_CAP)
-                        {
-                            exim::apply_msglog(m, &log);
-                            m.file_bytes += size(&st);
-                            m.disk_bytes += blocks(&st);
-                            scan.bytes += size(&st);
-                            scan.disk_bytes += blocks(&st);
-                            m.files.push(if sub.is_empty() {
-                                format!("msglog/{id_text}")
-                            } else {
-                                format!("msglog/{sub}/{id_text}")
-                            });
-                        }
-                    }
-                }
-                if !header.complete || !m.problems.is_empty() {
-                    scan.damaged += 1;
-                    let why = format!("malformed -H: {}", m.problems.join("; "));
-                    skips.add(root, &file_path, &why);
-                }
-                scan.messages += 1;
-                sink(header.message);
-            }
+    let flat = ExDir {
+        sub: String::new(),
+        path: input_path.clone(),
+        fd: &input,
+        log: msglog.as_ref(),
+    };
+    exim_dir(root, &flat, top, &mut scan, skips, sink);
+    for (sub, dfd, log) in &dirs {
+        let d = ExDir {
+            sub: sub.clone(),
+            path: input_path.join(sub),
+            fd: dfd,
+            log: log.as_ref(),
         };
-    walk("", &input, top, &mut scan, skips);
-    for (sub, dfd) in &dirs {
-        let list = entries(root, dfd, &input_path.join(sub), skips);
-        walk(sub, dfd, list, &mut scan, skips);
+        let list = entries(root, dfd, &d.path, skips);
+        exim_dir(root, &d, list, &mut scan, skips, sink);
     }
     scan
 }
 
+/// One directory of -H/-D files and the message log directory beside it.
+struct ExDir<'a> {
+    sub: String,
+    path: PathBuf,
+    fd: &'a OwnedFd,
+    log: Option<&'a OwnedFd>,
+}
+
+impl ExDir<'_> {
+    fn rel(&self, top: &str, name: &str) -> String {
+        if self.sub.is_empty() {
+            format!("{top}/{name}")
+        } else {
+            format!("{top}/{}/{name}", self.sub)
+        }
+    }
+}
+
+/// One message read by a parser thread: what it adds to the spool's bytes and blocks beyond the
+/// files already counted, and whether it is damaged.
+struct Parsed {
+    message: MtaMessage,
+    bytes: u64,
+    disk: u64,
+    damaged: bool,
+}
+
+/// Messages handed to the parser threads at a time (bounds what is held in memory).
+const CHUNK: usize = 512;
+
+fn exim_dir(
+    root: &Root,
+    d: &ExDir,
+    list: Vec<Entry>,
+    scan: &mut SpoolScan,
+    skips: &mut Skips,
+    sink: &mut dyn FnMut(MtaMessage),
+) {
+    use rayon::prelude::*;
+    let data: HashMap<&OsStr, &FileStat> = list
+        .iter()
+        .filter(|e| is(e.st, SFlag::S_IFREG))
+        .map(|e| (e.name.as_os_str(), &e.st))
+        .collect();
+    let mut jobs = Vec::new();
+    for e in &list {
+        if !is(e.st, SFlag::S_IFREG) {
+            note_odd(root, scan, d.fd, &d.path, e);
+            continue;
+        }
+        scan.bytes += size(&e.st);
+        scan.disk_bytes += blocks(&e.st);
+        let n = e.name.as_bytes();
+        match n.strip_suffix(b"-H") {
+            Some(id) if exim::is_id(id) => jobs.push(e),
+            _ => {
+                let known = [&b"-D"[..], b"-J", b"-T", b"-K"]
+                    .iter()
+                    .any(|s| n.strip_suffix(*s).is_some_and(exim::is_id));
+                if !known {
+                    scan.other_files += 1;
+                }
+            }
+        }
+    }
+    for chunk in jobs.chunks(CHUNK) {
+        let done: Vec<(Option<Parsed>, Skips)> = chunk
+            .par_iter()
+            .map(|e| {
+                let mut sk = Skips::default();
+                let m = exim_message(root, d, e, &data, &mut sk);
+                (m, sk)
+            })
+            .collect();
+        for (m, sk) in done {
+            skips.merge(sk);
+            if let Some(p) = m {
+                scan.bytes += p.bytes;
+                scan.disk_bytes += p.disk;
+                scan.damaged += p.damaged as u64;
+                scan.messages += 1;
+                sink(p.message);
+            }
+        }
+    }
+}
+
+/// One message: its -H parsed, its -D sized, its msglog applied (the msglog's bytes are what it adds
+/// to the spool's: the input files are counted by the directory walk).
+fn exim_message(
+    root: &Root,
+    d: &ExDir,
+    e: &Entry,
+    data: &HashMap<&OsStr, &FileStat>,
+    skips: &mut Skips,
+) -> Option<Parsed> {
+    let name = e.name.to_string_lossy();
+    let id = name.strip_suffix("-H")?.to_string();
+    let file_path = d.path.join(&e.name);
+    let mut header = match read_capped(d.fd, &e.name, HEAD_CAP) {
+        Ok((bytes, longer, _)) => {
+            let mut h = exim::parse_header(&bytes);
+            if longer {
+                h.message
+                    .problems
+                    .push(format!("larger than {HEAD_CAP} bytes: read in part"));
+            }
+            h
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(err) => {
+            skips.add(root, &file_path, &err.to_string());
+            return None;
+        }
+    };
+    let m = &mut header.message;
+    if m.id.is_empty() {
+        m.id = id.clone();
+    }
+    m.files.push(d.rel("input", &format!("{id}-H")));
+    m.file_bytes += size(&e.st);
+    m.disk_bytes += blocks(&e.st);
+    match data.get(OsStr::new(&format!("{id}-D"))) {
+        Some(st) => {
+            m.size = exim::listed_size(header.header_bytes, size(st), &id);
+            m.file_bytes += size(st);
+            m.disk_bytes += blocks(st);
+            m.files.push(d.rel("input", &format!("{id}-D")));
+        }
+        None => m.problem("no -D data file"),
+    }
+    // The journal of deliveries done in the current run, if one is under way.
+    if data.contains_key(OsStr::new(&format!("{id}-J"))) {
+        m.files.push(d.rel("input", &format!("{id}-J")));
+    }
+    let (mut log_bytes, mut log_blocks) = (0, 0);
+    if let Some(lfd) = d.log {
+        if let Ok((log, _, st)) = read_capped(lfd, OsStr::new(&id), LOG_CAP) {
+            exim::apply_msglog(m, &log);
+            log_bytes = size(&st);
+            log_blocks = blocks(&st);
+            m.file_bytes += log_bytes;
+            m.disk_bytes += log_blocks;
+            m.files.push(d.rel("msglog", &id));
+        }
+    }
+    let damaged = !header.complete || !m.problems.is_empty();
+    if damaged {
+        let why = format!("malformed -H: {}", m.problems.join("; "));
+        skips.add(root, &file_path, &why);
+    }
+    Some(Parsed {
+        message: header.message,
+        bytes: log_bytes,
+        disk: log_blocks,
+        damaged,
+    })
+}
+
+/// Reads at most `cap` bytes of the regular file `name` (never through a symlink), in as few reads
+/// as its size allows. Returns the bytes, whether the file was longer, and its stat.
+fn read_capped(
+    dir: impl AsFd,
+    name: &OsStr,
+    cap: usize,
+) -> std::io::Result<(Vec<u8>, bool, FileStat)> {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+    let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
+    let st = nix::sys::stat::fstat(&fd).map_err(std::io::Error::from)?;
+    if !is(st, SFlag::S_IFREG) {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let len = size(&st);
+    let buf = read_at_most(&std::fs::File::from(fd), 0, (len as usize).min(cap))?;
+    Ok((buf, len > cap as u64, st))
+}
+
 /// Reads Postfix's queue directory `fd` (shown as `path`): each queue with its hashed
-/// subdirectories, the defer and bounce logs beside.
+/// subdirectories, the defer and bounce logs beside. Messages are parsed in parallel, handed over in
+/// order.
 pub fn scan_postfix(
     root: &Root,
     fd: &OwnedFd,
@@ -282,6 +372,7 @@ pub fn scan_postfix(
     skips: &mut Skips,
     sink: &mut dyn FnMut(MtaMessage),
 ) -> SpoolScan {
+    use rayon::prelude::*;
     let mut scan = SpoolScan::default();
     let logs: Vec<(&str, Option<OwnedFd>)> = ["defer", "bounce"]
         .into_iter()
@@ -296,49 +387,90 @@ pub fn scan_postfix(
         let mut stack: Vec<(PathBuf, OwnedFd, u8)> = vec![(PathBuf::new(), qfd, 0)];
         while let Some((rel, dfd, depth)) = stack.pop() {
             let dpath = path.join(queue).join(&rel);
+            let mut files = Vec::new();
             for e in entries(root, &dfd, &dpath, skips) {
                 if is(e.st, SFlag::S_IFDIR) && depth < 4 {
                     let name = e.name.to_string_lossy().into_owned();
                     if let Some(sub) = open_sub(root, &dfd, &name, &dpath, skips) {
                         stack.push((rel.join(&e.name), sub, depth + 1));
                     }
-                    continue;
-                }
-                if !is(e.st, SFlag::S_IFREG) {
+                } else if is(e.st, SFlag::S_IFREG)
+                    && queue != "maildrop"
+                    && e.st.st_mode & 0o100 == 0
+                {
+                    // Postfix sets the owner execute bit when a queue file is complete.
+                    scan.being_written += 1;
+                } else if is(e.st, SFlag::S_IFREG) {
+                    files.push(e);
+                } else {
                     note_odd(root, &mut scan, &dfd, &dpath, &e);
-                    continue;
                 }
-                let Some(m) =
-                    postfix_message(root, &dfd, &dpath, queue, &rel, &e, &logs, &mut scan, skips)
-                else {
-                    continue;
-                };
-                scan.messages += 1;
-                sink(m);
+            }
+            // The defer and bounce logs sit at the same hashed place as the queue file.
+            let log_dirs: Vec<(&str, Option<OwnedFd>)> = logs
+                .iter()
+                .map(|(n, fd)| {
+                    let at = path.join(n);
+                    let sub = fd
+                        .as_ref()
+                        .and_then(|fd| open_dir_beneath_fd(fd, &rel, &at).ok());
+                    (*n, sub)
+                })
+                .collect();
+            let d = PfDir {
+                queue,
+                rel: &rel,
+                fd: &dfd,
+                path: &dpath,
+                logs: &log_dirs,
+            };
+            for chunk in files.chunks(CHUNK) {
+                let done: Vec<(Option<Parsed>, Skips)> = chunk
+                    .par_iter()
+                    .map(|e| {
+                        let mut sk = Skips::default();
+                        let m = postfix_message(root, &d, e, &mut sk);
+                        (m, sk)
+                    })
+                    .collect();
+                for (m, sk) in done {
+                    skips.merge(sk);
+                    if let Some(p) = m {
+                        scan.bytes += p.bytes;
+                        scan.disk_bytes += p.disk;
+                        scan.damaged += p.damaged as u64;
+                        scan.messages += 1;
+                        sink(p.message);
+                    }
+                }
             }
         }
     }
     if !any {
-        skips.add(root, path, "no queue directories (maildrop, incoming, active, deferred, hold): not a Postfix queue");
+        skips.add(
+            root,
+            path,
+            "no queue directories (maildrop, incoming, active, deferred, hold): not a Postfix queue",
+        );
     }
     scan
 }
 
-#[allow(clippy::too_many_arguments)]
-fn postfix_message(
-    root: &Root,
-    dfd: &OwnedFd,
-    dpath: &Path,
-    queue: &str,
-    rel: &Path,
-    e: &Entry,
-    logs: &[(&str, Option<OwnedFd>)],
-    scan: &mut SpoolScan,
-    skips: &mut Skips,
-) -> Option<MtaMessage> {
+/// One directory of a Postfix queue, and the log directories beside the queues.
+struct PfDir<'a> {
+    queue: &'static str,
+    rel: &'a Path,
+    fd: &'a OwnedFd,
+    path: &'a Path,
+    /// The defer and bounce log directories for this one.
+    logs: &'a [(&'a str, Option<OwnedFd>)],
+}
+
+/// One queue file parsed, with its defer and bounce logs applied.
+fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Option<Parsed> {
     let id = e.name.to_string_lossy().into_owned();
-    let file_path = dpath.join(&e.name);
-    let img = match read_image(dfd, &e.name, &e.st, None) {
+    let file_path = d.path.join(&e.name);
+    let img = match read_image(d.fd, &e.name, &e.st, SMALL_HEAD) {
         Ok(img) => img,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
         Err(err) => {
@@ -346,88 +478,107 @@ fn postfix_message(
             return None;
         }
     };
-    let mut q = postfix::parse(&id, queue, &img);
-    // A message larger than the head read: its extracted section is read where the size record says.
-    if let Some(x) = q
-        .xtra_offset
-        .filter(|&x| x >= img.head.len() as u64 && !q.complete)
-    {
-        if let Ok(img) = read_image(dfd, &e.name, &e.st, Some(x)) {
-            q = postfix::parse(&id, queue, &img);
+    let mut q = postfix::parse(&id, d.queue, &img);
+    // A message larger than the head read: its extracted section is read where the size record
+    // says, and a longer head only when the envelope or the headers did not fit.
+    if let Some(at) = q.beyond {
+        let tail = q.xtra_offset.filter(|&x| x >= img.head.len() as u64);
+        let cap = if tail.is_some_and(|x| at >= x) {
+            SMALL_HEAD
+        } else {
+            HEAD_CAP
+        };
+        if cap > SMALL_HEAD || tail.is_some_and(|x| x != img.tail_offset) {
+            if let Ok(img) = read_image(d.fd, &e.name, &e.st, cap) {
+                q = postfix::parse(&id, d.queue, &img);
+            }
         }
     }
     let m = &mut q.message;
-    scan.bytes += size(&e.st);
-    scan.disk_bytes += blocks(&e.st);
     m.file_bytes = size(&e.st);
     m.disk_bytes = blocks(&e.st);
-    let rel_file = Path::new(queue).join(rel).join(&e.name);
+    let rel_file = Path::new(d.queue).join(d.rel).join(&e.name);
     m.files.push(rel_file.to_string_lossy().into_owned());
     // A file in maildrop belongs to the user who submitted it (postdrop writes it as that user).
-    if queue == "maildrop" && m.uid.is_none() {
+    if d.queue == "maildrop" && m.uid.is_none() {
         m.uid = Some(e.st.st_uid);
     }
-    for (name, lfd) in logs {
-        let Some(lfd) = lfd else { continue };
-        let at = root.join(name);
-        let found = open_dir_beneath_fd(lfd, rel, &at).ok().and_then(|d| {
-            nofollow::read_file_at(&d, &e.name, LOG_CAP)
-                .ok()
-                .map(|r| (r, d))
-        });
-        if let Some(((log, _, st), _)) = found {
+    for (name, ldir) in d.logs {
+        let Some(ldir) = ldir else { continue };
+        let found = read_capped(ldir, &e.name, LOG_CAP).ok();
+        if let Some((log, _, st)) = found {
             postfix::apply_log(m, &log);
             m.file_bytes += size(&st);
             m.disk_bytes += blocks(&st);
-            scan.bytes += size(&st);
-            scan.disk_bytes += blocks(&st);
             m.files.push(
                 Path::new(name)
-                    .join(rel)
+                    .join(d.rel)
                     .join(&e.name)
                     .to_string_lossy()
                     .into_owned(),
             );
         }
     }
-    if !q.complete || !m.problems.is_empty() {
-        scan.damaged += 1;
+    let damaged = !q.complete || !m.problems.is_empty();
+    if damaged {
         let why = format!("malformed queue file: {}", m.problems.join("; "));
         skips.add(root, &file_path, &why);
     }
-    Some(q.message)
+    let (bytes, disk) = (m.file_bytes, m.disk_bytes);
+    Some(Parsed {
+        message: q.message,
+        bytes,
+        disk,
+        damaged,
+    })
 }
 
-/// The head of a queue file, and the piece from `tail` on when asked.
+/// `n` bytes from `off` (fewer at the end of the file), in as few reads as the kernel allows: one,
+/// as a rule, where `read_to_end` would also probe for the end.
+fn read_at_most(file: &std::fs::File, off: u64, n: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match file.read_at(&mut buf[got..], off + got as u64) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
+
+/// The first `cap` bytes of a queue file and, when its size record puts the extracted section beyond
+/// them, the file from there on: one open per message.
 fn read_image(
     dir: impl AsFd,
     name: &OsStr,
     st: &FileStat,
-    tail: Option<u64>,
+    cap: usize,
 ) -> std::io::Result<postfix::Image> {
     use nix::fcntl::{openat, OFlag};
     use nix::sys::stat::Mode;
-    use std::io::{Read, Seek, SeekFrom};
     let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
     let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
     let now = nix::sys::stat::fstat(&fd).map_err(std::io::Error::from)?;
     if !is(now, SFlag::S_IFREG) || now.st_ino != st.st_ino {
         return Err(std::io::Error::other("not the regular file listed"));
     }
-    let mut file = std::fs::File::from(fd);
-    let mut head = Vec::new();
-    (&mut file).take(HEAD_CAP as u64).read_to_end(&mut head)?;
+    let len = size(&now);
+    let file = std::fs::File::from(fd);
+    let head = read_at_most(&file, 0, (len as usize).min(cap))?;
     let mut img = postfix::Image {
-        head,
         tail_offset: 0,
         tail: Vec::new(),
-        len: size(&now),
+        len,
+        head,
     };
-    if let Some(off) = tail {
-        file.seek(SeekFrom::Start(off))?;
-        (&mut file)
-            .take(HEAD_CAP as u64)
-            .read_to_end(&mut img.tail)?;
+    let beyond = |x: &u64| *x >= img.head.len() as u64 && *x < len;
+    if let Some(off) = postfix::xtra_offset(&img.head).filter(beyond) {
+        img.tail = read_at_most(&file, off, ((len - off) as usize).min(HEAD_CAP))?;
         img.tail_offset = off;
     }
     Ok(img)

@@ -23,8 +23,10 @@ use std::collections::BTreeMap;
 
 /// The name under which mail no account could be charged with is reported.
 pub const UNATTRIBUTED: &str = "(unattributed)";
-/// Distinct attribution reasons kept per account.
+/// Distinct attribution reasons reported per account.
 const KEPT_REASONS: usize = 3;
+/// Distinct attribution reasons counted per account (the others are counted together).
+const MAX_REASONS: usize = 64;
 
 #[derive(Debug, Serialize)]
 pub struct SpoolReport {
@@ -38,6 +40,8 @@ pub struct SpoolReport {
     pub disk_bytes: u64,
     pub damaged: u64,
     pub other_files: u64,
+    /// Postfix queue files still being written.
+    pub being_written: u64,
     pub symlinks: Vec<String>,
 }
 
@@ -166,6 +170,7 @@ pub fn scan(
             disk_bytes: 0,
             damaged: 0,
             other_files: 0,
+            being_written: 0,
             symlinks: Vec::new(),
         };
         let fd = match open_dir_beneath(root.path(), &t.rel) {
@@ -200,6 +205,7 @@ pub fn scan(
         spool.disk_bytes = s.disk_bytes;
         spool.damaged = s.damaged;
         spool.other_files = s.other_files;
+        spool.being_written = s.being_written;
         spool.symlinks = s.symlinks;
         spools.push(spool);
     }
@@ -262,7 +268,13 @@ fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, m: MtaMessage, who: Attributio
     let (class, _) = delivery::last_status(&control);
     *r.classes.entry(class).or_default() += 1;
     r.damaged += !m.problems.is_empty() as u64;
-    *acc.reasons.entry(who.reason).or_default() += 1;
+    // Reasons name uids and sender domains: a flood from many domains must not grow this unbounded.
+    let reason = if acc.reasons.len() >= MAX_REASONS && !acc.reasons.contains_key(&who.reason) {
+        "(other reasons)".to_string()
+    } else {
+        who.reason
+    };
+    *acc.reasons.entry(reason).or_default() += 1;
     if m.size >= min {
         r.oversized += 1;
         r.oversized_bytes += m.size;

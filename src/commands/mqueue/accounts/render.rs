@@ -32,7 +32,7 @@ impl MtaSection {
         };
         let mut s = format!(
             "account {}: {} in {}",
-            a.account,
+            printable(&a.account),
             human_size(a.bytes),
             plural(a.messages, "message")
         );
@@ -71,6 +71,9 @@ impl MtaSection {
             let mut odd = Vec::new();
             if sp.damaged > 0 {
                 odd.push(format!("{} damaged", thousands(sp.damaged)));
+            }
+            if sp.being_written > 0 {
+                odd.push(format!("{} being written", thousands(sp.being_written)));
             }
             if sp.other_files > 0 {
                 odd.push(format!("{} not message files", thousands(sp.other_files)));
@@ -146,7 +149,7 @@ impl MtaSection {
             Perf::new("mta_messages", self.totals.messages as f64, "").min(0.0),
         ];
         for a in self.accounts.iter().take(PERF_ACCOUNTS) {
-            let l = &a.account;
+            let l = printable(&a.account);
             perf.push(Perf::new(format!("{l} bytes"), a.bytes as f64, "B").min(0.0));
             perf.push(Perf::new(format!("{l} oversized"), a.oversized as f64, "").min(0.0));
             perf.push(Perf::new(format!("{l} scripts"), a.by_scripts as f64, "").min(0.0));
@@ -163,7 +166,7 @@ impl MtaSection {
             .map(|a| {
                 format!(
                     "account {}: {} in {}, {} oversized, {} by its scripts",
-                    a.account,
+                    printable(&a.account),
                     human_size(a.bytes),
                     plural(a.messages, "message"),
                     thousands(a.oversized),
@@ -174,7 +177,7 @@ impl MtaSection {
         for g in &self.oversized {
             d.push(format!(
                 "{}: {}",
-                g.queue,
+                printable(&g.queue),
                 crate::commands::mqueue::text::group_title(g)
             ));
         }

@@ -19,6 +19,7 @@ use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
+mod mta;
 mod pending;
 mod quarantine;
 mod render;
@@ -29,8 +30,12 @@ const QUEUE: &str = "var/spool/mqueue";
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     WouldPurge,
+    /// Dry run (or declined) of --hold.
+    WouldHold,
     Quarantined,
     Deleted,
+    /// Frozen (Exim) or put on hold (Postfix): still queued, not retried.
+    Held,
     /// Locked by sendmail, or a file of it is a symlink: left alone.
     Skipped,
     Failed,
@@ -73,6 +78,14 @@ pub struct PurgeReport {
 }
 
 pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
+    if !args.account.is_empty() {
+        return mta::run(ctx, args);
+    }
+    if args.hold {
+        return Err(Error::Usage(
+            "--hold: only with --account (Exim and Postfix hosts); sendmail has no hold".into(),
+        ));
+    }
     let users = UserDb::open(&ctx.root)?;
     let db = discover(&ctx.root, &users);
     let sites = db.named(&args.site).map_err(Error::Usage)?;
@@ -146,7 +159,7 @@ struct Candidate {
     subject: Option<String>,
 }
 
-fn sender_matches(sender: Option<&str>, want: &str) -> bool {
+pub(super) fn sender_matches(sender: Option<&str>, want: &str) -> bool {
     let norm = |s: &str| {
         s.trim()
             .trim_start_matches('<')

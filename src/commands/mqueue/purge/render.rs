@@ -97,7 +97,23 @@ impl Report for PurgeReport {
         let (w, wb) = self.count(Outcome::WouldPurge);
         let (s, _) = self.count(Outcome::Skipped);
         let (f, _) = self.count(Outcome::Failed);
+        let (h, hb) = self.count(Outcome::Held);
+        let (wh, whb) = self.count(Outcome::WouldHold);
         let mut parts = Vec::new();
+        if wh > 0 {
+            parts.push(format!(
+                "{} would be frozen or held ({})",
+                thousands(wh as u64),
+                human_size(whb)
+            ));
+        }
+        if h > 0 {
+            parts.push(format!(
+                "{} frozen or held ({})",
+                thousands(h as u64),
+                human_size(hb)
+            ));
+        }
         if q > 0 {
             parts.push(format!(
                 "{} quarantined ({})",
@@ -193,8 +209,10 @@ impl Report for PurgeReport {
                 let m = copies[0];
                 let outcome = match m.outcome {
                     Outcome::WouldPurge => "would purge",
+                    Outcome::WouldHold => "would hold",
                     Outcome::Quarantined => "quarantined",
                     Outcome::Deleted => "deleted",
+                    Outcome::Held => "held",
                     Outcome::Skipped => "skipped",
                     Outcome::Failed => "FAILED",
                 };
