@@ -70,23 +70,16 @@ fn kind_of(st: &FileStat) -> Kind {
     }
 }
 
-/// Counts mutating operations so a test can make the Nth one fail, simulating a run killed between
-/// steps (`TOOLKIT_INJECT_FAILURE=N`), or kill the process right there (`TOOLKIT_INJECT_KILL=N`);
-/// debug builds only.
+/// Before each mutating operation (`what` it is about to do to `path`): a test can make the Nth
+/// operation fail, simulating a run stopped between steps (`TOOLKIT_INJECT_FAILURE=N`), or kill the
+/// process right there (`TOOLKIT_INJECT_KILL=N`). A kill counts in the same sequence as the kill
+/// points inside the operations (`temps::kill_point`), so one number names one moment and
+/// `TOOLKIT_INJECT_KILL_TRACE=1` lists them all; debug builds only.
 #[cfg(debug_assertions)]
-fn injected_failure(path: &str) -> Result<()> {
+fn injected_failure(what: &str, path: &str) -> Result<()> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static COUNT: AtomicUsize = AtomicUsize::new(0);
-    // TOOLKIT_INJECT_KILL=N: the process is killed (SIGKILL, nothing cleaned up) at the Nth.
-    if let Some(n) = std::env::var("TOOLKIT_INJECT_KILL")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        if COUNT.fetch_add(1, Ordering::SeqCst) + 1 == n {
-            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
-        }
-        return Ok(());
-    }
+    temps::kill_point(what, path);
     if let Some(n) = std::env::var("TOOLKIT_INJECT_FAILURE")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
@@ -102,7 +95,7 @@ fn injected_failure(path: &str) -> Result<()> {
 }
 
 #[cfg(not(debug_assertions))]
-fn injected_failure(_path: &str) -> Result<()> {
+fn injected_failure(_what: &str, _path: &str) -> Result<()> {
     Ok(())
 }
 
@@ -365,7 +358,7 @@ impl Dir {
         write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
     ) -> Result<()> {
         let path = self.show(name);
-        injected_failure(&path)?;
+        injected_failure("before creating", &path)?;
         if !single_name(name) {
             return Err(SafeError::Refused {
                 path,
@@ -439,7 +432,7 @@ impl Dir {
         let old = self.existing(name)?;
         old.check_changeable()?;
         let meta = old.meta;
-        injected_failure(&path)?;
+        injected_failure("before replacing", &path)?;
         self.sweep_temps();
         let tmp = temps::temp_name(name);
         let tmp_path = self.show(&tmp);
@@ -489,7 +482,7 @@ impl Dir {
 
     /// Renames an entry within this directory (for marking journals undone).
     pub fn rename(&self, from: &OsStr, to: &OsStr) -> Result<()> {
-        injected_failure(&self.show(from))?;
+        injected_failure("before renaming", &self.show(from))?;
         renameat(self.fd.as_fd(), from, self.fd.as_fd(), to).map_err(|errno| SafeError::Failed {
             path: self.show(from),
             errno,
@@ -604,7 +597,7 @@ impl Entry<'_> {
     /// Changes owner and group (`fchownat(fd, "", AT_EMPTY_PATH)` on the held descriptor).
     pub fn chown(&self, uid: u32, gid: u32) -> Result<()> {
         self.check_changeable()?;
-        injected_failure(&self.path())?;
+        injected_failure("before changing the owner of", &self.path())?;
         fchownat(
             self.fd.as_fd(),
             "",
@@ -622,7 +615,7 @@ impl Entry<'_> {
     /// again with `O_NOFOLLOW` and must be the same object (device and inode) as the one checked.
     pub fn chmod(&self, mode: u32) -> Result<()> {
         self.check_changeable()?;
-        injected_failure(&self.path())?;
+        injected_failure("before changing the mode of", &self.path())?;
         let mut flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
         if self.meta.kind == Kind::Dir {
             flags |= OFlag::O_DIRECTORY;

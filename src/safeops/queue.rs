@@ -85,7 +85,7 @@ impl Dir {
                 reason: "is not a regular file".into(),
             });
         }
-        injected_failure(&path)?;
+        injected_failure("before moving", &path)?;
         if dest.entry(name)?.is_some() {
             return Err(SafeError::Refused {
                 path: dest.show(name),
@@ -141,7 +141,7 @@ impl Dir {
     /// Removes a name (not a directory); a symlink is removed itself, never its target.
     pub fn remove(&self, name: &OsStr) -> Result<()> {
         let path = self.show(name);
-        injected_failure(&path)?;
+        injected_failure("before removing", &path)?;
         nix::unistd::unlinkat(
             self.fd.as_fd(),
             name,

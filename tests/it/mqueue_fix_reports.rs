@@ -1,9 +1,12 @@
 //! `mqueue fix` reports everything it did and did not do: step 5 counts changed, refused and skipped
 //! queue files with the first paths (never "refused" alone when files were changed, never "ok" for a
-//! queue it could not open), a cf passed over is named, the smrsh walk's depth limit is reported,
+//! queue it could not open), a cf that cannot be read holds the DefaultUser pair back and is named
+//! with the cf left alone, the smrsh walk's depth limit is reported,
 //! and an undo with nothing recorded says so. Each with a before/after snapshot.
 
-use crate::common::{purge_snapshot, purge_snapshot_diff, Scenario};
+use crate::common::{
+    assert_same_tree, purge_snapshot, purge_snapshot_diff, snapshot_tree, Scenario,
+};
 use serde_json::Value;
 use std::os::unix::fs::{symlink, MetadataExt};
 
@@ -116,8 +119,12 @@ fn step5_on_a_symlinked_or_missing_queue_is_refused_not_ok() {
     }
 }
 
+/// The site admin makes etc/sendmail.cf (the cf the site's sendmail reads) a symlink out of the site,
+/// beside a copy in etc/mail/. Editing etc/mail/sendmail.cf instead would report a change sendmail
+/// never sees: the DefaultUser pair is refused, and the report names the symlink, the cf left alone
+/// and the mc held back with it.
 #[test]
-fn a_refused_cf_symlink_is_reported_when_etc_mail_sendmail_cf_is_edited() {
+fn a_cf_symlink_refuses_the_default_user_pair_and_etc_mail_sendmail_cf_is_not_edited_instead() {
     let s = Scenario::built_fakeroot();
     let outside = tempfile::tempdir().unwrap();
     let victim = outside.path().join("sendmail.cf");
@@ -127,8 +134,9 @@ fn a_refused_cf_symlink_is_reported_when_etc_mail_sendmail_cf_is_edited() {
     std::fs::remove_file(&cf).unwrap();
     symlink(&victim, &cf).unwrap();
     let before = purge_snapshot(outside.path());
+    let site_before = snapshot_tree(&s.join(&format!("{FST}/etc/mail")));
     let (status, r) = fix(&s, &[]);
-    assert_eq!(status, 1, "{r:#}");
+    assert_eq!(status, 1, "a refused step is a WARNING: {r:#}");
     let steps = r["sites"][0]["steps"].as_array().unwrap();
     let step = |p: &str| {
         steps
@@ -137,14 +145,39 @@ fn a_refused_cf_symlink_is_reported_when_etc_mail_sendmail_cf_is_edited() {
             .unwrap_or_else(|| panic!("no step 4 for {p}: {steps:#?}"))
             .clone()
     };
-    let passed_over = step("etc/sendmail.cf");
-    assert_eq!(passed_over["outcome"], "refused");
-    let note = passed_over["note"].as_str().unwrap();
+    let link = step("etc/sendmail.cf");
+    assert_eq!(link["outcome"], "refused", "{link:#}");
+    let note = link["note"].as_str().unwrap();
     assert!(
-        note.contains("symlink") && note.contains("etc/mail/sendmail.cf is used instead"),
+        note.contains("symlink")
+            && note.contains("etc/mail/sendmail.cf is not edited in its place"),
         "{note}"
     );
-    assert_eq!(step("etc/mail/sendmail.cf")["outcome"], "changed");
+    let mc = step("etc/mail/sendmail.mc");
+    assert_eq!(mc["outcome"], "refused", "{mc:#}");
+    let note = mc["note"].as_str().unwrap();
+    assert!(
+        note.contains("etc/sendmail.cf: is a symlink")
+            && note.contains("sendmail.mc and sendmail.cf change together or not at all"),
+        "{note}"
+    );
+    assert!(
+        steps
+            .iter()
+            .all(|s| s["path"] != "etc/mail/sendmail.cf" || s["outcome"] != "changed"),
+        "{steps:#?}"
+    );
+    // Neither file of the pair, nor the other cf, nor anything outside the site changed; no backup.
+    assert_same_tree(
+        &site_before,
+        &snapshot_tree(&s.join(&format!("{FST}/etc/mail"))),
+        "etc/mail is untouched",
+    );
+    assert!(!s.join(&format!("{FST}/etc/sendmail.cf.zorig")).exists());
+    assert!(std::fs::symlink_metadata(&cf)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(
         purge_snapshot_diff(&before, &purge_snapshot(outside.path())),
         Vec::<String>::new()

@@ -103,7 +103,7 @@ impl Ctx<'_, '_> {
                     break;
                 }
                 Ok(None) => {}
-                Err(e) => return Plan::Blocked(Step::refused(4, rel, &e)),
+                Err(e) => return Plan::Blocked(self.cf_refused(rel, &e)),
             }
         }
         let Some((rel, cf)) = found else {
@@ -135,6 +135,21 @@ impl Ctx<'_, '_> {
                 change,
             } => self.plan_edit(rel, cf, generated, change),
         }
+    }
+
+    /// The cf sendmail reads cannot be read (a symlink the site admin planted, too big, unreadable):
+    /// the pair is refused rather than editing a cf further down the list that sendmail may not
+    /// read at all, and the step says which one is left alone.
+    fn cf_refused(&self, rel: &str, e: &SafeError) -> Step {
+        let mut step = Step::refused(4, rel, e);
+        let later = CF_FILES.iter().skip_while(|c| **c != rel).skip(1);
+        for other in later {
+            if !matches!(self.read_rel(other), Ok(None)) {
+                step.note
+                    .push_str(&format!("; {other} is not edited in its place"));
+            }
+        }
+        step
     }
 
     /// Checks that `rel` may be replaced and picks its backup name; nothing is written.
