@@ -18,6 +18,7 @@ mod mqueue_fix_sendmail;
 mod mqueue_m4;
 mod mqueue_purge;
 mod mqueue_purge_safety;
+mod readme;
 mod sendmail_m4;
 mod usability;
 mod zombies;
