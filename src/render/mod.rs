@@ -175,7 +175,7 @@ mod tests {
     fn every_format_has_a_failure_document() {
         assert_eq!(
             failure(Format::Nagios),
-            "TOOLKIT UNKNOWN - --root /x: No such file / or \"dir\"\n"
+            "TOOLKIT UNKNOWN - --root /x: No such file \\x7c or \"dir\"\n"
         );
         let j: serde_json::Value = serde_json::from_str(&failure(Format::Json)).unwrap();
         assert_eq!(j["status"], "UNKNOWN");

@@ -21,5 +21,7 @@ mod mqueue_purge_safety;
 mod readme;
 mod sendmail_m4;
 mod usability;
+mod width;
+
 mod zombies;
 mod zombies_live;
