@@ -173,11 +173,13 @@ fn host() -> (tempfile::TempDir, PathBuf) {
         "domain = example.com",
         &format!("domain = {DOMAIN}"),
     );
-    let aliases = root.join("home/virtual/site2/fst/etc/aliases");
-    if aliases.exists() {
-        std::fs::create_dir_all(root.join("var/lib")).unwrap();
-        std::fs::hard_link(&aliases, root.join("var/lib/a-hard-link-to-site2-aliases")).unwrap();
-    }
+    // site1's aliases hard-linked from outside the site: fix refuses it, with its reason.
+    std::fs::create_dir_all(root.join("var/lib")).unwrap();
+    std::fs::hard_link(
+        root.join("home/virtual/site1/fst/etc/aliases"),
+        root.join("var/lib/a-hard-link-to-site1-aliases"),
+    )
+    .unwrap();
     plant_processes(&root);
     (base, root)
 }
@@ -186,6 +188,7 @@ fn host() -> (tempfile::TempDir, PathBuf) {
 fn every_text_line_fits_80_columns_except_whole_commands() {
     let mut w = Widest::default();
     let (_base, root) = host();
+    let mut outputs = Vec::new();
     for args in [
         &["check"][..],
         &["zombies"],
@@ -230,7 +233,18 @@ fn every_text_line_fits_80_columns_except_whole_commands() {
             "mqueue", "purge", "--site", "site1", "--min", "20M", "--yes",
         ],
     ] {
-        w.check("fake host", &root, args);
+        outputs.push(w.check("fake host", &root, args));
+    }
+    // The planted names reached the output: a test that plants nothing proves nothing.
+    let all = outputs.concat();
+    for want in [
+        DOMAIN,
+        "-of-the-customer-portal-backend.service",
+        "crond-pool-work",
+        "has 2 hard links",
+        "m4 is not run",
+    ] {
+        assert!(all.contains(want), "no command showed {want:?}:\n{all}");
     }
     let mut roots = Vec::new();
     for base in ["fixtures/mem", "fixtures/mem/fence", "fixtures/mem-history"] {
