@@ -132,6 +132,12 @@ impl Widest {
             "{what}: toolkit {}: status {status}",
             args.join(" ")
         );
+        // A usage error prints nothing on stdout, which would fit any width: not a pass.
+        assert!(
+            !text.trim().is_empty(),
+            "{what}: toolkit {}: no output (status {status})",
+            args.join(" ")
+        );
         let label = format!("{what}: toolkit {}", args.join(" "));
         let mut widest = (0, String::new());
         for line in text.lines() {
@@ -270,7 +276,10 @@ fn every_text_line_fits_80_columns_except_whole_commands() {
             .display()
             .to_string();
         w.check(&what, &root, &["mem", "verdict"]);
-        w.check(&what, &root, &["mem", "verdict", "--all"]);
+        w.check(&what, &root, &["mem", "verdict", "--top", "50"]);
+        if root.join("proc/4242/stat").is_file() {
+            w.check(&what, &root, &["mem", "fence", "4242", "--dry-run"]);
+        }
         if root.join("var/lib/toolkit/mem-history.jsonl").is_file() {
             w.check(&what, &root, &["mem", "report"]);
         }
