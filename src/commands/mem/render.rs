@@ -159,7 +159,7 @@ impl MemReport {
                 human_size(p.peak),
                 format!("{:.0}%", c.ram_percent),
                 c.growth.map(signed).unwrap_or_else(|| "-".into()),
-                truncate(&printable(&p.comm), 13)
+                truncate(&printable(&p.comm), 11)
             )?;
         }
         Ok(())

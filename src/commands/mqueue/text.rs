@@ -3,7 +3,7 @@
 
 use super::judge::{OversizedGroup, QueueReport};
 use super::render::plural;
-use crate::render::text::{printable, truncate, wrap};
+use crate::render::text::{printable, truncate, width, wrap};
 use crate::render::Style;
 use crate::units::{human_duration, human_size, thousands};
 use std::io::{self, Write};
@@ -78,13 +78,22 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
         Some(_) => title.push_str(": NOT bound to its quota"),
         None => {}
     }
-    writeln!(out, "{}", style.bold(&printable(&title)))?;
+    for l in wrap(&title, 80, 2) {
+        writeln!(out, "{}", style.bold(&l))?;
+    }
     let mut lines: Vec<String> = Vec::new();
     if let Some(p) = &q.problem {
         lines.push(format!("queue {}", p));
     }
     if let Some(b) = &q.binding {
-        lines.push(format!("{}  {} mode {}", q.path, b.owner, b.mode));
+        let owner = format!("{} mode {}", b.owner, b.mode);
+        if width(&printable(&q.path)) + 2 + width(&owner) <= 78 {
+            lines.push(format!("{}  {owner}", q.path));
+        } else {
+            // A long path alone on its line, whole, so it can be copied.
+            lines.push(q.path.clone());
+            lines.push(owner);
+        }
         if !b.reasons.is_empty() {
             lines.push(format!("{}.", b.reasons.join("; ")));
         }
@@ -172,7 +181,9 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
         }
     }
     if let Some(fix) = q.binding.as_ref().and_then(|b| b.fix.as_ref()) {
-        writeln!(out, "  fix: {}", style.bold(&printable(fix)))?;
+        for l in crate::render::text::wrap_with_command("fix:", fix, 78, 2) {
+            writeln!(out, "  {}", style.bold(&l))?;
+        }
     }
     Ok(())
 }

@@ -297,11 +297,22 @@ fn write_actions(out: &mut dyn Write, actions: &[Action]) -> io::Result<()> {
                 detail.push_str(&format!("; {} {whose}", h.zombies));
             }
         }
-        let body = format!("{}  ({})", printable(&a.command), printable(&detail));
-        for (i, l) in crate::render::text::wrap(&body, 66, 0).iter().enumerate() {
-            if i == 0 {
-                writeln!(out, "  {:<9} {l}", a.outcome.word())?;
-            } else {
+        // The command stays whole on the first line; what happened wraps under it.
+        let command = printable(&a.command);
+        let detail = format!("({})", printable(&detail));
+        if crate::render::text::width(&command) <= 66 {
+            // Greedy filling keeps a command that fits in the first line whole on it.
+            let body = format!("{command} {detail}");
+            for (i, l) in crate::render::text::wrap(&body, 66, 0).iter().enumerate() {
+                if i == 0 {
+                    writeln!(out, "  {:<9} {l}", a.outcome.word())?;
+                } else {
+                    writeln!(out, "            {l}")?;
+                }
+            }
+        } else {
+            writeln!(out, "  {:<9} {command}", a.outcome.word())?;
+            for l in crate::render::text::wrap(&detail, 66, 0) {
                 writeln!(out, "            {l}")?;
             }
         }

@@ -130,13 +130,20 @@ impl Step {
 
     /// The plan's lines for this step: the command and its parent, then what the judgement says it does.
     pub fn describe(&self) -> Vec<String> {
-        let mut lines = vec![format!(
-            "{:<32} # {} {} ({})",
-            self.command,
-            self.comm,
+        let command = crate::render::text::printable(&self.command);
+        let whose = format!(
+            "# {} {} ({})",
+            crate::render::text::printable(&self.comm),
             self.pid,
             plural(self.zombies.len(), "zombie")
-        )];
+        );
+        let one = format!("{command:<32} {whose}");
+        // Printed after two spaces: a line that would pass 80 columns gets the command alone, whole.
+        let mut lines = if crate::render::text::width(&one) <= 78 {
+            vec![one]
+        } else {
+            vec![command, format!("    {whose}")]
+        };
         lines.extend(
             crate::render::text::wrap(&self.note, 72, 0)
                 .into_iter()

@@ -2,7 +2,7 @@
 
 use super::adopter::Reaps;
 use super::judge::{plural, ZombiesReport};
-use crate::render::text::{printable, truncate, wrap};
+use crate::render::text::{printable, truncate, width, wrap};
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
 use crate::units::{human_duration, thousands};
@@ -60,12 +60,9 @@ impl Report for ZombiesReport {
     }
 
     fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
-        writeln!(
-            out,
-            "{} {}",
-            style.status(self.status),
-            style.bold(&self.headline())
-        )?;
+        for l in crate::render::text::status_lines(style, self.status, &self.headline()) {
+            writeln!(out, "{l}")?;
+        }
         if self.transient > 0 && self.zombies > 0 {
             writeln!(
                 out,
@@ -79,16 +76,24 @@ impl Report for ZombiesReport {
             let service = p
                 .service
                 .as_ref()
-                .map(|s| format!("  service {}", printable(&s.name)))
+                .map(|s| format!("service {}", printable(&s.name)))
                 .unwrap_or_default();
-            writeln!(
-                out,
-                "{}  pid {}  state {}{}",
+            let head = format!("{}  pid {}  state {}", printable(&p.comm), p.pid, p.state);
+            let bold_head = format!(
+                "{}  pid {}  state {}",
                 style.bold(&printable(&p.comm)),
                 p.pid,
-                p.state,
-                service
-            )?;
+                p.state
+            );
+            if service.is_empty() {
+                writeln!(out, "{bold_head}")?;
+            } else if width(&head) + 2 + width(&service) <= 80 {
+                writeln!(out, "{bold_head}  {service}")?;
+            } else {
+                // A long unit name goes on a line of its own, whole (it is copied into systemctl).
+                writeln!(out, "{bold_head}")?;
+                writeln!(out, "  {service}")?;
+            }
             if !p.cmdline.is_empty() {
                 writeln!(
                     out,

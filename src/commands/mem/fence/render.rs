@@ -143,7 +143,14 @@ fn write_steps(out: &mut dyn Write, steps: &[Done], style: &Style) -> io::Result
             Outcome::Refused => style.status(Status::Warning).replace("WARNING", &word),
             _ => word,
         };
-        writeln!(out, "  {word} {}", printable(&s.command))?;
+        let command = printable(&s.command);
+        if 15 + crate::render::text::width(&command) <= 80 {
+            writeln!(out, "  {word} {command}")?;
+        } else {
+            // Too long for the line: the command goes under its outcome, whole, to be copied.
+            writeln!(out, "  {}", word.trim_end())?;
+            writeln!(out, "    {command}")?;
+        }
         if !s.note.is_empty() {
             for l in wrap(&s.note, 62, 0) {
                 writeln!(out, "{:16}{}", "", style.dim(&printable(&l)))?;
@@ -224,7 +231,9 @@ impl Report for FenceReport {
             }
         }
         if !self.note.is_empty() {
-            writeln!(out, "  {}", printable(&self.note))?;
+            for l in wrap(&self.note, 78, 2) {
+                writeln!(out, "  {l}")?;
+            }
         }
         writeln!(out)?;
         write_steps(out, &self.steps, style)?;

@@ -71,11 +71,8 @@ impl HistoryReport {
         writeln!(out, "or for the next hour, from this shell:")?;
         writeln!(out, "  {cmd} --every 10s --for 1h")?;
         writeln!(out)?;
-        writeln!(
-            out,
-            "Then run `{}` again.",
-            cmd.replacen("mem record", "mem report", 1)
-        )
+        writeln!(out, "Then run the report again:")?;
+        writeln!(out, "  {}", cmd.replacen("mem record", "mem report", 1))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::plan::{Outcome, Step};
 use crate::readers::sites::Site;
-use crate::render::text::{printable, wrap};
+use crate::render::text::{printable, width, wrap};
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
 use serde::Serialize;
@@ -160,16 +160,23 @@ fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result
             Outcome::Failed | Outcome::Refused => style.bold(&word),
             _ => word,
         };
-        let line = [printable(&s.path), printable(&s.change)]
-            .into_iter()
-            .filter(|p| !p.is_empty())
-            .collect::<Vec<_>>()
-            .join("  ");
-        writeln!(out, "  {word} {line}")?;
+        let path = printable(&s.path);
+        let change = printable(&s.change);
+        // 2 + 12 + 1 columns before the path; what changes follows it when both fit in 80
+        // columns, else it goes under the path, wrapped, as the notes are.
+        if change.is_empty() {
+            writeln!(out, "  {word} {path}")?;
+        } else if 15 + width(&path) + 2 + width(&change) <= 80 {
+            writeln!(out, "  {word} {path}  {change}")?;
+        } else {
+            writeln!(out, "  {word} {path}")?;
+            for l in wrap(&change, 80 - 17, 2) {
+                writeln!(out, "{:17}{l}", "")?;
+            }
+        }
         if !s.note.is_empty() {
-            // Notes are whole sentences (a disagreement spelled out): wrapped to fit 80 columns.
-            for l in wrap(&printable(&s.note), 80 - 17, 0) {
-                writeln!(out, "  {:12}   {}", "", style.dim(&l))?;
+            for l in wrap(&s.note, 80 - 17, 2) {
+                writeln!(out, "{:17}{}", "", style.dim(&l))?;
             }
         }
     }
@@ -222,23 +229,22 @@ impl Report for FixReport {
         if self.silent {
             return Ok(());
         }
-        writeln!(
-            out,
-            "{} {}",
-            style.status(self.status),
-            style.bold(&self.summary())
-        )?;
+        for l in crate::render::text::status_lines(style, self.status, &self.summary()) {
+            writeln!(out, "{l}")?;
+        }
         if self.dry_run {
             writeln!(out, "dry run: nothing was changed")?;
         }
         for site in &self.sites {
             writeln!(out)?;
-            writeln!(
-                out,
+            let label = format!(
                 "{}{}",
-                style.bold(&site.label),
+                printable(&site.label),
                 if site.declined { "  (declined)" } else { "" }
-            )?;
+            );
+            for l in wrap(&label, 80, 2) {
+                writeln!(out, "{}", style.bold(&l))?;
+            }
             if let Some(login) = &site.login {
                 writeln!(
                     out,
@@ -247,7 +253,9 @@ impl Report for FixReport {
                 )?;
             }
             for n in &site.notes {
-                writeln!(out, "  note: {}", printable(n))?;
+                for l in wrap(&format!("note: {n}"), 78, 2) {
+                    writeln!(out, "  {l}")?;
+                }
             }
             let mut current = usize::MAX;
             for s in &site.steps {
@@ -268,7 +276,9 @@ impl Report for FixReport {
             writeln!(out)?;
             writeln!(out, "Left out by --all:")?;
             for l in &self.left_out {
-                writeln!(out, "  {}: {}", printable(&l.label), printable(&l.reason))?;
+                for w in wrap(&format!("{}: {}", l.label, l.reason), 78, 2) {
+                    writeln!(out, "  {w}")?;
+                }
             }
         }
         Ok(())

@@ -168,9 +168,13 @@ impl Report for PurgeReport {
                 .flatten()
                 .collect::<Vec<_>>()
                 .join(" ");
-            writeln!(out, "{}", style.bold(&printable(&label)))?;
+            for l in crate::render::text::wrap(&label, 80, 2) {
+                writeln!(out, "{}", style.bold(&l))?;
+            }
             if let Some(q) = &s.quarantine {
-                writeln!(out, "  quarantine: {}", printable(q))?;
+                for l in crate::render::text::wrap(&format!("quarantine: {q}"), 78, 2) {
+                    writeln!(out, "  {l}")?;
+                }
             }
             if s.pending > 0 {
                 writeln!(
