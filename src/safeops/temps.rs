@@ -98,7 +98,7 @@ impl Dir {
             {
                 eprintln!(
                     "toolkit: removed {} (left by a killed run)",
-                    self.show(&name)
+                    crate::render::sanitize::printable(&self.show(&name))
                 );
                 removed.push(name);
             }

@@ -171,7 +171,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
                 eprintln!(
                     "  {} {}  {}  {}",
                     c.mta.name(),
-                    c.message.id,
+                    printable(&c.message.id),
                     human_size(c.message.size),
                     c.message
                         .sender
@@ -192,7 +192,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
             "{verb} {} message(s) ({}) of {}?",
             selected.len(),
             human_size(total),
-            args.account.join(", ")
+            printable(&args.account.join(", "))
         ))?
     };
     let entry = |c: &Candidate, outcome: Outcome, detail: String| Purged {
