@@ -280,15 +280,7 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
         queues.push(q);
     }
     queues.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.path.cmp(&b.path)));
-    groups.sort_by(|a, b| {
-        b.size
-            .cmp(&a.size)
-            .then(b.count.cmp(&a.count))
-            .then(a.queue.cmp(&b.queue))
-            .then(a.ids.cmp(&b.ids))
-    });
-    let not_listed = groups.len().saturating_sub(opts.top);
-    groups.truncate(opts.top);
+    let not_listed = top_groups(&mut groups, opts.top);
     let largest = queues.first().map_or(0, |q| q.bytes);
     // Never OK for what could not be read: a skipped queue or file may be the runaway one.
     let status =
@@ -311,10 +303,47 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
     }
 }
 
+/// Orders oversized groups largest first (then most copies, then by queue and ids, so the listing is
+/// stable), keeps the first `top` and returns how many were left out.
+pub(super) fn top_groups(groups: &mut Vec<OversizedGroup>, top: usize) -> usize {
+    groups.sort_by(|a, b| {
+        b.size
+            .cmp(&a.size)
+            .then(b.count.cmp(&a.count))
+            .then(a.queue.cmp(&b.queue))
+            .then(a.ids.cmp(&b.ids))
+    });
+    let not_listed = groups.len().saturating_sub(top);
+    groups.truncate(top);
+    not_listed
+}
+
 fn oversized(g: Group, queue: &str, domain: Option<String>, facts: &Facts) -> OversizedGroup {
+    let owners = g
+        .owners
+        .iter()
+        .map(|&(u, gr)| {
+            format!(
+                "{}:{}",
+                facts.users.user_name(u),
+                facts.users.group_name(gr)
+            )
+        })
+        .collect();
+    oversized_group(g, queue.to_string(), domain, facts.now, owners)
+}
+
+/// One group of identical oversized messages as reported, for a sendmail queue or a hosting account.
+pub(super) fn oversized_group(
+    g: Group,
+    queue: String,
+    site_domain: Option<String>,
+    now: Now,
+    owners: Vec<String>,
+) -> OversizedGroup {
     OversizedGroup {
-        queue: queue.to_string(),
-        site_domain: domain,
+        queue,
+        site_domain,
         count: g.count,
         size: g.size,
         bytes: g.size.saturating_mul(g.count),
@@ -322,18 +351,8 @@ fn oversized(g: Group, queue: &str, domain: Option<String>, facts: &Facts) -> Ov
         subject: g.subject,
         ids: g.ids,
         created: g.created,
-        age: age(facts.now, g.created),
-        owners: g
-            .owners
-            .iter()
-            .map(|&(u, gr)| {
-                format!(
-                    "{}:{}",
-                    facts.users.user_name(u),
-                    facts.users.group_name(gr)
-                )
-            })
-            .collect(),
+        age: age(now, g.created),
+        owners,
         recipient_count: g.recipient_count,
         recipients: g.recipients,
         attempts: g.attempts,

@@ -5,7 +5,7 @@
 
 mod render;
 
-use super::judge::{Now, OversizedGroup};
+use super::judge::{oversized_group, top_groups, Now, OversizedGroup};
 use super::targets::MtaTarget;
 use crate::readers::accounts::{AccountDb, Attribution};
 use crate::readers::mqueue::delivery::{self, Class};
@@ -312,28 +312,7 @@ fn judge(
         reasons.truncate(KEPT_REASONS);
         r.reasons = reasons;
         for g in acc.groups.sorted() {
-            groups.push(OversizedGroup {
-                queue: r.account.clone(),
-                site_domain: None,
-                count: g.count,
-                size: g.size,
-                bytes: g.size.saturating_mul(g.count),
-                sender: g.sender,
-                subject: g.subject,
-                ids: g.ids,
-                created: g.created,
-                age: (now.unix - g.created).max(0) as u64,
-                owners: Vec::new(),
-                recipient_count: g.recipient_count,
-                recipients: g.recipients,
-                attempts: g.attempts,
-                status_class: g.status_class,
-                status: g.status,
-                quarantine: g.quarantine,
-                classes: g.classes,
-                damaged: g.damaged,
-                problem: g.problem,
-            });
+            groups.push(oversized_group(g, r.account.clone(), None, now, Vec::new()));
         }
         totals.messages += r.messages;
         totals.bytes += r.bytes;
@@ -344,15 +323,7 @@ fn judge(
     }
     totals.accounts = accounts.iter().filter(|a| a.attributed).count();
     accounts.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.account.cmp(&b.account)));
-    groups.sort_by(|a, b| {
-        b.size
-            .cmp(&a.size)
-            .then(b.count.cmp(&a.count))
-            .then(a.queue.cmp(&b.queue))
-            .then(a.ids.cmp(&b.ids))
-    });
-    let not_listed = groups.len().saturating_sub(opts.top);
-    groups.truncate(opts.top);
+    let not_listed = top_groups(&mut groups, opts.top);
     // Judged like the sendmail queues: the largest account's queued bytes against -w/-c; what could
     // not be read makes it UNKNOWN unless that is already CRITICAL.
     let largest = accounts.first().map_or(0, |a| a.bytes);
