@@ -469,6 +469,44 @@ impl Dir {
         fsync(self.fd.as_fd()).map_err(|errno| SafeError::Failed { path, errno })
     }
 
+    /// Writes `content` into an existing regular file in place, without truncating or replacing it,
+    /// as kernel interface files (cgroupfs `memory.max`, `cgroup.procs`) must be written: a rename
+    /// over them is refused by the kernel. Never follows a symlink and never creates the name.
+    pub fn write_in_place(&self, name: &OsStr, content: &[u8]) -> Result<()> {
+        let path = self.show(name);
+        if !single_name(name) {
+            return Err(SafeError::Refused {
+                path,
+                reason: "not a plain name".into(),
+            });
+        }
+        injected_failure("before writing in place", &path)?;
+        let flags = OFlag::O_WRONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = match openat(self.fd.as_fd(), name, flags, Mode::empty()) {
+            Ok(fd) => fd,
+            Err(Errno::ELOOP) => {
+                return Err(SafeError::Refused {
+                    path,
+                    reason: "is a symlink (not followed)".into(),
+                })
+            }
+            Err(Errno::ENOENT) => return Err(SafeError::Missing { path }),
+            Err(errno) => return Err(SafeError::Failed { path, errno }),
+        };
+        let st = fstat(fd.as_fd()).map_err(|errno| SafeError::Failed {
+            path: path.clone(),
+            errno,
+        })?;
+        if kind_of(&st) != Kind::File {
+            return Err(SafeError::Refused {
+                path,
+                reason: "is not a regular file".into(),
+            });
+        }
+        let mut file = std::fs::File::from(fd);
+        file.write_all(content).map_err(|e| io_failed(&path, e))
+    }
+
     /// Creates a subdirectory if it does not exist (never through a symlink) and opens it.
     pub fn ensure_dir(&self, name: &OsStr, mode: u32) -> Result<Dir> {
         match nix::sys::stat::mkdirat(self.fd.as_fd(), name, Mode::from_bits_truncate(mode)) {

@@ -142,3 +142,31 @@ fn trusted_open_refuses_a_final_symlink() {
         Err(SafeError::Refused { .. })
     ));
 }
+
+#[test]
+fn write_in_place_keeps_the_inode_and_never_follows_or_creates() {
+    let (t, d) = setup();
+    let f = t.path().join("memory.max");
+    std::fs::write(&f, "max\n").unwrap();
+    let ino = std::fs::metadata(&f).unwrap().ino();
+    d.write_in_place(os("memory.max"), b"1048576").unwrap();
+    assert_eq!(std::fs::read(&f).unwrap(), b"1048576");
+    assert_eq!(
+        std::fs::metadata(&f).unwrap().ino(),
+        ino,
+        "written in place"
+    );
+    let outside = t.path().join("outside");
+    std::fs::write(&outside, "keep").unwrap();
+    symlink(&outside, t.path().join("cgroup.procs")).unwrap();
+    assert!(matches!(
+        d.write_in_place(os("cgroup.procs"), b"42"),
+        Err(SafeError::Refused { .. })
+    ));
+    assert_eq!(std::fs::read(&outside).unwrap(), b"keep");
+    assert!(matches!(
+        d.write_in_place(os("memory.high"), b"1"),
+        Err(SafeError::Missing { .. })
+    ));
+    assert!(!t.path().join("memory.high").exists());
+}

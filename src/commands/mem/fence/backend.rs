@@ -8,8 +8,6 @@ use crate::root::Root;
 use crate::safeops::journal::{Change, Journal};
 use crate::safeops::Dir;
 use std::ffi::OsStr;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// The interface files the kernel gives a new memory cgroup, with their initial values, as a fake
@@ -158,15 +156,11 @@ impl Cgroupfs {
 
     fn write(&self, rel: &str, value: &str) -> Result<(), String> {
         if self.live {
-            let path = self.path(rel).ok_or("no memory controller")?;
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&path)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
-            return f
-                .write_all(value.as_bytes())
-                .map_err(|e| format!("{}: {e}", path.display()));
+            // Below the mount point, every directory is opened without following links.
+            let (dir, name) = self.parent(rel)?;
+            return dir
+                .write_in_place(OsStr::new(name), value.as_bytes())
+                .map_err(|e| e.to_string());
         }
         let content = if rel.ends_with("cgroup.subtree_control") {
             // `+memory` adds the word, `-memory` removes it, as the kernel does.
