@@ -101,12 +101,14 @@ impl<'a> View<'a> {
         let mut reparented = HashMap::new();
         for c in &table.procs {
             // A session is inherited at fork or made by setsid() (then it is the pid itself): a child
-            // whose session is neither its own nor its parent's came from another parent.
+            // whose session is neither its own nor its parent's came from another parent. A parent's
+            // session of 0 (its leader is outside this PID namespace, as in a container) still
+            // differs from a child's session led inside it; two sessions of 0 prove nothing.
             if c.ppid <= 1 || c.session <= 0 || c.session == c.pid {
                 continue;
             }
             if let Some(x) = table.get(c.ppid) {
-                if x.session > 0 && x.session != c.session {
+                if x.session >= 0 && x.session != c.session {
                     reparented.entry(x.pid).or_insert(c.pid);
                 }
             }

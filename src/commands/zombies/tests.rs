@@ -414,6 +414,32 @@ fn subreaper_seen_by_a_reparented_child() {
 }
 
 #[test]
+fn subreaper_seen_inside_a_container_whose_session_leader_is_outside() {
+    // In a container the shell that started the subreaper leads a session outside the PID namespace:
+    // /proc shows session 0 for it and its own children; the daemon's session is led inside.
+    let mut w = World::systemd();
+    w.add(5000, 1, "python3", 'S', 90_000.0).caught = SIGCHLD_BIT;
+    w.proc_mut(5000).session = 0;
+    w.add(5002, 5000, "sleep", 'S', 80_000.0);
+    w.proc_mut(5002).session = 5001;
+    w.add(5010, 5000, "worker", 'S', 80_000.0).caught = SIGCHLD_BIT;
+    w.proc_mut(5010).session = 0;
+    w.zombies(5010, 5011, 3, 5000.0);
+    let r = w.report(60);
+    let a = parent(&r, 5010).adopter.as_ref().unwrap();
+    assert_eq!((a.pid, a.role, a.reaps), (5000, "subreaper", Reaps::Likely));
+    assert!(
+        a.why.contains("5002 (sleep) was reparented to it"),
+        "{}",
+        a.why
+    );
+    // Children that share the outside session (0 and 0) prove nothing.
+    w.proc_mut(5002).session = 0;
+    let r = w.report(60);
+    assert_eq!(parent(&r, 5010).adopter.as_ref().unwrap().pid, 1);
+}
+
+#[test]
 fn subreaper_holding_old_zombies_does_not_reap() {
     let mut w = World::systemd();
     w.add(5000, 1, "python3", 'S', 90_000.0);
