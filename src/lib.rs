@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod error;
+pub mod finding;
 pub mod readers;
 pub mod render;
 pub mod root;
