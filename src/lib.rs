@@ -3,6 +3,7 @@
 //! Every command is read, judge, render (and act, for the fixing ones): readers under `readers/`,
 //! commands under `commands/`, renderers under `render/`.
 
+pub mod act;
 pub mod cli;
 pub mod commands;
 pub mod context;

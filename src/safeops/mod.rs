@@ -125,6 +125,20 @@ pub struct Meta {
 }
 
 impl Meta {
+    /// Why the safety rules refuse to change this object (see `Entry::check_changeable`), if they do:
+    /// a plan is checked with it before anything is opened for writing.
+    pub fn refusal(&self) -> Option<String> {
+        match self.kind {
+            Kind::Symlink => Some("is a symlink (not followed)".to_string()),
+            Kind::Other => Some("is not a regular file or directory".to_string()),
+            Kind::File if self.nlink > 1 => Some(format!(
+                "has {} hard links (shared with files elsewhere; changing it would change them too)",
+                self.nlink
+            )),
+            _ => None,
+        }
+    }
+
     fn from_stat(st: &FileStat) -> Meta {
         Meta {
             kind: kind_of(st),
@@ -617,19 +631,13 @@ impl Entry<'_> {
     /// The safety rules for changing an object: no symlink, only directories and regular files, and a
     /// regular file must have no other hard link.
     pub fn check_changeable(&self) -> Result<()> {
-        let reason = match self.meta.kind {
-            Kind::Symlink => "is a symlink (not followed)".to_string(),
-            Kind::Other => "is not a regular file or directory".to_string(),
-            Kind::File if self.meta.nlink > 1 => format!(
-                "has {} hard links (shared with files elsewhere; changing it would change them too)",
-                self.meta.nlink
-            ),
-            _ => return Ok(()),
-        };
-        Err(SafeError::Refused {
-            path: self.path(),
-            reason,
-        })
+        match self.meta.refusal() {
+            None => Ok(()),
+            Some(reason) => Err(SafeError::Refused {
+                path: self.path(),
+                reason,
+            }),
+        }
     }
 
     /// Changes owner and group (`fchownat(fd, "", AT_EMPTY_PATH)` on the held descriptor).

@@ -13,8 +13,9 @@
 //! fake root that carries them (a chroot tree) gets m4 run in it; one without them is reported as
 //! what would be done.
 
-use super::plan::{Mode, Outcome, Step};
-use super::site::{Admin, Ctx};
+use super::plan::Step;
+use super::site::{Admin, Planner};
+use crate::act::Outcome;
 use crate::safeops::Dir;
 use crate::sendmail::defaultuser;
 use std::ffi::CString;
@@ -365,22 +366,33 @@ pub fn workdir(fst: &Dir) -> Option<Dir> {
     fst.subdir(Path::new("etc/mail")).ok()
 }
 
-/// What `--m4` makes of the cf, before anything is written.
+/// What `--m4` makes of the cf when planned: m4 itself runs only when the plan is applied.
 pub enum M4Plan {
     /// Already right.
     Done(Step),
-    /// Would be regenerated, not in this run (dry run, or a fake root without an m4 of its own).
+    /// Would be regenerated, not in this run (a fake root without an m4 of its own).
     Pending(Step),
     /// Refused or failed: the pair (mc and cf) is not changed.
     Blocked(Step),
-    /// m4 ran, confined, and its output is a sendmail.cf with the new value: the cf's new text.
-    Generated { cf: Vec<u8>, change: String },
+    /// To be regenerated with these tools when the plan is applied; shown as the step (with the
+    /// identity m4 will run as).
+    Deferred { tools: M4Tools, shown: Step },
 }
 
-impl Ctx<'_, '_> {
-    /// Step 4 with `--m4`: the cf regenerated from the (edited) mc, through m4 confined as above.
-    pub fn plan_m4(&self, cf_rel: &str, cf: &[u8], mc: &[u8], value: &str) -> M4Plan {
-        let change = format!("regenerate from sendmail.mc with m4 (DefaultUser={value})");
+/// What m4 made of the cf when the plan was applied.
+pub enum M4Run {
+    Blocked(Step),
+    /// m4 ran, confined, and its output is a sendmail.cf with the new value: the cf's new text.
+    Generated {
+        cf: Vec<u8>,
+        change: String,
+    },
+}
+
+impl Planner<'_> {
+    /// Step 4 with `--m4`: the cf to be regenerated from the (edited) mc, through m4 confined as above.
+    pub fn plan_m4(&self, cf_rel: &str, cf: &[u8], value: &str) -> M4Plan {
+        let change = m4_change(value);
         let refused = |why: String| {
             M4Plan::Blocked(Step::new(4, cf_rel, change.clone(), Outcome::Refused, why))
         };
@@ -392,7 +404,12 @@ impl Ctx<'_, '_> {
             return refused(why);
         }
         let root = &self.opts.root;
-        let tools = match locate(root) {
+        let located = self
+            .snap
+            .m4_tools
+            .clone()
+            .unwrap_or_else(|| Err("m4 was not looked for".into()));
+        let tools = match located {
             Ok(Some(t)) => t,
             Ok(None) if !self.opts.live => {
                 return M4Plan::Pending(Step::new(
@@ -406,33 +423,52 @@ impl Ctx<'_, '_> {
             Ok(None) => return refused(format!("no /{M4}: install m4 and sendmail-cf")),
             Err(why) => return refused(why),
         };
-        if let Err(why) = can_drop_to(self.admin, nix::unistd::geteuid().as_raw()) {
+        if let Err(why) = can_drop_to(self.admin, self.snap.euid) {
             return refused(why);
         }
-        if self.run == Mode::Inspect {
-            let note = format!(
-                "m4 runs as uid {} gid {} (no other groups), chrooted in {}",
-                self.admin.uid,
-                self.admin.gid,
-                root.display()
-            );
-            return M4Plan::Pending(Step::new(4, cf_rel, change, Outcome::WouldChange, note));
+        let note = format!(
+            "m4 runs as uid {} gid {} (no other groups), chrooted in {}",
+            self.admin.uid,
+            self.admin.gid,
+            root.display()
+        );
+        M4Plan::Deferred {
+            tools,
+            shown: Step::new(4, cf_rel, change, Outcome::WouldChange, note),
         }
-        let fst = self.fst;
-        let etc_mail = workdir(fst);
-        let cwd = etc_mail.as_ref().unwrap_or(fst);
-        match regenerate(root, &tools, cwd, self.admin, mc, value) {
-            Ok(generated) => M4Plan::Generated {
-                cf: generated,
-                change: format!(
-                    "regenerated with m4 as uid {}, DefaultUser={value}",
-                    self.admin.uid
-                ),
-            },
-            Err(M4Error::Refused(why)) => refused(why),
-            Err(M4Error::Failed(why)) => {
-                M4Plan::Blocked(Step::new(4, cf_rel, change, Outcome::Failed, why))
-            }
+    }
+}
+
+fn m4_change(value: &str) -> String {
+    format!("regenerate from sendmail.mc with m4 (DefaultUser={value})")
+}
+
+/// Runs m4 as planned, on the mc's new text, in the site's etc/mail.
+pub fn run_m4(
+    fst: &Dir,
+    root: &Path,
+    tools: &M4Tools,
+    admin: Admin,
+    cf_rel: &str,
+    mc: &[u8],
+    value: &str,
+) -> M4Run {
+    let change = m4_change(value);
+    let etc_mail = workdir(fst);
+    let cwd = etc_mail.as_ref().unwrap_or(fst);
+    match regenerate(root, tools, cwd, admin, mc, value) {
+        Ok(generated) => M4Run::Generated {
+            cf: generated,
+            change: format!(
+                "regenerated with m4 as uid {}, DefaultUser={value}",
+                admin.uid
+            ),
+        },
+        Err(M4Error::Refused(why)) => {
+            M4Run::Blocked(Step::new(4, cf_rel, change, Outcome::Refused, why))
+        }
+        Err(M4Error::Failed(why)) => {
+            M4Run::Blocked(Step::new(4, cf_rel, change, Outcome::Failed, why))
         }
     }
 }

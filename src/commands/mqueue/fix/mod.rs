@@ -4,9 +4,11 @@
 mod default_user;
 mod m4;
 mod plan;
+mod read;
 mod render;
 mod site;
 
+use crate::act::Outcome;
 use crate::cli::{MqueueFixArgs, QueueOwner};
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -16,9 +18,10 @@ use crate::safeops::journal::{self, Journal};
 use crate::safeops::{Dir, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
-use plan::{Mode, Names, Outcome, Step};
+use plan::{Names, Step};
+use read::Snapshot;
 pub use render::{FixReport, LeftOut, SiteFix};
-use site::{Admin, Ctx, FixOptions};
+use site::{Admin, Applier, FixOptions, Planner};
 use std::ffi::OsStr;
 use std::path::Path;
 
@@ -94,6 +97,7 @@ fn select<'a>(db: &'a SiteDb, args: &MqueueFixArgs) -> Result<(Vec<&'a Site>, Ve
     Ok((chosen, left_out))
 }
 
+/// One site: read, plan once, show, confirm, and apply that plan.
 fn fix_site(
     ctx: &Context,
     users: &UserDb,
@@ -114,36 +118,47 @@ fn fix_site(
             Outcome::Refused,
             format!("admin not settled: {why}"),
         );
-        return Ok(SiteFix::refused(site, vec![step]));
+        return Ok(SiteFix::new(site, vec![step]));
     };
     let fst = match Dir::open_trusted(&site.fst()) {
         Ok(d) => d,
-        Err(e) => return Ok(SiteFix::refused(site, vec![Step::refused(1, "fst", &e)])),
+        Err(e) => return Ok(SiteFix::new(site, vec![Step::refused(1, "fst", &e)])),
     };
     let admin = Admin { uid, gid };
-    let inspect = steps(&fst, admin, opts, Mode::Inspect, None, users);
-    let pending = inspect
-        .iter()
-        .filter(|s| s.outcome == Outcome::WouldChange)
-        .count();
+    let snap = Snapshot::read(
+        &fst,
+        opts.chgrp_queued,
+        opts.m4.then_some(opts.root.as_path()),
+    );
+    let plan = Planner {
+        snap: &snap,
+        admin,
+        opts,
+        names: users,
+    }
+    .plan();
+    let shown = plan.steps();
+    let pending = shown.iter().filter(|s| s.outcome.pending()).count();
     if pending == 0 || approval == Approval::DryRun {
-        return Ok(SiteFix::new(site, inspect));
+        return Ok(SiteFix::new(site, shown));
     }
     if approval == Approval::Ask {
-        render::print_plan(&label, &inspect, &ctx.style);
+        render::print_plan(&label, &shown, &ctx.style);
         if !approval.confirm(&format!("Apply {pending} change(s) to {label}?"))? {
-            let declined = inspect
+            let declined = shown
                 .into_iter()
-                .map(|mut s| {
-                    if s.outcome == Outcome::WouldChange {
-                        s.note = "declined".into();
+                .map(|s| {
+                    if s.outcome.pending() {
+                        s.became(Outcome::Declined, "declined")
+                    } else {
+                        s
                     }
-                    s
                 })
                 .collect();
             return Ok(SiteFix::declined(site, declined));
         }
     }
+    crate::act::pause_after_confirm();
     // Nothing is changed without a journal to undo it from; this site is refused, the others go on.
     let journal = open_journals(ctx).and_then(|j| Journal::begin(&j, &site.name, opts.now));
     let mut journal = match journal {
@@ -156,36 +171,16 @@ fn fix_site(
                 Outcome::Refused,
                 format!("cannot journal, so nothing was changed: {e}"),
             );
-            return Ok(SiteFix::refused(site, vec![step]));
+            return Ok(SiteFix::new(site, vec![step]));
         }
     };
-    let applied = steps(&fst, admin, opts, Mode::Apply, Some(&mut journal), users);
-    Ok(SiteFix::new(site, applied))
-}
-
-fn steps(
-    fst: &Dir,
-    admin: Admin,
-    opts: &FixOptions,
-    run: Mode,
-    journal: Option<&mut Journal>,
-    names: &dyn Names,
-) -> Vec<Step> {
-    let mut c = Ctx {
-        fst,
+    let mut applier = Applier {
+        fst: &fst,
         admin,
         opts,
-        run,
-        journal,
-        names,
+        journal: &mut journal,
     };
-    let mut steps = c.queue_dir();
-    steps.extend(c.smrsh_aliases());
-    steps.extend(c.default_user());
-    if opts.chgrp_queued {
-        steps.extend(c.chgrp_queued());
-    }
-    steps
+    Ok(SiteFix::new(site, plan.apply(&mut applier)))
 }
 
 fn open_journals(ctx: &Context) -> std::result::Result<Dir, SafeError> {
@@ -251,7 +246,7 @@ fn undo(
         let fst = match Dir::open_trusted(&site.fst()) {
             Ok(d) => d,
             Err(e) => {
-                fixes.push(SiteFix::refused(site, vec![Step::refused(1, "fst", &e)]));
+                fixes.push(SiteFix::new(site, vec![Step::refused(1, "fst", &e)]));
                 continue;
             }
         };
@@ -259,7 +254,7 @@ fn undo(
             Ok(j) => j,
             Err(e) => {
                 let step = Step::new(0, "", "read the journal", Outcome::Refused, e.to_string());
-                fixes.push(SiteFix::refused(site, vec![step]));
+                fixes.push(SiteFix::new(site, vec![step]));
                 continue;
             }
         };
@@ -282,7 +277,7 @@ fn undo(
             Ok(u) => u,
             Err(e) => {
                 let step = Step::new(0, "", "undo recorded fixes", Outcome::Failed, e.to_string());
-                fixes.push(SiteFix::refused(site, vec![step]));
+                fixes.push(SiteFix::new(site, vec![step]));
                 continue;
             }
         };

@@ -1,36 +1,45 @@
-//! The fix as a plan: steps that each inspect the current state through the safe operations, say what
-//! they would change, and apply exactly that (journaled) when allowed. A second run finds every step
-//! already right and changes nothing.
+//! The fix as one plan: steps decided over what was read (no I/O), shown, confirmed, and applied as
+//! planned. Each change carries what its target looked like when it was planned; the applier looks at
+//! the target again just before changing it, journaled, and refuses the step if it changed. A second
+//! run finds every step already right and changes nothing.
 
+use crate::act::{recheck, Outcome};
 use crate::safeops::journal::{Change, Journal, Record};
-use crate::safeops::{Entry, SafeError};
-use serde::Serialize;
-use std::path::{Path, PathBuf};
+use crate::safeops::{Entry, Meta, SafeError};
+use serde::{Serialize, Serializer};
+use std::path::PathBuf;
 
-/// How a step went (or would go).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Already right: nothing to do.
-    Ok,
-    /// Dry run, declined, or fake-root-only action: what would be done.
-    WouldChange,
-    Changed,
-    /// A safety rule or a precondition stopped it (the reason says which).
-    Refused,
-    Failed,
+/// The fix's word for an outcome (a declined step is shown as what it would change).
+pub fn word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ok => "ok",
+        Outcome::WouldChange | Outcome::Declined => "would change",
+        Outcome::Changed => "changed",
+        Outcome::Refused | Outcome::NoEffect => "refused",
+        Outcome::Failed => "failed",
+    }
 }
 
-impl Outcome {
-    pub fn word(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::WouldChange => "would change",
-            Outcome::Changed => "changed",
-            Outcome::Refused => "refused",
-            Outcome::Failed => "failed",
-        }
+/// The outcomes the fix reports, in its report's order.
+pub const SHOWN: [Outcome; 5] = [
+    Outcome::Changed,
+    Outcome::WouldChange,
+    Outcome::Ok,
+    Outcome::Refused,
+    Outcome::Failed,
+];
+
+/// How the report counts an outcome (declined counts as would change).
+pub fn shown(o: Outcome) -> Outcome {
+    match o {
+        Outcome::Declined => Outcome::WouldChange,
+        Outcome::NoEffect => Outcome::Refused,
+        o => o,
     }
+}
+
+fn serialize_outcome<S: Serializer>(o: &Outcome, s: S) -> Result<S::Ok, S::Error> {
+    shown(*o).serialize(s)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +51,7 @@ pub struct Step {
     pub path: String,
     /// What is (or would be) changed: `owner root:mail -> admin11:admin11`.
     pub change: String,
+    #[serde(serialize_with = "serialize_outcome")]
     pub outcome: Outcome,
     /// Why refused or failed, or a warning (world-writable mode).
     pub note: String,
@@ -65,29 +75,22 @@ impl Step {
     }
 
     pub fn refused(step: u8, path: &str, err: &SafeError) -> Step {
-        let outcome = if matches!(err, SafeError::Failed { .. }) {
-            Outcome::Failed
-        } else {
-            Outcome::Refused
-        };
-        Step::new(step, path, "", outcome, reason(err))
+        Step::new(step, path, "", Outcome::of(err), reason(err))
+    }
+
+    /// The same step with another outcome and note (what applying it gave).
+    pub fn became(&self, outcome: Outcome, note: impl Into<String>) -> Step {
+        Step {
+            outcome,
+            note: note.into(),
+            ..self.clone()
+        }
     }
 }
 
 /// The reason of a safe-ops error without the path (the step shows the path).
 pub fn reason(err: &SafeError) -> String {
-    match err {
-        SafeError::Refused { reason, .. } => reason.clone(),
-        SafeError::Failed { errno, .. } => errno.desc().to_string(),
-        SafeError::Missing { .. } => "does not exist".into(),
-    }
-}
-
-/// Whether changes are made in this run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Inspect,
-    Apply,
+    err.reason()
 }
 
 /// Ownership to set; `None` leaves that part as it is (group-only changes of queued files).
@@ -103,21 +106,28 @@ pub trait Names {
     fn group(&self, gid: u32) -> String;
 }
 
-/// Sets owner/group, then mode, of one entry: journaled, modes after owners (chown may clear
-/// setgid, so the mode is checked again after it). `rel` is the exact path (it is journaled as bytes).
-#[allow(clippy::too_many_arguments)]
-pub fn set_meta(
+/// One planned owner/mode change, with the target as it was when planned.
+#[derive(Debug, Clone)]
+pub struct SetMeta {
+    /// The exact path relative to the fst (journaled as bytes).
+    pub path: PathBuf,
+    pub seen: Meta,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+/// Plans owner/group, then mode, of one entry as it was read: the step to show, and the change to
+/// apply when there is one the safety rules allow.
+pub fn plan_meta(
     step: u8,
-    path: &Path,
-    entry: &mut Entry,
+    path: PathBuf,
+    m: Meta,
     owner: Owner,
     mode: Option<u32>,
-    run: Mode,
-    journal: &mut Option<&mut Journal>,
     names: &dyn Names,
-) -> Step {
-    let rel = &*path.to_string_lossy();
-    let m = entry.meta;
+) -> (Step, Option<SetMeta>) {
+    let rel = path.to_string_lossy().into_owned();
     let uid = owner.uid.unwrap_or(m.uid);
     let want_mode = mode.unwrap_or(m.mode);
     let mut changes = Vec::new();
@@ -134,116 +144,119 @@ pub fn set_meta(
         changes.push(format!("mode {:04o} -> {:04o}", m.mode, want_mode));
     }
     if changes.is_empty() {
-        return Step::new(step, rel, "", Outcome::Ok, "");
+        return (Step::new(step, &rel, "", Outcome::Ok, ""), None);
     }
     let change = changes.join(", ");
-    if let Err(e) = entry.check_changeable() {
-        return Step::new(step, rel, change, Outcome::Refused, reason(&e));
+    if let Some(why) = m.refusal() {
+        return (Step::new(step, &rel, change, Outcome::Refused, why), None);
     }
-    if run == Mode::Inspect {
-        return Step::new(step, rel, change, Outcome::WouldChange, "");
-    }
-    let result = (|| -> Result<(), SafeError> {
-        if (m.uid, m.gid) != (uid, owner.gid) {
-            if let Some(j) = journal.as_deref_mut() {
-                j.record(
-                    path,
-                    m,
-                    Change::Owner {
-                        uid,
-                        gid: owner.gid,
-                    },
-                    None,
-                )?;
-            }
-            entry.chown(uid, owner.gid)?;
-            entry.refresh()?;
+    let set = SetMeta {
+        path,
+        seen: m,
+        uid,
+        gid: owner.gid,
+        mode: want_mode,
+    };
+    (
+        Step::new(step, &rel, change, Outcome::WouldChange, ""),
+        Some(set),
+    )
+}
+
+impl SetMeta {
+    /// Applies the change to `entry` (the target looked up again): refused if it is not what was
+    /// planned; else journaled, owner first, then the mode (chown may clear setgid, so the mode is
+    /// checked again after it).
+    pub fn apply(&self, planned: &Step, entry: Option<Entry>, journal: &mut Journal) -> Step {
+        let Some(mut entry) = entry else {
+            return planned.became(Outcome::Refused, recheck(&self.seen, None).unwrap_err());
+        };
+        if let Err(why) = recheck(&self.seen, Some(&entry.meta)) {
+            return planned.became(Outcome::Refused, why);
         }
-        let now = entry.meta;
-        if now.mode != want_mode {
-            if let Some(j) = journal.as_deref_mut() {
-                j.record(path, now, Change::Mode { mode: want_mode }, None)?;
+        let m = entry.meta;
+        let result = (|| -> Result<(), SafeError> {
+            if (m.uid, m.gid) != (self.uid, self.gid) {
+                let owner = Change::Owner {
+                    uid: self.uid,
+                    gid: self.gid,
+                };
+                journal.record(&self.path, m, owner, None)?;
+                entry.chown(self.uid, self.gid)?;
+                entry.refresh()?;
             }
-            entry.chmod(want_mode)?;
-        }
-        Ok(())
-    })();
-    match result {
-        Ok(()) => Step::new(step, rel, change, Outcome::Changed, ""),
-        Err(e) => {
-            let outcome = if matches!(e, SafeError::Failed { .. }) {
-                Outcome::Failed
-            } else {
-                Outcome::Refused
-            };
-            Step::new(step, rel, change, outcome, reason(&e))
+            let now = entry.meta;
+            if now.mode != self.mode {
+                journal.record(&self.path, now, Change::Mode { mode: self.mode }, None)?;
+                entry.chmod(self.mode)?;
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => planned.became(Outcome::Changed, ""),
+            Err(e) => planned.became(Outcome::of(&e), reason(&e)),
         }
     }
 }
 
-/// Sets the group of several entries (owners kept), journaled as one batch: one journal file and one
-/// sync for all of them, written before any of them is changed. One step per entry; an entry the
-/// safety rules refuse is neither journaled nor changed. A mode that chown cleared (setgid) is put
-/// back, journaled on its own.
+/// Sets the group of several queued files (owners kept) as planned, journaled as one batch: one
+/// journal file and one sync for all of them, written before any of them is changed. Each file is
+/// looked up again first; one that changed since the plan, or that the safety rules refuse, is
+/// neither journaled nor changed. A mode that chown cleared (setgid) is put back, journaled on its
+/// own. Returns (path shown, outcome, note) per file.
 pub fn set_group_batch(
-    step: u8,
-    items: &mut [(PathBuf, Entry)],
-    gid: u32,
-    journal: &mut Option<&mut Journal>,
-) -> Vec<Step> {
-    let mut steps = Vec::with_capacity(items.len());
+    items: Vec<(SetMeta, Option<Entry>)>,
+    journal: &mut Journal,
+) -> Vec<(String, Outcome, String)> {
+    let mut out = Vec::with_capacity(items.len());
     let mut todo = Vec::with_capacity(items.len());
-    for (path, entry) in items.iter_mut() {
-        let rel = path.to_string_lossy().into_owned();
-        match entry.check_changeable() {
-            Err(e) => steps.push(Step::new(step, &rel, "group", Outcome::Refused, reason(&e))),
-            Ok(()) => todo.push((path.as_path(), rel, entry)),
+    for (set, entry) in items {
+        let rel = set.path.to_string_lossy().into_owned();
+        match entry {
+            None => out.push((rel, Outcome::Refused, recheck(&set.seen, None).unwrap_err())),
+            Some(e) => match recheck(&set.seen, Some(&e.meta))
+                .and_then(|()| e.check_changeable().map_err(|e| reason(&e)))
+            {
+                Err(why) => out.push((rel, Outcome::Refused, why)),
+                Ok(()) => todo.push((set, rel, e)),
+            },
         }
     }
     let records: Vec<Record> = todo
         .iter()
-        .map(|(path, _, e)| Record {
-            path: path.to_path_buf(),
+        .map(|(set, _, e)| Record {
+            path: set.path.clone(),
             before: e.meta,
             change: Change::Owner {
                 uid: e.meta.uid,
-                gid,
+                gid: set.gid,
             },
         })
         .collect();
-    if let Some(j) = journal.as_deref_mut() {
-        if let Err(e) = j.record_batch(&records) {
-            let outcome = if matches!(e, SafeError::Failed { .. }) {
-                Outcome::Failed
-            } else {
-                Outcome::Refused
-            };
-            let why = format!("journal: {}", reason(&e));
-            steps.extend(
-                todo.iter()
-                    .map(|(_, rel, _)| Step::new(step, rel, "group", outcome, why.clone())),
-            );
-            return steps;
-        }
+    if let Err(e) = journal.record_batch(&records) {
+        let why = format!("journal: {}", reason(&e));
+        out.extend(
+            todo.into_iter()
+                .map(|(_, rel, _)| (rel, Outcome::of(&e), why.clone())),
+        );
+        return out;
     }
-    for (path, rel, entry) in todo {
+    for (set, rel, mut entry) in todo {
         let m = entry.meta;
         let result = (|| -> Result<(), SafeError> {
-            entry.chown(m.uid, gid)?;
+            entry.chown(m.uid, set.gid)?;
             entry.refresh()?;
             let now = entry.meta;
             if now.mode != m.mode {
-                if let Some(j) = journal.as_deref_mut() {
-                    j.record(path, now, Change::Mode { mode: m.mode }, None)?;
-                }
+                journal.record(&set.path, now, Change::Mode { mode: m.mode }, None)?;
                 entry.chmod(m.mode)?;
             }
             Ok(())
         })();
-        steps.push(match result {
-            Ok(()) => Step::new(step, &rel, "group", Outcome::Changed, ""),
-            Err(e) => Step::refused(step, &rel, &e),
+        out.push(match result {
+            Ok(()) => (rel, Outcome::Changed, String::new()),
+            Err(e) => (rel, Outcome::of(&e), reason(&e)),
         });
     }
-    steps
+    out
 }

@@ -1,6 +1,7 @@
 //! The fix report: per site, every step with its outcome, in text, JSON, Nagios and Prometheus.
 
-use super::plan::{Outcome, Step};
+use super::plan::{shown, word, Step, SHOWN};
+use crate::act::{status_of, Outcome};
 use crate::readers::sites::Site;
 use crate::render::text::{printable, width, wrap};
 use crate::render::{Family, Perf, Report, Style};
@@ -39,10 +40,6 @@ impl SiteFix {
             steps,
             label: site.label(),
         }
-    }
-
-    pub fn refused(site: &Site, steps: Vec<Step>) -> SiteFix {
-        SiteFix::new(site, steps)
     }
 
     pub fn declined(site: &Site, steps: Vec<Step>) -> SiteFix {
@@ -93,14 +90,7 @@ pub struct FixReport {
 impl FixReport {
     /// 0 all done or nothing to do, 1 some steps refused or declined, 2 a step failed.
     pub fn new(sites: Vec<SiteFix>, dry_run: bool, undo: bool) -> FixReport {
-        let status = Status::worst_of(sites.iter().flat_map(|s| {
-            s.steps.iter().map(move |st| match st.outcome {
-                Outcome::Failed => Status::Critical,
-                Outcome::Refused => Status::Warning,
-                Outcome::WouldChange if s.declined => Status::Warning,
-                _ => Status::Ok,
-            })
-        }));
+        let status = status_of(sites.iter().flat_map(|s| &s.steps).map(|st| st.outcome));
         FixReport {
             status,
             dry_run,
@@ -135,7 +125,7 @@ impl FixReport {
         self.sites
             .iter()
             .flat_map(|s| &s.steps)
-            .filter(|s| s.outcome == o)
+            .filter(|s| shown(s.outcome) == o)
             .count()
     }
 }
@@ -155,7 +145,7 @@ const STEP_NAMES: [&str; 6] = [
 
 fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result<()> {
     for s in steps {
-        let word = format!("{:<12}", s.outcome.word());
+        let word = format!("{:<12}", word(s.outcome));
         let word = match s.outcome {
             Outcome::Failed | Outcome::Refused => style.bold(&word),
             _ => word,
@@ -183,16 +173,22 @@ fn write_steps(out: &mut dyn Write, steps: &[Step], style: &Style) -> io::Result
     Ok(())
 }
 
-/// The plan for one site, on stderr before asking (stdout stays the report).
+/// The plan for one site, on stderr before asking (stdout stays the report): the steps with
+/// something to do, as the report shows them.
 pub fn print_plan(label: &str, steps: &[Step], style: &Style) {
-    let mut err = io::stderr();
-    let _ = writeln!(err, "Plan for {}:", printable(label));
     let pending: Vec<Step> = steps
         .iter()
         .filter(|s| s.outcome != Outcome::Ok)
         .cloned()
         .collect();
-    let _ = write_steps(&mut err, &pending, style);
+    let mut buf = Vec::new();
+    let _ = write_steps(&mut buf, &pending, style);
+    let lines: Vec<String> = String::from_utf8_lossy(&buf)
+        .lines()
+        .map(|l| l.strip_prefix("  ").unwrap_or(l).to_string())
+        .collect();
+    let title = format!("Plan for {label}:");
+    let _ = crate::act::show_plan(&mut io::stderr(), &Style { color: false }, &title, &lines);
 }
 
 impl Report for FixReport {
@@ -285,16 +281,10 @@ impl Report for FixReport {
     }
 
     fn perfdata(&self) -> Vec<Perf> {
-        [
-            Outcome::Changed,
-            Outcome::WouldChange,
-            Outcome::Ok,
-            Outcome::Refused,
-            Outcome::Failed,
-        ]
-        .into_iter()
-        .map(|o| Perf::new(o.word().replace(' ', "_"), self.count(o) as f64, "").min(0.0))
-        .collect()
+        SHOWN
+            .into_iter()
+            .map(|o| Perf::new(word(o).replace(' ', "_"), self.count(o) as f64, "").min(0.0))
+            .collect()
     }
 
     fn metrics(&self) -> Vec<Family> {
@@ -303,18 +293,12 @@ impl Report for FixReport {
             "Steps of the last mqueue fix, by site and outcome.",
         );
         for site in &self.sites {
-            for o in [
-                Outcome::Changed,
-                Outcome::WouldChange,
-                Outcome::Ok,
-                Outcome::Refused,
-                Outcome::Failed,
-            ] {
-                let n = site.steps.iter().filter(|s| s.outcome == o).count();
+            for o in SHOWN {
+                let n = site.steps.iter().filter(|s| shown(s.outcome) == o).count();
                 f.push(
                     vec![
                         ("site", site.site.clone()),
-                        ("outcome", o.word().replace(' ', "_")),
+                        ("outcome", word(o).replace(' ', "_")),
                     ],
                     n as f64,
                 );

@@ -1,11 +1,14 @@
-//! The five steps of binding one site's queue to its quota (SPEC 5), inspected or applied through the
-//! safe operations, relative to the site's `fst` directory.
+//! The five steps of binding one site's queue to its quota (SPEC 5): planned over what was read of the
+//! site (`read::Snapshot`, no I/O here), then applied as planned through the safe operations, relative
+//! to the site's `fst` directory.
 
-use super::plan::{reason, set_group_batch, set_meta, Mode, Names, Outcome, Owner, Step};
+use super::plan::{plan_meta, reason, set_group_batch, Names, Owner, SetMeta, Step};
+use super::read::{parent, Listing, Snapshot};
+use crate::act::Outcome;
 use crate::safeops::journal::Journal;
-use crate::safeops::{Dir, Kind, SafeError, CONFIG_CAP};
+use crate::safeops::{Dir, Kind, SafeError};
 use std::ffi::{OsStr, OsString};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What the administrator asked for.
 #[derive(Debug, Clone)]
@@ -33,20 +36,13 @@ pub struct Admin {
 }
 
 pub const QUEUE: &str = "var/spool/mqueue";
-const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
+pub(super) const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
 pub(super) const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
 pub(super) const MC_FILE: &str = "etc/mail/sendmail.mc";
 /// How deep the etc/smrsh walk goes; anything deeper is reported, not changed.
-const TREE_DEPTH: usize = 16;
-
-pub struct Ctx<'a, 'j> {
-    pub fst: &'a Dir,
-    pub admin: Admin,
-    pub opts: &'a FixOptions,
-    pub run: Mode,
-    pub journal: Option<&'j mut Journal>,
-    pub names: &'a dyn Names,
-}
+pub(super) const TREE_DEPTH: usize = 16;
+/// Queued files per journal batch (one journal file and one sync each).
+const BATCH: usize = 256;
 
 pub(super) fn split(rel: &str) -> (&Path, &OsStr) {
     let p = Path::new(rel);
@@ -56,54 +52,164 @@ pub(super) fn split(rel: &str) -> (&Path, &OsStr) {
     )
 }
 
-impl Ctx<'_, '_> {
-    pub(super) fn parent(&self, rel: &str) -> Result<Option<Dir>, SafeError> {
-        let (parent, _) = split(rel);
-        if parent.as_os_str().is_empty() {
-            return Ok(None);
+/// Decides a site's plan over what was read.
+pub struct Planner<'a> {
+    pub snap: &'a Snapshot,
+    pub admin: Admin,
+    pub opts: &'a FixOptions,
+    pub names: &'a dyn Names,
+}
+
+/// One part of a site's plan: the steps it shows, and what applying it does.
+pub enum Part {
+    /// Shown as it is: already right, refused, or waiting for something this run does not do.
+    Fixed(Vec<Step>),
+    /// An owner/mode change; `warn` is added to the note of what applying it gives.
+    Meta {
+        step: Step,
+        set: SetMeta,
+        warn: Option<String>,
+    },
+    /// Steps 3 and 4, the DefaultUser pair.
+    Pair {
+        shown: Vec<Step>,
+        pair: Box<super::default_user::Pair>,
+    },
+    /// Step 5, the queued files.
+    Queued { events: Vec<Event>, group: String },
+}
+
+/// One queued file (or directory of them) as step 5 planned it, in the order they were read.
+pub enum Event {
+    /// Counted as it is (already right, refused, failed).
+    Known(String, Outcome, String),
+    Skip(String, &'static str),
+    /// Its group to change.
+    Todo(SetMeta),
+    /// The end of one queue directory's files (a batch ends there).
+    DirEnd,
+}
+
+/// A site's plan, computed once: shown, confirmed, and applied.
+pub struct SitePlan {
+    pub parts: Vec<Part>,
+}
+
+impl SitePlan {
+    /// What the plan shows: each step as it would go.
+    pub fn steps(&self) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for p in &self.parts {
+            match p {
+                Part::Fixed(s) | Part::Pair { shown: s, .. } => steps.extend(s.iter().cloned()),
+                Part::Meta { step, .. } => steps.push(step.clone()),
+                Part::Queued { events, group } => {
+                    let mut tally = Tally::default();
+                    for e in events {
+                        match e {
+                            Event::Known(rel, o, note) => tally.add(rel, *o, note.clone()),
+                            Event::Skip(rel, why) => tally.skip(rel, why),
+                            Event::Todo(set) => {
+                                let rel = set.path.to_string_lossy();
+                                match set.seen.refusal() {
+                                    Some(why) => tally.add(&rel, Outcome::Refused, why),
+                                    None => tally.add(&rel, Outcome::WouldChange, String::new()),
+                                }
+                            }
+                            Event::DirEnd => {}
+                        }
+                    }
+                    steps.extend(tally.steps(group));
+                }
+            }
         }
-        self.fst.subdir(parent).map(Some)
+        steps
+    }
+
+    /// Applies the plan as it was shown; each target is looked at again just before it is changed.
+    pub fn apply(self, ap: &mut Applier) -> Vec<Step> {
+        let mut steps = Vec::new();
+        for p in self.parts {
+            match p {
+                Part::Fixed(s) => steps.extend(s),
+                Part::Meta { step, set, warn } => {
+                    let mut done = ap.set_meta(&step, &set);
+                    if let Some(w) = warn {
+                        done.note = if done.note.is_empty() {
+                            w
+                        } else {
+                            format!("{}; {w}", done.note)
+                        };
+                    }
+                    steps.push(done);
+                }
+                Part::Pair { pair, .. } => steps.extend(ap.default_user(*pair)),
+                Part::Queued { events, group } => steps.extend(ap.queued(events, &group)),
+            }
+        }
+        steps
+    }
+}
+
+impl Planner<'_> {
+    /// The whole plan of a site, in the order of SPEC 5.
+    pub fn plan(&self) -> SitePlan {
+        let mut parts = self.queue_dir();
+        parts.extend(self.smrsh_aliases());
+        parts.push(self.default_user());
+        if self.opts.chgrp_queued {
+            parts.push(self.chgrp_queued());
+        }
+        SitePlan { parts }
     }
 
     /// Owner and mode of one path (`mode: None` keeps the mode). A missing path is reported as such.
-    fn meta_step(
-        &mut self,
+    fn meta_step(&self, step: u8, rel: &str, owner: Owner, mode: Option<u32>, ok: bool) -> Part {
+        let absent = || {
+            Part::Fixed(vec![Step::new(
+                step,
+                rel,
+                "",
+                Outcome::Ok,
+                "absent: nothing to do",
+            )])
+        };
+        match self.snap.entry(rel) {
+            // Only the parent directory can be missing: a lookup says `None`.
+            Err(SafeError::Missing { .. }) if ok => absent(),
+            Err(e) => Part::Fixed(vec![Step::refused(step, rel, &e)]),
+            Ok(None) if ok => absent(),
+            Ok(None) => Part::Fixed(vec![Step::new(
+                step,
+                rel,
+                "",
+                Outcome::Refused,
+                "does not exist",
+            )]),
+            Ok(Some(m)) => self.meta_part(step, PathBuf::from(rel), m, owner, mode),
+        }
+    }
+
+    fn meta_part(
+        &self,
         step: u8,
-        rel: &str,
+        path: PathBuf,
+        m: crate::safeops::Meta,
         owner: Owner,
         mode: Option<u32>,
-        missing_ok: bool,
-    ) -> Step {
-        let parent = match self.parent(rel) {
-            Ok(p) => p,
-            Err(SafeError::Missing { .. }) if missing_ok => {
-                return Step::new(step, rel, "", Outcome::Ok, "absent: nothing to do")
-            }
-            Err(e) => return Step::refused(step, rel, &e),
-        };
-        let dir = parent.as_ref().unwrap_or(self.fst);
-        let (_, name) = split(rel);
-        match dir.entry(name) {
-            Ok(Some(mut e)) => set_meta(
+    ) -> Part {
+        match plan_meta(step, path, m, owner, mode, self.names) {
+            (step, Some(set)) => Part::Meta {
                 step,
-                Path::new(rel),
-                &mut e,
-                owner,
-                mode,
-                self.run,
-                &mut self.journal,
-                self.names,
-            ),
-            Ok(None) if missing_ok => {
-                Step::new(step, rel, "", Outcome::Ok, "absent: nothing to do")
-            }
-            Ok(None) => Step::new(step, rel, "", Outcome::Refused, "does not exist"),
-            Err(e) => Step::refused(step, rel, &e),
+                set,
+                warn: None,
+            },
+            (step, None) => Part::Fixed(vec![step]),
         }
     }
 
     /// Step 1: the queue directory (and sendmail's qf/df/xf subdirectories when present).
-    pub fn queue_dir(&mut self) -> Vec<Step> {
+    pub fn queue_dir(&self) -> Vec<Part> {
         let owner = Owner {
             uid: Some(if self.opts.owner_root {
                 0
@@ -112,7 +218,7 @@ impl Ctx<'_, '_> {
             }),
             gid: self.admin.gid,
         };
-        let mut steps = vec![self.meta_step(1, QUEUE, owner, Some(self.opts.mode), false)];
+        let mut first = self.meta_step(1, QUEUE, owner, Some(self.opts.mode), false);
         let mut warnings = Vec::new();
         let world_writable = self.opts.mode & 0o002 != 0;
         if !self.opts.owner_root && self.opts.mode & 0o003 != 0o003 {
@@ -131,211 +237,257 @@ impl Ctx<'_, '_> {
             ));
         }
         if !warnings.is_empty() {
-            if !steps[0].note.is_empty() {
-                warnings.insert(0, steps[0].note.clone());
-            }
-            steps[0].note = warnings.join("; ");
-        }
-        if let Ok(q) = self.fst.subdir(Path::new(QUEUE)) {
-            for sub in QUEUE_SUBDIRS {
-                if matches!(q.entry(OsStr::new(sub)), Ok(Some(e)) if e.meta.kind != Kind::File) {
-                    let rel = format!("{QUEUE}/{sub}");
-                    steps.push(self.meta_step(1, &rel, owner, Some(self.opts.mode), false));
+            let step = match &mut first {
+                Part::Fixed(s) => &mut s[0],
+                Part::Meta { step, warn, .. } => {
+                    *warn = Some(warnings.join("; "));
+                    step
                 }
+                _ => unreachable!("a queue directory step is a metadata change"),
+            };
+            if !step.note.is_empty() {
+                warnings.insert(0, step.note.clone());
+            }
+            step.note = warnings.join("; ");
+        }
+        let mut parts = vec![first];
+        for sub in QUEUE_SUBDIRS {
+            let rel = format!("{QUEUE}/{sub}");
+            if matches!(self.snap.entry(&rel), Ok(Some(m)) if m.kind != Kind::File) {
+                parts.push(self.meta_step(1, &rel, owner, Some(self.opts.mode), false));
             }
         }
-        steps
+        parts
     }
 
     /// Step 2: etc/smrsh recursively, etc/aliases, etc/aliases.db.
-    pub fn smrsh_aliases(&mut self) -> Vec<Step> {
+    pub fn smrsh_aliases(&self) -> Vec<Part> {
         let admin = Owner {
             uid: Some(self.admin.uid),
             gid: self.admin.gid,
         };
-        let mut steps = vec![self.meta_step(2, "etc/smrsh", admin, None, true)];
-        if steps[0].outcome != Outcome::Refused {
-            if let Ok(d) = self.fst.subdir(Path::new("etc/smrsh")) {
-                self.tree(&d, Path::new("etc/smrsh"), admin, 0, &mut steps);
+        let top = self.meta_step(2, "etc/smrsh", admin, None, true);
+        let refused =
+            matches!(&top, Part::Fixed(s) if s.iter().any(|s| s.outcome == Outcome::Refused));
+        let mut parts = vec![top];
+        if !refused {
+            let root = Path::new("etc/smrsh");
+            // The directory itself could not be opened: there is nothing under it to walk.
+            if !matches!(self.snap.listing(root), Listing::Unopened(_)) {
+                self.tree(root, admin, 0, &mut parts);
             }
         }
-        steps.push(self.meta_step(2, "etc/aliases", admin, None, true));
+        parts.push(self.meta_step(2, "etc/aliases", admin, None, true));
         let db = Owner {
             uid: Some(0),
             gid: self.admin.gid,
         };
-        steps.push(self.meta_step(2, "etc/aliases.db", db, None, true));
-        steps
+        parts.push(self.meta_step(2, "etc/aliases.db", db, None, true));
+        parts
     }
 
-    fn tree(&mut self, dir: &Dir, rel: &Path, owner: Owner, depth: usize, steps: &mut Vec<Step>) {
-        let names = match dir.names() {
-            Ok(n) => n,
-            Err(e) => return steps.push(Step::refused(2, &rel.to_string_lossy(), &e)),
+    fn tree(&self, rel: &Path, owner: Owner, depth: usize, parts: &mut Vec<Part>) {
+        let fixed = |s: Step| Part::Fixed(vec![s]);
+        let names = match self.snap.listing(rel) {
+            Listing::Names(n) => n,
+            Listing::Unopened(e) | Listing::Unlisted(e) => {
+                return parts.push(fixed(Step::refused(2, &rel.to_string_lossy(), &e)))
+            }
         };
-        for name in names {
+        for (name, seen) in names {
             let child_rel = rel.join(&name);
             let shown = child_rel.to_string_lossy().into_owned();
-            let mut entry = match dir.entry(&name) {
-                Ok(Some(e)) => e,
+            let m = match seen {
+                Ok(Some(m)) => m,
                 Ok(None) => continue,
                 Err(e) => {
-                    steps.push(Step::refused(2, &shown, &e));
+                    parts.push(fixed(Step::refused(2, &shown, &e)));
                     continue;
                 }
             };
             // Stock Ensim smrsh holds links to the programs mail may run (vacation, procmail): a link
             // is left alone, its target never touched, and its own owner means nothing on Linux.
-            if entry.meta.kind == Kind::Symlink {
-                steps.push(Step::new(
+            if m.kind == Kind::Symlink {
+                parts.push(fixed(Step::new(
                     2,
                     &shown,
                     "",
                     Outcome::Ok,
                     "symlink, not followed",
-                ));
+                )));
                 continue;
             }
-            steps.push(set_meta(
-                2,
-                &child_rel,
-                &mut entry,
-                owner,
-                None,
-                self.run,
-                &mut self.journal,
-                self.names,
-            ));
-            if entry.meta.kind == Kind::Dir && depth < TREE_DEPTH {
-                match entry.open_dir() {
-                    Ok(sub) => self.tree(&sub, &child_rel, owner, depth + 1, steps),
-                    Err(e) => steps.push(Step::refused(2, &shown, &e)),
-                }
-            } else if entry.meta.kind == Kind::Dir {
-                steps.push(Step::new(
+            parts.push(self.meta_part(2, child_rel.clone(), m, owner, None));
+            if m.kind == Kind::Dir && depth < TREE_DEPTH {
+                self.tree(&child_rel, owner, depth + 1, parts);
+            } else if m.kind == Kind::Dir {
+                parts.push(fixed(Step::new(
                     2,
                     &shown,
                     "",
                     Outcome::Refused,
                     format!("more than {TREE_DEPTH} directories deep: what is inside was not walked or changed"),
-                ));
+                )));
             }
         }
     }
 
-    pub(super) fn read_rel(&self, rel: &str) -> Result<Option<Vec<u8>>, SafeError> {
-        let parent = match self.parent(rel) {
-            Ok(p) => p,
-            Err(SafeError::Missing { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        let dir = parent.as_ref().unwrap_or(self.fst);
-        // An mc or cf is a few hundred KiB at most: a bigger one is refused with its size.
-        match dir.read_capped(split(rel).1, CONFIG_CAP) {
-            Ok(b) => Ok(Some(b)),
-            Err(SafeError::Missing { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Step 5: queued files get the site's group (owner unchanged: sendmail distrusts queue files owned
-    /// by another user), one line per outcome with its count and first paths. Applied in batches: each
-    /// batch is journaled with one file and one sync before any file of it is changed (a runaway queue
-    /// holds thousands of files).
-    pub fn chgrp_queued(&mut self) -> Vec<Step> {
-        const BATCH: usize = 256;
-        let mut tally = Tally::default();
-        let owner = Owner {
-            uid: None,
-            gid: self.admin.gid,
-        };
+    /// by another user), one line per outcome with its count and first paths.
+    pub fn chgrp_queued(&self) -> Part {
+        let mut events = Vec::new();
         let mut dirs = vec![QUEUE.to_string()];
         dirs.extend(QUEUE_SUBDIRS.iter().map(|s| format!("{QUEUE}/{s}")));
         for (i, rel) in dirs.iter().enumerate() {
-            let dir = match self.fst.subdir(Path::new(rel)) {
-                Ok(d) => d,
+            let names = match self.snap.listing(Path::new(rel)) {
+                Listing::Names(n) => n,
                 // sendmail's qf/df/xf subdirectories are optional.
-                Err(SafeError::Missing { .. }) if i > 0 => continue,
-                Err(e) => {
-                    tally.add(rel, outcome_of(&e), reason(&e));
+                Listing::Unopened(SafeError::Missing { .. }) if i > 0 => continue,
+                Listing::Unopened(e) => {
+                    events.push(Event::Known(rel.clone(), Outcome::of(&e), reason(&e)));
                     // Without the queue directory there are no subdirectories to look at either.
                     if i == 0 {
                         break;
                     }
                     continue;
                 }
-            };
-            let names = match dir.names() {
-                Ok(n) => n,
-                Err(e) => {
-                    tally.add(rel, outcome_of(&e), reason(&e));
+                Listing::Unlisted(e) => {
+                    events.push(Event::Known(rel.clone(), Outcome::of(&e), reason(&e)));
                     continue;
                 }
             };
-            let mut batch = Vec::new();
-            for name in names {
+            for (name, seen) in names {
                 let file_path = Path::new(rel).join(&name);
                 let file_rel = file_path.to_string_lossy().into_owned();
-                let mut e = match dir.entry(&name) {
-                    Ok(Some(e)) => e,
+                let m = match seen {
+                    Ok(Some(m)) => m,
                     Ok(None) => {
-                        tally.skip(&file_rel, "vanished while read (delivered?)");
+                        events.push(Event::Skip(file_rel, "vanished while read (delivered?)"));
                         continue;
                     }
                     Err(e) => {
-                        tally.add(&file_rel, outcome_of(&e), reason(&e));
+                        events.push(Event::Known(file_rel, Outcome::of(&e), reason(&e)));
                         continue;
                     }
                 };
-                match e.meta.kind {
+                match m.kind {
                     Kind::File => {}
                     // sendmail's own subdirectories are walked above; any other is not a queue file.
                     Kind::Dir => {
                         if i > 0 || !QUEUE_SUBDIRS.contains(&name.to_string_lossy().as_ref()) {
-                            tally.skip(&file_rel, "a directory, not a queue file");
+                            events.push(Event::Skip(file_rel, "a directory, not a queue file"));
                         }
                         continue;
                     }
                     Kind::Symlink => {
-                        tally.add(
-                            &file_rel,
-                            Outcome::Refused,
-                            "is a symlink (not followed)".into(),
-                        );
+                        let why = "is a symlink (not followed)".to_string();
+                        events.push(Event::Known(file_rel, Outcome::Refused, why));
                         continue;
                     }
                     Kind::Other => {
-                        tally.skip(&file_rel, "not a regular file");
+                        events.push(Event::Skip(file_rel, "not a regular file"));
                         continue;
                     }
                 }
-                if self.run == Mode::Apply && e.meta.gid != self.admin.gid {
-                    batch.push((file_path, e));
-                    if batch.len() == BATCH {
-                        for s in set_group_batch(5, &mut batch, self.admin.gid, &mut self.journal) {
-                            tally.add(&s.path, s.outcome, s.note);
-                        }
-                        batch.clear();
-                    }
+                if m.gid == self.admin.gid {
+                    events.push(Event::Known(file_rel, Outcome::Ok, String::new()));
                     continue;
                 }
-                let s = set_meta(
-                    5,
-                    &file_path,
-                    &mut e,
-                    owner,
-                    None,
-                    self.run,
-                    &mut self.journal,
-                    self.names,
-                );
-                tally.add(&file_rel, s.outcome, s.note);
+                events.push(Event::Todo(SetMeta {
+                    path: file_path,
+                    seen: m,
+                    uid: m.uid,
+                    gid: self.admin.gid,
+                    mode: m.mode,
+                }));
             }
-            for s in set_group_batch(5, &mut batch, self.admin.gid, &mut self.journal) {
-                tally.add(&s.path, s.outcome, s.note);
+            events.push(Event::DirEnd);
+        }
+        Part::Queued {
+            events,
+            group: self.names.group(self.admin.gid),
+        }
+    }
+}
+
+/// Applies a site's plan: journaled, each target looked at again just before it is changed.
+pub struct Applier<'a> {
+    pub fst: &'a Dir,
+    pub admin: Admin,
+    pub opts: &'a FixOptions,
+    pub journal: &'a mut Journal,
+}
+
+impl Applier<'_> {
+    fn set_meta(&mut self, planned: &Step, set: &SetMeta) -> Step {
+        let rel = set.path.to_string_lossy();
+        let parent = match parent(self.fst, &rel) {
+            Ok(p) => p,
+            Err(e) => return planned.became(Outcome::of(&e), reason(&e)),
+        };
+        let dir = parent.as_ref().unwrap_or(self.fst);
+        let name = set.path.file_name().unwrap_or(OsStr::new(""));
+        match dir.entry(name) {
+            Ok(entry) => set.apply(planned, entry, self.journal),
+            Err(e) => planned.became(Outcome::of(&e), reason(&e)),
+        }
+    }
+
+    /// Step 5 as planned, in batches: each batch is journaled with one file and one sync before any
+    /// file of it is changed (a runaway queue holds thousands of files).
+    fn queued(&mut self, events: Vec<Event>, group: &str) -> Vec<Step> {
+        let mut tally = Tally::default();
+        let mut batch: Vec<SetMeta> = Vec::new();
+        for e in events {
+            match e {
+                Event::Known(rel, o, note) => tally.add(&rel, o, note),
+                Event::Skip(rel, why) => tally.skip(&rel, why),
+                Event::Todo(set) => {
+                    batch.push(set);
+                    if batch.len() == BATCH {
+                        self.flush(&mut batch, &mut tally);
+                    }
+                }
+                Event::DirEnd => self.flush(&mut batch, &mut tally),
             }
         }
-        tally.steps(&self.names.group(self.admin.gid))
+        self.flush(&mut batch, &mut tally);
+        tally.steps(group)
+    }
+
+    fn flush(&mut self, batch: &mut Vec<SetMeta>, tally: &mut Tally) {
+        let Some(first) = batch.first() else {
+            return;
+        };
+        let dir_rel = first.path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let dir = match self.fst.subdir(&dir_rel) {
+            Ok(d) => d,
+            Err(e) => {
+                for set in batch.drain(..) {
+                    tally.add(&set.path.to_string_lossy(), Outcome::of(&e), reason(&e));
+                }
+                return;
+            }
+        };
+        let mut items = Vec::with_capacity(batch.len());
+        let mut lookup_failed = Vec::new();
+        for set in batch.drain(..) {
+            let name = set
+                .path
+                .file_name()
+                .unwrap_or(OsStr::new(""))
+                .to_os_string();
+            match dir.entry(&name) {
+                Ok(e) => items.push((set, e)),
+                Err(e) => lookup_failed.push((set.path.to_string_lossy().into_owned(), e)),
+            }
+        }
+        for (rel, o, note) in set_group_batch(items, self.journal) {
+            tally.add(&rel, o, note);
+        }
+        for (rel, e) in lookup_failed {
+            tally.add(&rel, Outcome::of(&e), reason(&e));
+        }
     }
 }
 
@@ -347,13 +499,6 @@ struct Tally {
 }
 
 const FIRST: usize = 3;
-
-fn outcome_of(e: &SafeError) -> Outcome {
-    match e {
-        SafeError::Failed { .. } => Outcome::Failed,
-        _ => Outcome::Refused,
-    }
-}
 
 impl Tally {
     fn add(&mut self, rel: &str, outcome: Outcome, note: String) {
@@ -384,9 +529,9 @@ impl Tally {
 
     fn steps(mut self, group: &str) -> Vec<Step> {
         let order = |o: &Outcome| match o {
-            Outcome::Changed | Outcome::WouldChange => 0,
+            Outcome::Changed | Outcome::WouldChange | Outcome::Declined => 0,
             Outcome::Ok => 1,
-            Outcome::Refused => 2,
+            Outcome::Refused | Outcome::NoEffect => 2,
             Outcome::Failed => 3,
         };
         self.by.sort_by_key(|(o, _, _)| order(o));
@@ -433,15 +578,16 @@ impl Tally {
     }
 }
 
-/// `NAME.zorig` for the first backup (never overwritten); later ones `NAME.zorig-YYYYMMDD-HHMMSS`.
-pub(super) fn backup_name(dir: &Dir, name: &OsStr, now: u64) -> Result<OsString, SafeError> {
-    let mut first = name.to_os_string();
+/// `NAME.zorig` for the first backup (never overwritten); later ones `NAME.zorig-YYYYMMDD-HHMMSS`,
+/// chosen from what was read of the first backup name.
+pub(super) fn backup_name(snap: &Snapshot, rel: &str, now: u64) -> Result<OsString, SafeError> {
+    let mut first = split(rel).1.to_os_string();
     first.push(".zorig");
-    match dir.entry(&first)? {
+    match snap.entry(&format!("{rel}.zorig"))? {
         None => return Ok(first),
-        Some(e) if e.meta.kind != Kind::File => {
+        Some(m) if m.kind != Kind::File => {
             return Err(SafeError::Refused {
-                path: e.path(),
+                path: format!("{rel}.zorig"),
                 reason: format!(
                     "{} exists and is not a regular file: not a backup, nothing written beside it",
                     first.to_string_lossy()
