@@ -14,6 +14,7 @@
 use super::adopter::{is_known_init, Adopter, Reaps, View};
 use super::host::{Host, Runtime};
 use super::judge::{plural, Cause, Clears, Finding, Parent, ProcInfo, Remedy, Suggestion};
+use super::service::Manager;
 use crate::readers::procs::Proc;
 use crate::units::human_duration;
 
@@ -151,8 +152,8 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
         nudge(p, false);
     }
     let runtime = match p.service.as_ref().map(|svc| svc.manager) {
-        Some("docker") => Some(Runtime::Docker),
-        Some("podman") => Some(Runtime::Podman),
+        Some(Manager::Docker) => Some(Runtime::Docker),
+        Some(Manager::Podman) => Some(Runtime::Podman),
         _ if !container => s.host.runtime,
         _ => None,
     };
@@ -335,7 +336,7 @@ fn suggestions(p: &mut Parent, proc: &Proc, info: &ProcInfo) {
     let n = p.zombie_count;
     let mut prefix = String::new();
     if let Some(svc) = p.service.clone() {
-        if matches!(svc.manager, "docker" | "podman") {
+        if svc.manager.is_container() {
             let note = format!(
                 "restarts the container: the kernel reaps every zombie in it (the {}) as its PID namespace ends",
                 plural(n, "zombie")
