@@ -3,7 +3,7 @@
 //! each followed by a re-read that reports which zombies were cleared before the next, harsher stage
 //! is offered.
 
-use super::judge::{plural, Options, ZombiesReport};
+use super::judge::{plural, Options, Remedy, ZombiesReport};
 use super::plan::{zombie_now, Outcome, Step, StepKind};
 use crate::context::Context;
 use crate::error::Result;
@@ -164,13 +164,13 @@ fn not_offered(current: &ZombiesReport, actions: &[Action], restart: bool) -> Ve
             let next = p
                 .suggestions
                 .iter()
-                .find(|s| !matches!(s.kind, "continue" | "nudge"))
+                .find(|s| !matches!(s.kind, Remedy::Continue | Remedy::Nudge))
                 .map(|s| format!("; suggested: {}", s.command))
                 .unwrap_or_default();
             let harsh = p
                 .suggestions
                 .iter()
-                .find(|s| matches!(s.kind, "restart" | "kill"));
+                .find(|s| matches!(s.kind, Remedy::Restart | Remedy::Kill));
             let detail = if !restart {
                 format!("neither stopped nor handling SIGCHLD: no gentle step applies{next}")
             } else if p.pid == 1 {

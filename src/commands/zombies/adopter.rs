@@ -50,12 +50,23 @@ pub enum Reaps {
     No,
 }
 
+/// Why a process adopts: what the kernel's rule makes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// PID 1 of the root's PID namespace.
+    Init,
+    /// PID 1 of the parent's PID namespace (a container's init).
+    ContainerInit,
+    /// An ancestor marked PR_SET_CHILD_SUBREAPER.
+    Subreaper,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Adopter {
     pub pid: i32,
     pub comm: String,
-    /// `init` (PID 1), `container_init` (PID 1 of the parent's PID namespace) or `subreaper`.
-    pub role: &'static str,
+    pub role: Role,
     /// Why this process is the adopter.
     pub why: String,
     pub reaps: Reaps,
@@ -67,9 +78,9 @@ impl Adopter {
     /// `PID 1 (systemd)`, `subreaper python3 4242`, `the container's PID 1 (node 4010)`.
     pub fn name(&self) -> String {
         match self.role {
-            "init" => format!("PID 1 ({})", self.comm),
-            "container_init" => format!("the container's PID 1 ({} {})", self.comm, self.pid),
-            _ => format!("subreaper {} {}", self.comm, self.pid),
+            Role::Init => format!("PID 1 ({})", self.comm),
+            Role::ContainerInit => format!("the container's PID 1 ({} {})", self.comm, self.pid),
+            Role::Subreaper => format!("subreaper {} {}", self.comm, self.pid),
         }
     }
 }
@@ -174,14 +185,14 @@ impl<'a> View<'a> {
                     "PID 1, unless ancestor {pid} of {} (which could not be read) was a subreaper",
                     parent.pid
                 );
-                return Some(self.judged(init, "init", why));
+                return Some(self.judged(init, Role::Init, why));
             };
             if a.pid == 1 {
                 let why = format!(
                     "no ancestor of {} is a known subreaper or holds a reparented process",
                     parent.pid
                 );
-                return Some(self.judged(a, "init", why));
+                return Some(self.judged(a, Role::Init, why));
             }
             let ainfo = self.info.get(&a.pid);
             if ainfo.is_some_and(|i| i.is_ns_init() && level.is_none_or(|l| l == i.ns_level())) {
@@ -189,7 +200,7 @@ impl<'a> View<'a> {
                     "the init of {}'s PID namespace (NSpid ends in 1), and no ancestor below it is a known subreaper",
                     parent.pid
                 );
-                return Some(self.judged(a, "container_init", why));
+                return Some(self.judged(a, Role::ContainerInit, why));
             }
             // The kernel passes over a subreaper that has no live thread left.
             if !is_zombie(a) {
@@ -199,7 +210,7 @@ impl<'a> View<'a> {
                     } else {
                         ev.text
                     };
-                    return Some(self.judged(a, "subreaper", why));
+                    return Some(self.judged(a, Role::Subreaper, why));
                 }
             }
             pid = a.ppid;
@@ -207,7 +218,7 @@ impl<'a> View<'a> {
         None
     }
 
-    fn judged(&self, a: &Proc, role: &'static str, why: String) -> Adopter {
+    fn judged(&self, a: &Proc, role: Role, why: String) -> Adopter {
         let (reaps, evidence) = self.reaping(a, role);
         Adopter {
             pid: a.pid,
@@ -220,7 +231,7 @@ impl<'a> View<'a> {
     }
 
     /// Whether `a` reaps what it adopts, and from what evidence.
-    fn reaping(&self, a: &Proc, role: &str) -> (Reaps, String) {
+    fn reaping(&self, a: &Proc, role: Role) -> (Reaps, String) {
         if let Some(&n) = self.old_zombies.get(&a.pid) {
             let old = match self.min_age {
                 0 => String::new(),
@@ -259,16 +270,14 @@ impl<'a> View<'a> {
                 "it ignores SIGCHLD, so the kernel reaps what it adopts at once".into(),
             );
         }
-        let known = match role {
-            "subreaper" => known_subreaper(&a.comm, self.argv(a.pid)).is_some(),
-            _ => is_known_init(&a.comm),
+        let (known, what) = match role {
+            Role::Subreaper => (
+                known_subreaper(&a.comm, self.argv(a.pid)).is_some(),
+                "a service manager or container shim that reaps",
+            ),
+            Role::Init | Role::ContainerInit => (is_known_init(&a.comm), "an init"),
         };
         if known {
-            let what = if role == "subreaper" {
-                "a service manager or container shim that reaps"
-            } else {
-                "an init"
-            };
             return (Reaps::Yes, format!("{} is {what} {none}", a.comm));
         }
         if info.handles() && !info.blocks() {

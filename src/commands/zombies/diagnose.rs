@@ -12,8 +12,9 @@
 //! children are reaped by the kernel too, so a zombie under such a parent predates the flag.
 
 use super::adopter::{is_known_init, Adopter, Reaps, View};
-use super::host::Host;
-use super::judge::{plural, Clears, Finding, Parent, ProcInfo, Suggestion};
+use super::host::{Host, Runtime};
+use super::judge::{plural, Cause, Clears, Finding, Parent, ProcInfo, Remedy, Suggestion};
+use super::service::Manager;
 use crate::readers::procs::Proc;
 use crate::units::human_duration;
 
@@ -51,7 +52,7 @@ fn old(p: &Parent, min_age: u64) -> String {
     }
 }
 
-fn suggest(p: &mut Parent, kind: &'static str, command: String, note: String, clears: Clears) {
+fn suggest(p: &mut Parent, kind: Remedy, command: String, note: String, clears: Clears) {
     p.suggestions.push(Suggestion {
         kind,
         command,
@@ -91,22 +92,28 @@ fn kill(p: &mut Parent, prefix: &str) {
     let pid = p.pid;
     let (rest, clears) = then(p.adopter.as_ref(), p.zombie_count);
     let note = format!("{prefix}ends the parent (kill -KILL {pid} if it stays){rest}");
-    suggest(p, "kill", format!("kill {pid}"), note, clears);
+    suggest(p, Remedy::Kill, format!("kill {pid}"), note, clears);
 }
 
 fn unread(p: &mut Parent, s: &Seen) {
     let pid = p.pid;
     if !s.unreadable {
         p.diagnosis.push(Finding::fact(
-            "parent_gone",
+            Cause::ParentGone,
             format!("parent {pid} exited while being read; its zombies pass to its adopter (the nearest subreaper ancestor, else PID 1)"),
         ));
         let note = "run again in a minute to see whether they were reaped".to_string();
-        suggest(p, "wait", "toolkit zombies".into(), note, Clears::Maybe);
+        suggest(
+            p,
+            Remedy::Wait,
+            "toolkit zombies".into(),
+            note,
+            Clears::Maybe,
+        );
         return;
     }
     p.diagnosis.push(Finding::fact(
-        "parent_unreadable",
+        Cause::ParentUnreadable,
         format!("the files of parent {pid} could not be read (see Skipped): why it does not reap is unknown, so no SIGCHLD nudge is suggested"),
     ));
     if pid > 1 {
@@ -127,13 +134,13 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     let ev = old(p, s.view.min_age);
     p.diagnosis.push(if known {
         Finding::likely(
-            "init_not_reaping",
+            Cause::InitNotReaping,
             &format!("{whose} ({comm}) is an init, which reaps as soon as it runs: it is busy or hung"),
             ev,
         )
     } else {
         Finding::likely(
-            "pid1_not_init",
+            Cause::Pid1NotInit,
             &format!("{whose} is '{comm}', not a known init: it inherits every orphan but reaps only when its own code calls wait(), and it is not doing so"),
             format!("{ev}; their age counts from their start, so some may have been adopted only recently"),
         )
@@ -144,21 +151,22 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     if info.handles() && !info.ignores() && !info.blocks() {
         nudge(p, false);
     }
-    let runtime = match &p.service {
-        Some(svc) if matches!(svc.manager, "docker" | "podman") => Some(svc.manager),
+    let runtime = match p.service.as_ref().map(|svc| svc.manager) {
+        Some(Manager::Docker) => Some(Runtime::Docker),
+        Some(Manager::Podman) => Some(Runtime::Podman),
         _ if !container => s.host.runtime,
         _ => None,
     };
     if container {
         if let Some(svc) = p.service.clone().filter(|_| runtime.is_some()) {
             let note = "restarts the container: the kernel reaps every zombie of a PID namespace whose init exits, and the container starts afresh".to_string();
-            suggest(p, "restart", svc.restart, note, Clears::Yes);
+            suggest(p, Remedy::Restart, svc.restart, note, Clears::Yes);
         }
     } else if s.host.systemd && comm == "systemd" {
         let note = "systemd re-executes itself in place (its services keep running) and then reaps what waits".to_string();
         suggest(
             p,
-            "reexec",
+            Remedy::Reexec,
             "systemctl daemon-reexec".into(),
             note,
             Clears::Likely,
@@ -167,7 +175,10 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     if !known {
         let (command, note) = match runtime {
             Some(rt) => (
-                format!("{rt} run --init ...  (or tini / dumb-init as the entrypoint)"),
+                format!(
+                    "{} run --init ...  (or tini / dumb-init as the entrypoint)",
+                    rt.command()
+                ),
                 "start the container with an init that reaps, so this does not come back",
             ),
             None => {
@@ -182,13 +193,13 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
                 )
             }
         };
-        suggest(p, "init", command, note.into(), Clears::No);
+        suggest(p, Remedy::Init, command, note.into(), Clears::No);
     }
     if !container {
         let note = "PID 1 is never killed: check again in a few minutes (a busy init reaps later); if they stay, a reboot is the last resort".to_string();
         suggest(
             p,
-            "wait",
+            Remedy::Wait,
             "toolkit zombies --parent 1".into(),
             note,
             Clears::Maybe,
@@ -198,7 +209,7 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
 
 fn ignored() -> Finding {
     Finding::fact(
-        "sigchld_ignored",
+        Cause::SigchldIgnored,
         "ignores SIGCHLD now, and the kernel reaps every child that exits while it does: these exited before it began ignoring SIGCHLD (or its state changed while being read), so a SIGCHLD nudge cannot help; only a wait() call or the parent's end clears them",
     )
 }
@@ -207,11 +218,11 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     let old = old(p, s.view.min_age);
     let state = match proc.state {
         'T' => Some(Finding::fact(
-            "stopped",
+            Cause::Stopped,
             "stopped (state T: SIGSTOP or job control): it cannot run, so it cannot reap",
         )),
         'D' => Some(Finding::fact(
-            "uninterruptible",
+            Cause::Uninterruptible,
             format!(
                 "in uninterruptible sleep{}: it cannot reap until that I/O completes",
                 info.wchan
@@ -221,14 +232,14 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
             ),
         )),
         'Z' if proc.threads > 1 => Some(Finding::fact(
-            "parent_zombie",
+            Cause::ParentZombie,
             format!(
                 "its main thread has exited (state Z) while {} other threads run: one of them must reap",
                 proc.threads - 1
             ),
         )),
         'Z' => Some(Finding::likely(
-            "parent_zombie",
+            Cause::ParentZombie,
             "it was exiting when read: its children pass to its adopter",
             "it shows state Z",
         )),
@@ -249,7 +260,7 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
             ),
         };
         p.diagnosis.push(Finding::fact(
-            "traced",
+            Cause::Traced,
             format!("being traced{by}: it runs only when the tracer lets it"),
         ));
         held = true;
@@ -258,25 +269,25 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
         p.diagnosis.push(ignored());
     } else if info.blocks() && info.handles() {
         p.diagnosis.push(Finding::likely(
-            "sigchld_blocked",
+            Cause::SigchldBlocked,
             "it blocks SIGCHLD, so its handler cannot run and reap",
             format!("SIGCHLD is in its SigBlk mask, and {old}"),
         ));
     } else if info.blocks() {
         p.diagnosis.push(Finding::likely(
-            "sigchld_blocked",
+            Cause::SigchldBlocked,
             "it blocks SIGCHLD without a handler, as programs that collect children through signalfd or sigwaitinfo do, and is not collecting them",
             format!("SIGCHLD is in SigBlk, not in SigCgt, and {old}"),
         ));
     } else if !held && info.handles() {
         p.diagnosis.push(Finding::likely(
-            "handler_not_reaping",
+            Cause::HandlerNotReaping,
             "its SIGCHLD handler does not reap these children: a handler must loop on waitpid(-1, WNOHANG) until it returns 0, or children that exit together are missed; or its code lost track of them",
             format!("it handles SIGCHLD, is running, and {old}"),
         ));
     } else if !held {
         p.diagnosis.push(Finding::likely(
-            "never_waits",
+            Cause::NeverWaits,
             "it never calls wait() for them: without a SIGCHLD handler it reaps only when its own code calls wait(), and it is not doing so",
             format!("no SIGCHLD handler, and {old}"),
         ));
@@ -284,9 +295,9 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     if let Some(ev) = s.view.subreaper_evidence(proc) {
         let text = "it is a child subreaper: orphans below it are adopted by it, so zombies gather under it while it does not reap";
         p.diagnosis.push(if ev.likely {
-            Finding::likely("subreaper", text, ev.text)
+            Finding::likely(Cause::Subreaper, text, ev.text)
         } else {
-            Finding::fact("subreaper", format!("{text} ({})", ev.text))
+            Finding::fact(Cause::Subreaper, format!("{text} ({})", ev.text))
         });
     }
 }
@@ -298,7 +309,7 @@ fn nudge(p: &mut Parent, after_cont: bool) {
         "runs its SIGCHLD handler again, which may reap them"
     };
     let command = format!("kill -CHLD {}", p.pid);
-    suggest(p, "nudge", command, note.into(), Clears::Maybe);
+    suggest(p, Remedy::Nudge, command, note.into(), Clears::Maybe);
 }
 
 fn suggestions(p: &mut Parent, proc: &Proc, info: &ProcInfo) {
@@ -308,7 +319,7 @@ fn suggestions(p: &mut Parent, proc: &Proc, info: &ProcInfo) {
         let note = "resume it: it can then reap".to_string();
         suggest(
             p,
-            "continue",
+            Remedy::Continue,
             format!("kill -CONT {pid}"),
             note,
             Clears::Maybe,
@@ -317,7 +328,7 @@ fn suggestions(p: &mut Parent, proc: &Proc, info: &ProcInfo) {
     if proc.tracer > 0 {
         let t = proc.tracer;
         let note = format!("ends the tracer {t}, which lets {pid} run again (or detach it from inside the debugger)");
-        suggest(p, "detach", format!("kill {t}"), note, Clears::Maybe);
+        suggest(p, Remedy::Detach, format!("kill {t}"), note, Clears::Maybe);
     }
     if info.handles() && !info.ignores() && !info.blocks() {
         nudge(p, stopped);
@@ -325,16 +336,16 @@ fn suggestions(p: &mut Parent, proc: &Proc, info: &ProcInfo) {
     let n = p.zombie_count;
     let mut prefix = String::new();
     if let Some(svc) = p.service.clone() {
-        if matches!(svc.manager, "docker" | "podman") {
+        if svc.manager.is_container() {
             let note = format!(
                 "restarts the container: the kernel reaps every zombie in it (the {}) as its PID namespace ends",
                 plural(n, "zombie")
             );
-            suggest(p, "restart", svc.restart, note, Clears::Yes);
+            suggest(p, Remedy::Restart, svc.restart, note, Clears::Yes);
         } else if svc.restart_removes_parent {
             let (rest, clears) = then(p.adopter.as_ref(), n);
             let note = format!("restarts {}: its processes end{rest}", svc.name);
-            suggest(p, "restart", svc.restart, note, clears);
+            suggest(p, Remedy::Restart, svc.restart, note, clears);
         } else {
             prefix = format!(
                 "the step that works: restarting {} would leave {pid} running (KillMode={} stops only its main process {}); this ",

@@ -4,6 +4,24 @@
 use crate::root::Root;
 use serde::Serialize;
 
+/// A container runtime whose commands may be suggested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Runtime {
+    Docker,
+    Podman,
+}
+
+impl Runtime {
+    /// Its command's name, as the suggestions spell it.
+    pub fn command(self) -> &'static str {
+        match self {
+            Runtime::Docker => "docker",
+            Runtime::Podman => "podman",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Host {
     /// systemd is the init of this PID namespace: `run/systemd/system` exists and PID 1 is systemd.
@@ -12,7 +30,7 @@ pub struct Host {
     pub init_evidence: String,
     /// The container runtime the root itself runs under (`docker` from `/.dockerenv`, `podman` from
     /// `run/.containerenv`): the one whose commands may be suggested for a PID 1 that does not reap.
-    pub runtime: Option<&'static str>,
+    pub runtime: Option<Runtime>,
 }
 
 /// The files under the root that say what the host is (read by `read`, judged by `judge`).
@@ -37,9 +55,9 @@ impl HostFiles {
 /// itself `systemd` even when started as `/sbin/init`.
 pub fn judge(files: &HostFiles, pid1: Option<&str>) -> Host {
     let runtime = if files.dockerenv {
-        Some("docker")
+        Some(Runtime::Docker)
     } else if files.containerenv {
-        Some("podman")
+        Some(Runtime::Podman)
     } else {
         None
     };
@@ -100,12 +118,12 @@ mod tests {
             dockerenv: true,
             ..HostFiles::default()
         };
-        assert_eq!(judge(&docker, None).runtime, Some("docker"));
+        assert_eq!(judge(&docker, None).runtime, Some(Runtime::Docker));
         let podman = HostFiles {
             containerenv: true,
             ..HostFiles::default()
         };
-        assert_eq!(judge(&podman, None).runtime, Some("podman"));
+        assert_eq!(judge(&podman, None).runtime, Some(Runtime::Podman));
         assert_eq!(judge(&HostFiles::default(), None).runtime, None);
     }
 }

@@ -82,9 +82,53 @@ pub struct Zombie {
     pub starttime: u64,
 }
 
+/// Why a parent does not reap: the diagnosis codes, as the JSON `code` and the Nagios detail name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The parent exited while it was being read.
+    ParentGone,
+    /// The parent's files could not be read.
+    ParentUnreadable,
+    /// PID 1 (or a container's) is a known init that is not reaping: busy or hung.
+    InitNotReaping,
+    /// PID 1 (or a container's) is a program that is not an init.
+    Pid1NotInit,
+    SigchldIgnored,
+    Stopped,
+    Uninterruptible,
+    ParentZombie,
+    Traced,
+    SigchldBlocked,
+    HandlerNotReaping,
+    NeverWaits,
+    Subreaper,
+}
+
+impl Cause {
+    /// The code as the JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cause::ParentGone => "parent_gone",
+            Cause::ParentUnreadable => "parent_unreadable",
+            Cause::InitNotReaping => "init_not_reaping",
+            Cause::Pid1NotInit => "pid1_not_init",
+            Cause::SigchldIgnored => "sigchld_ignored",
+            Cause::Stopped => "stopped",
+            Cause::Uninterruptible => "uninterruptible",
+            Cause::ParentZombie => "parent_zombie",
+            Cause::Traced => "traced",
+            Cause::SigchldBlocked => "sigchld_blocked",
+            Cause::HandlerNotReaping => "handler_not_reaping",
+            Cause::NeverWaits => "never_waits",
+            Cause::Subreaper => "subreaper",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub code: &'static str,
+    pub code: Cause,
     /// Inferred from indirect evidence (signal masks, ages) rather than read directly.
     pub likely: bool,
     /// The figures it rests on.
@@ -94,7 +138,7 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn fact(code: &'static str, text: impl Into<String>) -> Finding {
+    pub fn fact(code: Cause, text: impl Into<String>) -> Finding {
         let text = text.into();
         Finding {
             code,
@@ -104,7 +148,7 @@ impl Finding {
         }
     }
 
-    pub fn likely(code: &'static str, text: &str, evidence: impl Into<String>) -> Finding {
+    pub fn likely(code: Cause, text: &str, evidence: impl Into<String>) -> Finding {
         let evidence = evidence.into();
         Finding {
             code,
@@ -125,10 +169,31 @@ pub enum Clears {
     No,
 }
 
+/// What a suggested step does, gentlest first as they are offered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Remedy {
+    /// `kill -CONT`: resume a stopped parent.
+    Continue,
+    /// End the tracer that holds the parent.
+    Detach,
+    /// `kill -CHLD`: run the parent's SIGCHLD handler again.
+    Nudge,
+    /// Restart the owning service or container.
+    Restart,
+    /// End the parent, so that its zombies pass to its adopter.
+    Kill,
+    /// `systemctl daemon-reexec` for a systemd PID 1.
+    Reexec,
+    /// Run the program under an init that reaps.
+    Init,
+    /// Look again later.
+    Wait,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Suggestion {
-    /// `continue`, `detach`, `nudge`, `restart`, `kill`, `reexec`, `init`, `wait`.
-    pub kind: &'static str,
+    pub kind: Remedy,
     pub command: String,
     pub note: String,
     pub clears: Clears,
@@ -372,5 +437,33 @@ pub fn plural(n: usize, word: &str) -> String {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_cause_is_spelt_as_its_json_code() {
+        use Cause::*;
+        let all = [
+            ParentGone,
+            ParentUnreadable,
+            InitNotReaping,
+            Pid1NotInit,
+            SigchldIgnored,
+            Stopped,
+            Uninterruptible,
+            ParentZombie,
+            Traced,
+            SigchldBlocked,
+            HandlerNotReaping,
+            NeverWaits,
+            Subreaper,
+        ];
+        for c in all {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str(), "{c:?}");
+        }
     }
 }

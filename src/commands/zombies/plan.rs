@@ -7,7 +7,7 @@
 //! signal the parent's identity (pid and start time) is re-read; PID 1 is never sent anything but
 //! SIGCHLD; under a fake root nothing is signalled and nothing is run.
 
-use super::judge::{plural, Clears, Parent, Zombie};
+use super::judge::{plural, Clears, Parent, Remedy, Zombie};
 use crate::context::Context;
 use crate::readers::procs::{parse_stat, read_file};
 use crate::ui::Approval;
@@ -80,12 +80,12 @@ impl StepKind {
         }
     }
 
-    fn suggestion(self) -> &'static str {
+    fn suggestion(self) -> Remedy {
         match self {
-            StepKind::Continue => "continue",
-            StepKind::Nudge => "nudge",
-            StepKind::Restart => "restart",
-            StepKind::EndParent => "kill",
+            StepKind::Continue => Remedy::Continue,
+            StepKind::Nudge => Remedy::Nudge,
+            StepKind::Restart => Remedy::Restart,
+            StepKind::EndParent => Remedy::Kill,
         }
     }
 }

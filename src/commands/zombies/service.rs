@@ -6,10 +6,40 @@ use crate::root::Root;
 use serde::Serialize;
 use std::path::Path;
 
+/// What manages a service, as the JSON `manager` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Manager {
+    Systemd,
+    /// A user's service manager (`user@UID.service`).
+    #[serde(rename = "systemd-user")]
+    SystemdUser,
+    Sysv,
+    Docker,
+    Podman,
+}
+
+impl Manager {
+    /// A container engine, whose restart restarts the container (and its PID namespace).
+    pub fn is_container(self) -> bool {
+        matches!(self, Manager::Docker | Manager::Podman)
+    }
+
+    /// As the JSON spells it (a container engine: its command's name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Manager::Systemd => "systemd",
+            Manager::SystemdUser => "systemd-user",
+            Manager::Sysv => "sysv",
+            Manager::Docker => "docker",
+            Manager::Podman => "podman",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Service {
-    /// `systemd`, `systemd-user`, `sysv`, or a container engine (`docker`, `podman`).
-    pub manager: &'static str,
+    pub manager: Manager,
     /// Unit name (`crond.service`) or init script name (`crond`).
     pub name: String,
     /// The command that restarts it, as shown.
@@ -39,9 +69,9 @@ pub struct ServiceFacts {
 }
 
 /// A container engine and container id, from a scope such as `docker-<id>.scope`.
-pub fn container_of(cgroup: &str) -> Option<(&'static str, String)> {
+pub fn container_of(cgroup: &str) -> Option<(Manager, String)> {
     for part in cgroup.split('/').rev() {
-        for (prefix, engine) in [("docker-", "docker"), ("libpod-", "podman")] {
+        for (prefix, engine) in [("docker-", Manager::Docker), ("libpod-", Manager::Podman)] {
             if let Some(id) = part
                 .strip_prefix(prefix)
                 .and_then(|r| r.strip_suffix(".scope"))
@@ -56,7 +86,7 @@ pub fn container_of(cgroup: &str) -> Option<(&'static str, String)> {
     let mut it = cgroup.split('/').skip_while(|p| *p != "docker").skip(1);
     it.next()
         .filter(|id| id.len() >= 12 && id.chars().all(|c| c.is_ascii_hexdigit()))
-        .map(|id| ("docker", id[..12].to_string()))
+        .map(|id| (Manager::Docker, id[..12].to_string()))
 }
 
 /// sd_booted(): systemd is the init when `run/systemd/system` exists.
@@ -195,10 +225,10 @@ fn init_script(root: &Root, comm: &str) -> Option<String> {
 /// The service that owns a process, with its restart command, from the gathered facts.
 pub fn judge(facts: &ServiceFacts, pid: i32) -> Option<Service> {
     if let Some((engine, id)) = facts.cgroup.as_deref().and_then(container_of) {
-        let argv = vec![engine.to_string(), "restart".into(), id.clone()];
+        let argv = vec![engine.as_str().to_string(), "restart".into(), id.clone()];
         return Some(Service {
             manager: engine,
-            name: format!("{engine} container {id}"),
+            name: format!("{} container {id}", engine.as_str()),
             restart: argv.join(" "),
             restart_argv: argv,
             main_pid: None,
@@ -222,9 +252,9 @@ pub fn judge(facts: &ServiceFacts, pid: i32) -> Option<Service> {
         };
         Some(Service {
             manager: if facts.user.is_some() {
-                "systemd-user"
+                Manager::SystemdUser
             } else {
-                "systemd"
+                Manager::Systemd
             },
             name: unit,
             restart: restart_argv.join(" "),
@@ -237,7 +267,7 @@ pub fn judge(facts: &ServiceFacts, pid: i32) -> Option<Service> {
         let script = facts.init_script.clone()?;
         let name = script.rsplit('/').next().unwrap_or(&script).to_string();
         Some(Service {
-            manager: "sysv",
+            manager: Manager::Sysv,
             name,
             restart: format!("{script} restart"),
             restart_argv: vec![script.clone(), "restart".into()],
@@ -303,15 +333,15 @@ mod tests {
         let id = "3f2a9b8c7d6e5f4a3b2c1d0e";
         assert_eq!(
             container_of(&format!("/system.slice/docker-{id}.scope")),
-            Some(("docker", "3f2a9b8c7d6e".into()))
+            Some((Manager::Docker, "3f2a9b8c7d6e".into()))
         );
         assert_eq!(
             container_of(&format!("/machine.slice/libpod-{id}.scope/container")),
-            Some(("podman", "3f2a9b8c7d6e".into()))
+            Some((Manager::Podman, "3f2a9b8c7d6e".into()))
         );
         assert_eq!(
             container_of(&format!("/docker/{id}")),
-            Some(("docker", "3f2a9b8c7d6e".into()))
+            Some((Manager::Docker, "3f2a9b8c7d6e".into()))
         );
         assert_eq!(container_of("/system.slice/docker.service"), None);
         assert_eq!(container_of("/system.slice/docker-.scope"), None);
@@ -335,8 +365,16 @@ mod tests {
         let s = judge(&facts, 5).unwrap();
         assert_eq!(
             (s.manager, s.restart.as_str()),
-            ("sysv", "/etc/rc.d/init.d/crond restart")
+            (Manager::Sysv, "/etc/rc.d/init.d/crond restart")
         );
         assert_eq!(judge(&ServiceFacts::default(), 5), None);
+    }
+
+    #[test]
+    fn each_manager_is_spelt_as_its_json_name() {
+        use Manager::*;
+        for m in [Systemd, SystemdUser, Sysv, Docker, Podman] {
+            assert_eq!(serde_json::to_value(m).unwrap(), m.as_str(), "{m:?}");
+        }
     }
 }

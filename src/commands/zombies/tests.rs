@@ -1,8 +1,10 @@
 //! Plain-value tests of the judgement: one per diagnosis and per adopter case.
 
-use super::adopter::Reaps;
-use super::host::Host;
-use super::judge::{self, Clears, Facts, Options, Parent, ProcInfo, ZombiesReport, SIGCHLD_BIT};
+use super::adopter::{Reaps, Role};
+use super::host::{Host, Runtime};
+use super::judge::{
+    self, Cause, Clears, Facts, Options, Parent, ProcInfo, Remedy, ZombiesReport, SIGCHLD_BIT,
+};
 use super::plan::{Step, StepKind};
 use super::service::ServiceFacts;
 use crate::readers::procs::{Proc, ProcTable, Skips};
@@ -111,19 +113,19 @@ fn parent(r: &ZombiesReport, pid: i32) -> &Parent {
     r.parents.iter().find(|p| p.pid == pid).unwrap()
 }
 
-fn codes(p: &Parent) -> Vec<&str> {
+fn codes(p: &Parent) -> Vec<Cause> {
     p.diagnosis.iter().map(|d| d.code).collect()
 }
 
-fn kinds(p: &Parent) -> Vec<&str> {
+fn kinds(p: &Parent) -> Vec<Remedy> {
     p.suggestions.iter().map(|s| s.kind).collect()
 }
 
-fn suggestion<'a>(p: &'a Parent, kind: &str) -> &'a judge::Suggestion {
+fn suggestion(p: &Parent, kind: Remedy) -> &judge::Suggestion {
     p.suggestions
         .iter()
         .find(|s| s.kind == kind)
-        .unwrap_or_else(|| panic!("no {kind} suggestion in {:?}", p.suggestions))
+        .unwrap_or_else(|| panic!("no {kind:?} suggestion in {:?}", p.suggestions))
 }
 
 fn all_commands(r: &ZombiesReport) -> String {
@@ -147,22 +149,22 @@ fn crond() -> World {
 fn handler_that_does_not_reap_is_likely_and_nudged_first() {
     let r = crond().report(60);
     let p = parent(&r, 612);
-    assert_eq!(codes(p), ["handler_not_reaping"]);
+    assert_eq!(codes(p), [Cause::HandlerNotReaping]);
     assert!(p.diagnosis[0].likely);
     assert!(p.diagnosis[0].text.starts_with("likely: "));
     assert!(p.diagnosis[0]
         .evidence
         .contains("3 zombies at least 1m old"));
-    assert_eq!(kinds(p), ["nudge", "kill"]);
+    assert_eq!(kinds(p), [Remedy::Nudge, Remedy::Kill]);
 }
 
 #[test]
 fn pid1_that_reaps_is_promised_by_kill() {
     let r = crond().report(60);
     let a = parent(&r, 612).adopter.as_ref().unwrap();
-    assert_eq!((a.pid, a.role, a.reaps), (1, "init", Reaps::Yes));
+    assert_eq!((a.pid, a.role, a.reaps), (1, Role::Init, Reaps::Yes));
     assert!(a.evidence.contains("systemd is an init"), "{a:?}");
-    let kill = suggestion(parent(&r, 612), "kill");
+    let kill = suggestion(parent(&r, 612), Remedy::Kill);
     assert_eq!(kill.clears, Clears::Yes);
     assert!(kill
         .note
@@ -176,10 +178,10 @@ fn no_handler_means_never_waits_and_no_nudge() {
     w.zombies(881, 8101, 2, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 881);
-    assert_eq!(codes(p), ["never_waits"]);
+    assert_eq!(codes(p), [Cause::NeverWaits]);
     assert!(p.diagnosis[0].likely);
     assert!(
-        !kinds(p).contains(&"nudge"),
+        !kinds(p).contains(&Remedy::Nudge),
         "kill -CHLD only where a handler exists"
     );
 }
@@ -193,7 +195,7 @@ fn sigchld_ignored_is_explained_as_the_kernel_rules() {
     w.zombies(700, 7001, 1, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 700);
-    assert_eq!(codes(p), ["sigchld_ignored"]);
+    assert_eq!(codes(p), [Cause::SigchldIgnored]);
     let d = &p.diagnosis[0];
     assert!(!d.likely);
     assert!(
@@ -201,7 +203,7 @@ fn sigchld_ignored_is_explained_as_the_kernel_rules() {
         "{}",
         d.text
     );
-    assert!(!kinds(p).contains(&"nudge"));
+    assert!(!kinds(p).contains(&Remedy::Nudge));
 }
 
 #[test]
@@ -213,9 +215,9 @@ fn blocked_sigchld_with_a_handler_is_likely_and_not_nudged() {
     w.zombies(700, 7001, 1, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 700);
-    assert_eq!(codes(p), ["sigchld_blocked"]);
+    assert_eq!(codes(p), [Cause::SigchldBlocked]);
     assert!(p.diagnosis[0].text.contains("handler cannot run"));
-    assert!(!kinds(p).contains(&"nudge"));
+    assert!(!kinds(p).contains(&Remedy::Nudge));
 }
 
 #[test]
@@ -225,9 +227,9 @@ fn stopped_parent_is_resumed_before_anything_else() {
     w.zombies(950, 9501, 1, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 950);
-    assert_eq!(codes(p), ["stopped"]);
+    assert_eq!(codes(p), [Cause::Stopped]);
     assert!(!p.diagnosis[0].likely, "the state is read, not inferred");
-    assert_eq!(kinds(p), ["continue", "nudge", "kill"]);
+    assert_eq!(kinds(p), [Remedy::Continue, Remedy::Nudge, Remedy::Kill]);
     assert_eq!(p.suggestions[0].command, "kill -CONT 950");
 }
 
@@ -238,7 +240,7 @@ fn parent_in_d_state_names_its_wait_channel() {
     w.zombies(960, 9601, 1, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 960);
-    assert_eq!(codes(p), ["uninterruptible"]);
+    assert_eq!(codes(p), [Cause::Uninterruptible]);
     assert!(p.diagnosis[0].text.contains("nfs_wait_bit_killable"));
 }
 
@@ -251,9 +253,9 @@ fn traced_parent_names_its_tracer() {
     w.zombies(3300, 3301, 1, 600.0);
     let r = w.report(60);
     let p = parent(&r, 3300);
-    assert_eq!(codes(p), ["traced"]);
+    assert_eq!(codes(p), [Cause::Traced]);
     assert!(p.diagnosis[0].text.contains("3299 (gdb)"));
-    assert_eq!(kinds(p)[0], "detach");
+    assert_eq!(kinds(p)[0], Remedy::Detach);
 }
 
 #[test]
@@ -263,7 +265,7 @@ fn zombie_leader_with_live_threads_must_reap_from_a_thread() {
     w.proc_mut(6000).threads = 4;
     w.zombies(6000, 6001, 1, 5000.0);
     let r = w.report(60);
-    assert_eq!(codes(parent(&r, 6000)), ["parent_zombie"]);
+    assert_eq!(codes(parent(&r, 6000)), [Cause::ParentZombie]);
     assert!(parent(&r, 6000).diagnosis[0]
         .text
         .contains("3 other threads"));
@@ -274,12 +276,12 @@ fn vanished_or_unreadable_parent_gets_no_nudge() {
     let mut w = crond();
     w.info.remove(&612);
     let r = w.report(60);
-    assert_eq!(codes(parent(&r, 612)), ["parent_gone"]);
+    assert_eq!(codes(parent(&r, 612)), [Cause::ParentGone]);
     w.unreadable.push(612);
     let r = w.report(60);
     let p = parent(&r, 612);
-    assert_eq!(codes(p), ["parent_unreadable"]);
-    assert_eq!(kinds(p), ["kill"]);
+    assert_eq!(codes(p), [Cause::ParentUnreadable]);
+    assert_eq!(kinds(p), [Remedy::Kill]);
 }
 
 /// PID 1 is `node` (a container seen from inside): it holds 4 old zombies of its own.
@@ -301,10 +303,10 @@ fn node_pid1() -> World {
 fn pid1_that_does_not_reap_is_never_killed_and_gets_no_foreign_commands() {
     let r = node_pid1().report(60);
     let p = parent(&r, 1);
-    assert_eq!(codes(p), ["pid1_not_init"]);
+    assert_eq!(codes(p), [Cause::Pid1NotInit]);
     assert!(p.diagnosis[0].likely, "inferred from ages, not read");
     assert!(p.diagnosis[0].text.contains("adopted only recently"));
-    assert_eq!(kinds(p), ["init", "wait"]);
+    assert_eq!(kinds(p), [Remedy::Init, Remedy::Wait]);
     assert_eq!(p.suggestions[0].command, "tini -- node /app/server.js");
     let all = all_commands(&r);
     assert!(!all.contains("kill"), "{all}");
@@ -323,7 +325,7 @@ fn kill_does_not_promise_reaping_when_pid1_does_not_reap() {
     assert!(a
         .evidence
         .contains("4 zombies at least 1m old already wait under it"));
-    let kill = suggestion(parent(&r, 612), "kill");
+    let kill = suggestion(parent(&r, 612), Remedy::Kill);
     assert_eq!(kill.clears, Clears::No);
     assert!(
         kill.note.contains("would only pass to PID 1 (node)"),
@@ -343,7 +345,7 @@ fn pid1_of_unknown_reaping_is_not_promised() {
     let r = w.report(60);
     let a = parent(&r, 612).adopter.as_ref().unwrap();
     assert_eq!(a.reaps, Reaps::Unknown);
-    let kill = suggestion(parent(&r, 612), "kill");
+    let kill = suggestion(parent(&r, 612), Remedy::Kill);
     assert_eq!(kill.clears, Clears::Maybe);
     assert!(kill.note.contains("may not reap them"));
 }
@@ -351,9 +353,9 @@ fn pid1_of_unknown_reaping_is_not_promised() {
 #[test]
 fn docker_runtime_of_the_root_is_named_for_pid1() {
     let mut w = node_pid1();
-    w.host.runtime = Some("docker");
+    w.host.runtime = Some(Runtime::Docker);
     let r = w.report(60);
-    assert!(suggestion(parent(&r, 1), "init")
+    assert!(suggestion(parent(&r, 1), Remedy::Init)
         .command
         .starts_with("docker run --init"));
 }
@@ -364,9 +366,9 @@ fn systemd_pid1_holding_zombies_is_likely_busy_and_reexecuted() {
     w.zombies(1, 101, 2, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 1);
-    assert_eq!(codes(p), ["init_not_reaping"]);
+    assert_eq!(codes(p), [Cause::InitNotReaping]);
     assert!(p.diagnosis[0].likely);
-    assert_eq!(kinds(p), ["nudge", "reexec", "wait"]);
+    assert_eq!(kinds(p), [Remedy::Nudge, Remedy::Reexec, Remedy::Wait]);
     w.host.systemd = false;
     let r = w.report(60);
     assert!(!all_commands(&r).contains("systemctl"));
@@ -380,9 +382,12 @@ fn known_subreaper_ancestor_adopts() {
     w.zombies(4500, 4501, 2, 5000.0);
     let r = w.report(60);
     let a = parent(&r, 4500).adopter.as_ref().unwrap();
-    assert_eq!((a.pid, a.role, a.reaps), (4000, "subreaper", Reaps::Yes));
+    assert_eq!(
+        (a.pid, a.role, a.reaps),
+        (4000, Role::Subreaper, Reaps::Yes)
+    );
     assert!(a.why.contains("containerd-shim"));
-    assert!(suggestion(parent(&r, 4500), "kill")
+    assert!(suggestion(parent(&r, 4500), Remedy::Kill)
         .note
         .contains("subreaper containerd-shim 4000 adopts and reaps"));
 }
@@ -398,13 +403,16 @@ fn subreaper_seen_by_a_reparented_child() {
     w.zombies(5010, 5011, 3, 5000.0);
     let r = w.report(60);
     let a = parent(&r, 5010).adopter.as_ref().unwrap();
-    assert_eq!((a.pid, a.role, a.reaps), (5000, "subreaper", Reaps::Likely));
+    assert_eq!(
+        (a.pid, a.role, a.reaps),
+        (5000, Role::Subreaper, Reaps::Likely)
+    );
     assert!(
         a.why.contains("5002 (sleep) was reparented to it"),
         "{}",
         a.why
     );
-    assert!(suggestion(parent(&r, 5010), "kill")
+    assert!(suggestion(parent(&r, 5010), Remedy::Kill)
         .note
         .contains("which likely reaps them"));
     // Without that trace, nothing says 5000 is a subreaper: PID 1 adopts.
@@ -427,7 +435,10 @@ fn subreaper_seen_inside_a_container_whose_session_leader_is_outside() {
     w.zombies(5010, 5011, 3, 5000.0);
     let r = w.report(60);
     let a = parent(&r, 5010).adopter.as_ref().unwrap();
-    assert_eq!((a.pid, a.role, a.reaps), (5000, "subreaper", Reaps::Likely));
+    assert_eq!(
+        (a.pid, a.role, a.reaps),
+        (5000, Role::Subreaper, Reaps::Likely)
+    );
     assert!(
         a.why.contains("5002 (sleep) was reparented to it"),
         "{}",
@@ -451,8 +462,11 @@ fn subreaper_holding_old_zombies_does_not_reap() {
     let r = w.report(60);
     let a = parent(&r, 5010).adopter.as_ref().unwrap();
     assert_eq!((a.pid, a.reaps), (5000, Reaps::No));
-    assert_eq!(suggestion(parent(&r, 5010), "kill").clears, Clears::No);
-    assert!(codes(parent(&r, 5000)).contains(&"subreaper"));
+    assert_eq!(
+        suggestion(parent(&r, 5010), Remedy::Kill).clears,
+        Clears::No
+    );
+    assert!(codes(parent(&r, 5000)).contains(&Cause::Subreaper));
 }
 
 #[test]
@@ -491,9 +505,9 @@ fn container(cgroup: &str) -> World {
 fn container_init_restarts_its_container_and_is_never_killed() {
     let r = container("/system.slice/docker-3f2a9b8c7d6e5f4a.scope").report(60);
     let p = parent(&r, 4010);
-    assert_eq!(codes(p), ["pid1_not_init"]);
+    assert_eq!(codes(p), [Cause::Pid1NotInit]);
     assert!(p.adopter.is_none(), "its zombies go with its namespace");
-    assert_eq!(kinds(p), ["restart", "init"]);
+    assert_eq!(kinds(p), [Remedy::Restart, Remedy::Init]);
     assert_eq!(p.suggestions[0].command, "docker restart 3f2a9b8c7d6e");
     assert_eq!(p.suggestions[0].clears, Clears::Yes);
     assert!(p.suggestions[1].command.starts_with("docker run --init"));
@@ -517,7 +531,7 @@ fn child_inside_a_container_is_adopted_by_the_container_init() {
     let a = parent(&r, 4020).adopter.as_ref().unwrap();
     assert_eq!(
         (a.pid, a.role, a.reaps),
-        (4010, "container_init", Reaps::No)
+        (4010, Role::ContainerInit, Reaps::No)
     );
 }
 
@@ -539,7 +553,11 @@ fn killmode_process_unit_offers_ending_the_parent_not_the_restart() {
     );
     let r = w.report(60);
     let p = parent(&r, 881);
-    assert_eq!(kinds(p), ["kill"], "no restart that leaves 881 running");
+    assert_eq!(
+        kinds(p),
+        [Remedy::Kill],
+        "no restart that leaves 881 running"
+    );
     assert!(p.suggestions[0]
         .note
         .contains("KillMode=process stops only its main process 880"));
@@ -562,7 +580,7 @@ fn control_group_unit_is_restarted() {
     );
     let r = w.report(60);
     let p = parent(&r, 612);
-    assert_eq!(kinds(p), ["nudge", "restart", "kill"]);
+    assert_eq!(kinds(p), [Remedy::Nudge, Remedy::Restart, Remedy::Kill]);
     assert_eq!(p.suggestions[1].command, "systemctl restart crond.service");
     assert_eq!(p.suggestions[1].clears, Clears::Yes);
     assert!(Step::for_parent(p, StepKind::Restart).is_some());
@@ -585,7 +603,7 @@ fn sysv_host_restarts_through_its_script() {
     );
     let r = w.report(60);
     assert_eq!(
-        suggestion(parent(&r, 612), "restart").command,
+        suggestion(parent(&r, 612), Remedy::Restart).command,
         "/etc/rc.d/init.d/crond restart"
     );
 }
@@ -599,7 +617,7 @@ fn host_without_systemd_never_suggests_systemctl() {
     let r = w.report(60);
     let all = all_commands(&r);
     assert!(!all.contains("systemctl"), "{all}");
-    assert_eq!(kinds(parent(&r, 612)), ["nudge", "kill"]);
+    assert_eq!(kinds(parent(&r, 612)), [Remedy::Nudge, Remedy::Kill]);
 }
 
 #[test]
@@ -609,10 +627,10 @@ fn blocked_sigchld_without_a_handler_is_the_signalfd_pattern() {
     w.zombies(700, 7001, 2, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 700);
-    assert_eq!(codes(p), ["sigchld_blocked"]);
+    assert_eq!(codes(p), [Cause::SigchldBlocked]);
     assert!(p.diagnosis[0].likely);
     assert!(p.diagnosis[0].text.contains("signalfd"));
-    assert!(!kinds(p).contains(&"nudge"));
+    assert!(!kinds(p).contains(&Remedy::Nudge));
 }
 
 #[test]
@@ -622,7 +640,7 @@ fn parent_caught_exiting_is_likely_and_says_so() {
     w.zombies(700, 7001, 1, 5000.0);
     let r = w.report(60);
     let p = parent(&r, 700);
-    assert_eq!(codes(p), ["parent_zombie"]);
+    assert_eq!(codes(p), [Cause::ParentZombie]);
     assert!(p.diagnosis[0].likely && p.diagnosis[0].text.contains("exiting"));
 }
 
@@ -662,6 +680,6 @@ fn user_manager_is_a_known_subreaper_and_zombie_ancestors_are_passed_over() {
     w.zombies(920, 921, 1, 5000.0);
     let r = w.report(60);
     let a = parent(&r, 920).adopter.as_ref().unwrap();
-    assert_eq!((a.pid, a.role, a.reaps), (900, "subreaper", Reaps::Yes));
+    assert_eq!((a.pid, a.role, a.reaps), (900, Role::Subreaper, Reaps::Yes));
     assert!(a.why.contains("systemd --user"), "{}", a.why);
 }
