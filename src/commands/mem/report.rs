@@ -4,7 +4,9 @@
 use super::fence::Fence;
 use super::groups::{self, Group, GroupFence};
 use super::history::findings::Findings;
-use super::judge::{self, Consumer, Figures, Rates, Reason, Thresholds};
+use super::judge::{self, Consumer, Figures, Rates};
+use super::reason::{Code, Reason};
+use super::thresholds::Thresholds;
 use crate::readers::memory::{Psi, SlabCache};
 use crate::readers::procmem::ProcMem;
 use crate::readers::procs::Skips;
@@ -70,8 +72,8 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
     let f = i.figures;
     let mut reasons = judge::reasons(&f, i.rates.as_ref(), i.psi.as_ref(), t);
     reasons.extend(i.history_reasons);
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.status.rank()));
-    let status = Status::worst_of(reasons.iter().map(|r| r.status));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.status().rank()));
+    let status = Status::worst_of(reasons.iter().map(Reason::status));
     let mut not_judged = Vec::new();
     if let Some(note) = i.rates_note {
         not_judged.push(note);
@@ -172,13 +174,13 @@ impl MemReport {
 
     /// A thrashing signal fired: show who swaps.
     pub fn thrashing(&self) -> bool {
-        self.reasons
-            .iter()
-            .any(|r| matches!(r.code, "swap_out" | "psi_full" | "swap_used"))
+        self.reasons.iter().any(|r| r.code().thrashing())
     }
 
     pub fn slab_leak(&self) -> bool {
-        self.reasons.iter().any(|r| r.code == "slab_unreclaimable")
+        self.reasons
+            .iter()
+            .any(|r| r.code() == Code::SlabUnreclaimable)
     }
 }
 
@@ -191,10 +193,10 @@ fn headline(f: &Figures, reasons: &[Reason], suspect: Option<&Consumer>) -> Stri
             human_size(f.application)
         );
     };
-    let worst_status = worst.status;
+    let worst_status = worst.status();
     let shorts: Vec<&str> = reasons
         .iter()
-        .filter(|r| r.status == worst_status)
+        .filter(|r| r.status() == worst_status)
         .take(2)
         .map(|r| r.short.as_str())
         .collect();
