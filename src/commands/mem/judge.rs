@@ -307,6 +307,21 @@ pub fn suspect(top: &[Consumer]) -> Option<&Consumer> {
         .or_else(|| big.max_by_key(|c| c.proc.rss))
 }
 
+/// The process to blame in the headline and to fence in, chosen once for both: the history's
+/// leaker when it still runs (a trend is better evidence than one interval), whether or not it made
+/// the top list, else one interval's evidence (`suspect`).
+pub fn blame(leaker: Option<&ProcMem>, top: &[Consumer], total: u64) -> Option<Consumer> {
+    let Some(l) = leaker else {
+        return suspect(top).cloned();
+    };
+    let same = |c: &&Consumer| c.proc.pid == l.pid && c.proc.starttime == l.starttime;
+    Some(top.iter().find(same).cloned().unwrap_or_else(|| Consumer {
+        proc: l.clone(),
+        ram_percent: pct(l.rss, total),
+        growth: None,
+    }))
+}
+
 /// The processes that swap: most swapped out, then most major faults (pages read back in).
 pub fn swappers(procs: &[ProcMem], keep: usize) -> Vec<ProcMem> {
     let mut v: Vec<&ProcMem> = procs

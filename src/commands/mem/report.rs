@@ -39,11 +39,14 @@ pub struct MemReport {
     /// Largest slab caches when slabinfo is readable (shown for a slab leak).
     pub slab_caches: Vec<SlabCache>,
     pub slab_caches_unreadable: Option<String>,
-    /// How to fence in the suspect (see `judge::suspect`), when the verdict is not OK.
+    /// How to fence in the suspect (see `judge::blame`), when the verdict is not OK.
     pub fence: Option<Fence>,
     pub skipped: Skips,
     /// What the recorded history says (null without a history file).
     pub history: Option<Findings>,
+    /// The process the headline blames and the fence is for (see `judge::blame`), chosen once.
+    #[serde(skip)]
+    pub suspect: Option<Consumer>,
     #[serde(skip)]
     pub thresholds: Option<Thresholds>,
 }
@@ -105,11 +108,7 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
     let top = judge::consumers(&i.procs, i.before.as_deref(), f.total, top);
     let leaker = i.history.as_ref().and_then(|h| h.leaker.as_ref());
     let suspect = (status != Status::Ok)
-        .then(|| {
-            leaker
-                .and_then(|l| top.iter().find(|c| c.proc == *l))
-                .or_else(|| judge::suspect(&top))
-        })
+        .then(|| judge::blame(leaker, &top, f.total))
         .flatten();
     let names = &i.user_names;
     let groups = groups::groups(&i.procs, f.total, &|u| {
@@ -121,8 +120,8 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         .then(|| groups::culprit(&groups, &i.procs))
         .flatten()
         .map(|(g, unit)| groups::fence(g, &unit, f.total));
-    let mut headline = headline(&f, &reasons, suspect);
-    if let (None, Some(g)) = (suspect, &group_fence) {
+    let mut headline = headline(&f, &reasons, suspect.as_ref());
+    if let (None, Some(g)) = (&suspect, &group_fence) {
         let who = match g.by {
             "user" => format!("user {}", printable(&g.name)),
             _ => printable(&g.name),
@@ -155,21 +154,15 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         fence: None,
         skipped: i.skips,
         history: i.history,
+        suspect,
         thresholds: Some(t.clone()),
     }
 }
 
 impl MemReport {
-    /// The process to fence in, when the verdict is not OK (see `judge::suspect`).
+    /// The process to fence in: the one the headline blames (none when the verdict is OK).
     pub fn fence_candidate(&self) -> Option<&ProcMem> {
-        if self.status == Status::Ok {
-            return None;
-        }
-        // A leak found in the history is the one to fence in, before one interval's evidence.
-        self.history
-            .as_ref()
-            .and_then(|h| h.leaker.as_ref())
-            .or_else(|| judge::suspect(&self.top).map(|c| &c.proc))
+        self.suspect.as_ref().map(|c| &c.proc)
     }
 
     /// A thrashing signal fired: show who swaps.

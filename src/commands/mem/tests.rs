@@ -209,3 +209,55 @@ fn suspect_is_the_big_one_that_grows_else_the_largest() {
     let c = consumers(&now, None, 10_000 * MIB, 10);
     assert!(suspect(&c).is_none());
 }
+
+/// What `read` would hand over: one big steady process (pid 1, 60% of RAM) and the history's
+/// leaker (pid 2, 5% of RAM, below the top 1), with available memory critical.
+fn inputs_with_a_small_leaker() -> super::report::Inputs {
+    use super::history::findings::Findings;
+    let mut m = healthy();
+    m.available = Some(50 * MIB);
+    let procs = vec![p(1, 600), p(2, 50), p(3, 20)];
+    super::report::Inputs {
+        figures: figures(&m),
+        rates: None,
+        rates_note: None,
+        psi: None,
+        psi_note: None,
+        oom_kills_since_boot: None,
+        before: None,
+        slab: Ok(Vec::new()),
+        skips: Default::default(),
+        history: Some(Findings {
+            path: "h".into(),
+            samples: 10,
+            readings: 10,
+            span: 100.0,
+            skipped: Default::default(),
+            leaks: Vec::new(),
+            grew: Vec::new(),
+            forecast: None,
+            oom_kills_since_last_sample: None,
+            note: None,
+            leaker: Some(procs[1].clone()),
+        }),
+        procs,
+        history_reasons: Vec::new(),
+        user_names: Default::default(),
+    }
+}
+
+#[test]
+fn the_headline_and_the_fence_name_the_same_suspect() {
+    // Before the suspect was chosen once, the headline named the largest process of the top list
+    // (pid 1) while the fence went to the history's leaker (pid 2), which is not in that list.
+    let r = super::report::assemble(inputs_with_a_small_leaker(), &t(), 1);
+    assert_eq!(r.status, Status::Critical);
+    let fenced = r.fence_candidate().map(|p| p.pid);
+    assert_eq!(fenced, Some(2));
+    assert!(
+        r.headline.contains("p2 (pid 2) holds 5% of RAM"),
+        "{}",
+        r.headline
+    );
+    assert!(!r.headline.contains("pid 1"), "{}", r.headline);
+}
