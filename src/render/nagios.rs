@@ -16,6 +16,11 @@ pub struct Range {
 }
 
 impl Range {
+    /// The lower bound (`-inf` for `~:`): the limit a "below" range names.
+    pub fn start(&self) -> f64 {
+        self.start
+    }
+
     /// True when `value` should raise this threshold's alert.
     pub fn alerts(&self, value: f64) -> bool {
         let within = value >= self.start && value <= self.end;

@@ -2,28 +2,18 @@
 //! as `free` computes them, the reasons (each a figure against its threshold) and the consumers.
 //! No I/O here.
 
+use super::reason::{Code, Reason};
+use super::thresholds::{self, Thresholds};
+use crate::finding::Finding;
 use crate::readers::memory::{Meminfo, Psi, Vmstat};
 use crate::readers::procmem::ProcMem;
-use crate::render::nagios::{judge, Range};
+use crate::render::nagios::Range;
 use crate::status::Status;
 use crate::units::human_size;
 use serde::Serialize;
 
 /// A process above this share of RAM is always listed (and is the one to fence in).
 pub const BIG_PCT: f64 = 10.0;
-
-#[derive(Debug, Clone)]
-pub struct Thresholds {
-    pub available_warning: Range,
-    pub available_critical: Range,
-    pub swap_out_warning: Range,
-    pub swap_out_critical: Range,
-    pub psi_warning: Range,
-    pub psi_critical: Range,
-    pub swap_used_warning: Range,
-    pub unreclaimable_warning: Range,
-    pub commit_warning: Range,
-}
 
 /// The figures of `free` (procps 4) and the rest of the system picture, in bytes and percent.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -135,44 +125,24 @@ pub fn rates(before: &Vmstat, after: &Vmstat, seconds: f64) -> Rates {
     }
 }
 
-/// One signal that is not OK: the figure, the threshold it crossed, and what it means.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Reason {
-    pub code: &'static str,
-    pub status: Status,
-    pub value: f64,
-    /// The Nagios range that raised it.
-    pub threshold: String,
-    /// The figure alone, for the headline: `available memory 1.6% of RAM`.
-    pub short: String,
-    pub text: String,
-}
-
+/// Raises `code` when `value` crosses its warning or critical range: the sentence is `text` given
+/// the crossed limit in words (`critical below 10`).
 fn check(
     out: &mut Vec<Reason>,
-    code: &'static str,
+    code: Code,
     value: f64,
-    warn: Option<&Range>,
-    crit: Option<&Range>,
+    (warning, critical): (&Range, Option<&Range>),
     short: String,
     text: impl Fn(&str) -> String,
 ) {
-    let never: Range = "~:".parse().expect("valid range");
-    let (w, c) = (warn.unwrap_or(&never), crit.unwrap_or(&never));
-    let status = judge(value, w, c);
-    let range = match status {
-        Status::Critical => c,
-        Status::Warning => w,
-        _ => return,
+    let Some((status, range)) = thresholds::judge(value, warning, critical) else {
+        return;
     };
     let level = status.word().to_lowercase();
+    let text = text(&format!("{level} {}", range.describe()));
     out.push(Reason {
-        code,
-        status,
-        value,
-        threshold: range.to_string(),
+        finding: Finding::figure(code, status, value, range.clone(), text),
         short,
-        text: text(&format!("{level} {}", range.describe())),
     });
 }
 
@@ -183,18 +153,18 @@ pub fn reasons(
     psi: Option<&Psi>,
     t: &Thresholds,
 ) -> Vec<Reason> {
+    let t = &t.ranges;
     let mut out = Vec::new();
+    let ap = f.available_percent;
     check(
         &mut out,
-        "available",
-        f.available_percent,
-        Some(&t.available_warning),
-        Some(&t.available_critical),
-        format!("available memory {:.1}% of RAM", f.available_percent),
+        Code::Available,
+        ap,
+        (&t.available_warning, Some(&t.available_critical)),
+        format!("available memory {ap:.1}% of RAM"),
         |th| {
             format!(
-                "available memory {:.1}% of RAM ({} of {}), {th}%",
-                f.available_percent,
+                "available memory {ap:.1}% of RAM ({} of {}), {th}%",
                 human_size(f.available),
                 human_size(f.total)
             )
@@ -203,10 +173,9 @@ pub fn reasons(
     if let Some(so) = rates.and_then(|r| r.swap_out) {
         check(
             &mut out,
-            "swap_out",
+            Code::SwapOut,
             so,
-            Some(&t.swap_out_warning),
-            Some(&t.swap_out_critical),
+            (&t.swap_out_warning, Some(&t.swap_out_critical)),
             format!("swapping out {so:.0} pages/s"),
             |th| format!("swapping out {so:.0} pages/s, {th}: the box is thrashing"),
         );
@@ -214,10 +183,9 @@ pub fn reasons(
     if let Some(full) = psi.and_then(|p| p.full_avg10) {
         check(
             &mut out,
-            "psi_full",
+            Code::PsiFull,
             full,
-            Some(&t.psi_warning),
-            Some(&t.psi_critical),
+            (&t.psi_warning, Some(&t.psi_critical)),
             format!("memory stalls {full:.1}% (PSI full avg10)"),
             |th| {
                 format!("all tasks stalled on memory {full:.1}% of the last 10s (PSI full), {th}%")
@@ -227,10 +195,9 @@ pub fn reasons(
     if let Some(sp) = f.swap_used_percent {
         check(
             &mut out,
-            "swap_used",
+            Code::SwapUsed,
             sp,
-            Some(&t.swap_used_warning),
-            None,
+            (&t.swap_used_warning, None),
             format!("swap {sp:.0}% used"),
             |th| {
                 format!(
@@ -244,10 +211,9 @@ pub fn reasons(
     let up = f.unreclaimable_percent;
     check(
         &mut out,
-        "slab_unreclaimable",
+        Code::SlabUnreclaimable,
         up,
-        Some(&t.unreclaimable_warning),
-        None,
+        (&t.unreclaimable_warning, None),
         format!("unreclaimable slab {up:.1}% of RAM"),
         |th| {
             format!(
@@ -259,10 +225,9 @@ pub fn reasons(
     if let Some(cp) = f.commit_percent {
         check(
             &mut out,
-            "commit",
+            Code::Commit,
             cp,
-            Some(&t.commit_warning),
-            None,
+            (&t.commit_warning, None),
             format!("committed {cp:.0}% of the limit"),
             |th| {
                 format!(
@@ -274,17 +239,24 @@ pub fn reasons(
         );
     }
     if let Some(n) = rates.and_then(|r| r.oom_kills).filter(|&n| n > 0) {
-        out.push(Reason {
-            code: "oom_kill",
-            status: Status::Warning,
-            value: n as f64,
-            threshold: "0".into(),
-            short: format!("{n} OOM kill(s)"),
-            text: format!("{n} process(es) killed by the OOM killer during the interval"),
-        });
+        out.push(oom_kill(
+            Code::OomKill,
+            n,
+            format!("{n} OOM kill(s)"),
+            format!("{n} process(es) killed by the OOM killer during the interval"),
+        ));
     }
-    out.sort_by_key(|r| std::cmp::Reverse(r.status.rank()));
+    out.sort_by_key(|r| std::cmp::Reverse(r.status().rank()));
     out
+}
+
+/// Any OOM kill is a warning (SPEC 6): the range `0` alerts above none.
+pub fn oom_kill(code: Code, n: u64, short: String, text: String) -> Reason {
+    let none: Range = "0".parse().expect("valid range");
+    Reason {
+        finding: Finding::figure(code, Status::Warning, n as f64, none, text),
+        short,
+    }
 }
 
 /// A process in the top list: its memory, share of RAM and growth over the interval.
@@ -333,6 +305,21 @@ pub fn suspect(top: &[Consumer]) -> Option<&Consumer> {
         .filter(|c| c.growth.is_some_and(|g| g > 0))
         .max_by_key(|c| c.growth)
         .or_else(|| big.max_by_key(|c| c.proc.rss))
+}
+
+/// The process to blame in the headline and to fence in, chosen once for both: the history's
+/// leaker when it still runs (a trend is better evidence than one interval), whether or not it made
+/// the top list, else one interval's evidence (`suspect`).
+pub fn blame(leaker: Option<&ProcMem>, top: &[Consumer], total: u64) -> Option<Consumer> {
+    let Some(l) = leaker else {
+        return suspect(top).cloned();
+    };
+    let same = |c: &&Consumer| c.proc.pid == l.pid && c.proc.starttime == l.starttime;
+    Some(top.iter().find(same).cloned().unwrap_or_else(|| Consumer {
+        proc: l.clone(),
+        ram_percent: pct(l.rss, total),
+        growth: None,
+    }))
 }
 
 /// The processes that swap: most swapped out, then most major faults (pages read back in).

@@ -10,17 +10,19 @@ pub mod history;
 pub mod judge;
 mod metrics;
 mod read;
+pub mod reason;
 pub mod render;
 pub mod report;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
+pub mod thresholds;
 
 use crate::cli::{MemArgs, MemCommand, MemVerdictArgs};
 use crate::context::Context;
 use crate::error::Result;
 use crate::status::Status;
-pub use judge::Thresholds;
 pub use report::MemReport;
+pub use thresholds::Thresholds;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -30,31 +32,15 @@ pub struct Options {
     pub thresholds: Thresholds,
     /// The history file given with `--history` (else the default under the root).
     pub history: Option<std::path::PathBuf>,
-    pub leak: history::findings::LeakThresholds,
 }
 
 impl Options {
     pub fn from_args(args: &MemVerdictArgs) -> Options {
-        let t = &args.thresholds;
         Options {
             interval: args.interval.secs(),
             top: args.top,
             history: args.history.clone(),
-            leak: history::findings::LeakThresholds {
-                warn: args.leak_warn.secs(),
-                crit: args.leak_crit.secs(),
-            },
-            thresholds: Thresholds {
-                available_warning: t.available_warning.clone(),
-                available_critical: t.available_critical.clone(),
-                swap_out_warning: t.swap_out_warning.clone(),
-                swap_out_critical: t.swap_out_critical.clone(),
-                psi_warning: t.psi_warning.clone(),
-                psi_critical: t.psi_critical.clone(),
-                swap_used_warning: t.swap_used_warning.clone(),
-                unreclaimable_warning: t.unreclaimable_warning.clone(),
-                commit_warning: t.commit_warning.clone(),
-            },
+            thresholds: Thresholds::from_args(args),
         }
     }
 }
@@ -105,7 +91,7 @@ pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
             &inputs.procs,
             inputs.oom_kills_since_boot,
         );
-        inputs.history_reasons = history::findings::reasons(&f, opts.leak, available);
+        inputs.history_reasons = history::findings::reasons(&f, &opts.thresholds.leak, available);
         inputs.history = Some(f);
     }
     let mut report = report::assemble(inputs, &opts.thresholds, opts.top);

@@ -49,10 +49,12 @@ impl MemReport {
                 style.dim(&format!("available taken from {}", f.available_source))
             )?;
         }
-        let rule = if f.application_percent > 75.0 {
-            " (over 75%: a leak or too little RAM)"
-        } else {
-            ""
+        // The classic rule, judged on its threshold: shown on the figures line, not a reason.
+        let rule = match self.thresholds.as_ref() {
+            Some(t) if t.application_over(f.application_percent) => {
+                format!(" (over {}%: a leak or too little RAM)", t.application)
+            }
+            _ => String::new(),
         };
         for l in wrap(
             &format!(
@@ -334,10 +336,11 @@ impl Report for MemReport {
             writeln!(out, "{l}")?;
         }
         for r in &self.reasons {
-            let lead = format!("  {:<9}", r.status.word());
-            for (i, l) in wrap(&r.text, 69, 0).iter().enumerate() {
+            let status = r.status();
+            let lead = format!("  {:<9}", status.word());
+            for (i, l) in wrap(r.text(), 69, 0).iter().enumerate() {
                 let lead = if i == 0 {
-                    lead.replace(r.status.word(), &style.status(r.status))
+                    lead.replace(status.word(), &style.status(status))
                 } else {
                     " ".repeat(11)
                 };
@@ -386,7 +389,7 @@ impl Report for MemReport {
             .psi
             .and_then(|p| p.full_avg10)
             .map(|v| Perf::new("psi_full_avg10", v, "%").min(0.0).max(100.0));
-        if let Some(t) = t {
+        if let Some(t) = t.map(|t| &t.ranges) {
             avail_pct = avail_pct.thresholds(&t.available_warning, &t.available_critical);
             swap_out = swap_out.map(|p| p.thresholds(&t.swap_out_warning, &t.swap_out_critical));
             psi_full = psi_full.map(|p| p.thresholds(&t.psi_warning, &t.psi_critical));
@@ -419,7 +422,7 @@ impl Report for MemReport {
         let mut v: Vec<String> = self
             .reasons
             .iter()
-            .map(|r| format!("{}: {}", r.status, r.text))
+            .map(|r| format!("{}: {}", r.status(), r.text()))
             .collect();
         if let Some(g) = &self.group_fence {
             v.push(format!("fence group {}: {}", printable(&g.name), g.command));

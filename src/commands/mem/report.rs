@@ -4,7 +4,9 @@
 use super::fence::Fence;
 use super::groups::{self, Group, GroupFence};
 use super::history::findings::Findings;
-use super::judge::{self, Consumer, Figures, Rates, Reason, Thresholds};
+use super::judge::{self, Consumer, Figures, Rates};
+use super::reason::{Code, Reason};
+use super::thresholds::Thresholds;
 use crate::readers::memory::{Psi, SlabCache};
 use crate::readers::procmem::ProcMem;
 use crate::readers::procs::Skips;
@@ -37,11 +39,14 @@ pub struct MemReport {
     /// Largest slab caches when slabinfo is readable (shown for a slab leak).
     pub slab_caches: Vec<SlabCache>,
     pub slab_caches_unreadable: Option<String>,
-    /// How to fence in the suspect (see `judge::suspect`), when the verdict is not OK.
+    /// How to fence in the suspect (see `judge::blame`), when the verdict is not OK.
     pub fence: Option<Fence>,
     pub skipped: Skips,
     /// What the recorded history says (null without a history file).
     pub history: Option<Findings>,
+    /// The process the headline blames and the fence is for (see `judge::blame`), chosen once.
+    #[serde(skip)]
+    pub suspect: Option<Consumer>,
     #[serde(skip)]
     pub thresholds: Option<Thresholds>,
 }
@@ -70,8 +75,8 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
     let f = i.figures;
     let mut reasons = judge::reasons(&f, i.rates.as_ref(), i.psi.as_ref(), t);
     reasons.extend(i.history_reasons);
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.status.rank()));
-    let status = Status::worst_of(reasons.iter().map(|r| r.status));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.status().rank()));
+    let status = Status::worst_of(reasons.iter().map(Reason::status));
     let mut not_judged = Vec::new();
     if let Some(note) = i.rates_note {
         not_judged.push(note);
@@ -103,11 +108,7 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
     let top = judge::consumers(&i.procs, i.before.as_deref(), f.total, top);
     let leaker = i.history.as_ref().and_then(|h| h.leaker.as_ref());
     let suspect = (status != Status::Ok)
-        .then(|| {
-            leaker
-                .and_then(|l| top.iter().find(|c| c.proc == *l))
-                .or_else(|| judge::suspect(&top))
-        })
+        .then(|| judge::blame(leaker, &top, f.total))
         .flatten();
     let names = &i.user_names;
     let groups = groups::groups(&i.procs, f.total, &|u| {
@@ -119,8 +120,8 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         .then(|| groups::culprit(&groups, &i.procs))
         .flatten()
         .map(|(g, unit)| groups::fence(g, &unit, f.total));
-    let mut headline = headline(&f, &reasons, suspect);
-    if let (None, Some(g)) = (suspect, &group_fence) {
+    let mut headline = headline(&f, &reasons, suspect.as_ref());
+    if let (None, Some(g)) = (&suspect, &group_fence) {
         let who = match g.by {
             "user" => format!("user {}", printable(&g.name)),
             _ => printable(&g.name),
@@ -153,32 +154,26 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
         fence: None,
         skipped: i.skips,
         history: i.history,
+        suspect,
         thresholds: Some(t.clone()),
     }
 }
 
 impl MemReport {
-    /// The process to fence in, when the verdict is not OK (see `judge::suspect`).
+    /// The process to fence in: the one the headline blames (none when the verdict is OK).
     pub fn fence_candidate(&self) -> Option<&ProcMem> {
-        if self.status == Status::Ok {
-            return None;
-        }
-        // A leak found in the history is the one to fence in, before one interval's evidence.
-        self.history
-            .as_ref()
-            .and_then(|h| h.leaker.as_ref())
-            .or_else(|| judge::suspect(&self.top).map(|c| &c.proc))
+        self.suspect.as_ref().map(|c| &c.proc)
     }
 
     /// A thrashing signal fired: show who swaps.
     pub fn thrashing(&self) -> bool {
-        self.reasons
-            .iter()
-            .any(|r| matches!(r.code, "swap_out" | "psi_full" | "swap_used"))
+        self.reasons.iter().any(|r| r.code().thrashing())
     }
 
     pub fn slab_leak(&self) -> bool {
-        self.reasons.iter().any(|r| r.code == "slab_unreclaimable")
+        self.reasons
+            .iter()
+            .any(|r| r.code() == Code::SlabUnreclaimable)
     }
 }
 
@@ -191,10 +186,10 @@ fn headline(f: &Figures, reasons: &[Reason], suspect: Option<&Consumer>) -> Stri
             human_size(f.application)
         );
     };
-    let worst_status = worst.status;
+    let worst_status = worst.status();
     let shorts: Vec<&str> = reasons
         .iter()
-        .filter(|r| r.status == worst_status)
+        .filter(|r| r.status() == worst_status)
         .take(2)
         .map(|r| r.short.as_str())
         .collect();

@@ -1,26 +1,27 @@
 //! Unit tests of the pure judgement with plain values: figures as procps computes them, each
 //! threshold, consumers and growth.
 
-use super::judge::{consumers, figures, rates, reasons, suspect, Thresholds};
+use super::judge::{consumers, figures, rates, reasons, suspect};
+use super::reason::Code;
+use super::thresholds::Thresholds;
+use crate::cli::MemVerdictArgs;
 use crate::readers::memory::{Meminfo, Psi, Vmstat};
 use crate::readers::procmem::ProcMem;
 use crate::status::Status;
 
 const MIB: u64 = 1 << 20;
 
+/// `mem verdict`'s arguments as clap defaults them.
+pub(crate) fn default_args() -> MemVerdictArgs {
+    use clap::{Args, FromArgMatches};
+    let cmd = MemVerdictArgs::augment_args(clap::Command::new("verdict").no_binary_name(true));
+    let m = cmd.get_matches_from(std::iter::empty::<String>());
+    MemVerdictArgs::from_arg_matches(&m).expect("defaults are valid")
+}
+
+/// The default thresholds (SPEC 6), as the command line parses them.
 fn t() -> Thresholds {
-    let r = |s: &str| s.parse().unwrap();
-    Thresholds {
-        available_warning: r("20:"),
-        available_critical: r("10:"),
-        swap_out_warning: r("0"),
-        swap_out_critical: r("10"),
-        psi_warning: r("10"),
-        psi_critical: r("40"),
-        swap_used_warning: r("80"),
-        unreclaimable_warning: r("10"),
-        commit_warning: r("100"),
-    }
+    Thresholds::from_args(&default_args())
 }
 
 fn healthy() -> Meminfo {
@@ -78,11 +79,14 @@ fn each_threshold_raises_its_reason() {
     let mut m = healthy();
     m.available = Some(150 * MIB);
     let r = reasons(&figures(&m), None, None, &t());
-    assert_eq!((r[0].code, r[0].status), ("available", Status::Warning));
+    assert_eq!(
+        (r[0].code(), r[0].status()),
+        (Code::Available, Status::Warning)
+    );
     assert!(
-        r[0].text.contains("15.0% of RAM") && r[0].text.contains("warning below 20%"),
+        r[0].text().contains("15.0% of RAM") && r[0].text().contains("warning below 20%"),
         "{}",
-        r[0].text
+        r[0].text()
     );
     m.available = Some(50 * MIB);
     m.swap_free = 50 * MIB;
@@ -106,21 +110,21 @@ fn each_threshold_raises_its_reason() {
     };
     let rt = rates(&before, &after, 20.0);
     let r = reasons(&figures(&m), Some(&rt), Some(&psi), &t());
-    let codes: Vec<(&str, Status)> = r.iter().map(|r| (r.code, r.status)).collect();
+    let codes: Vec<(Code, Status)> = r.iter().map(|r| (r.code(), r.status())).collect();
     assert_eq!(
         codes,
         vec![
-            ("available", Status::Critical),
-            ("swap_out", Status::Critical),
-            ("psi_full", Status::Critical),
-            ("swap_used", Status::Warning),
-            ("slab_unreclaimable", Status::Warning),
-            ("commit", Status::Warning),
-            ("oom_kill", Status::Warning),
+            (Code::Available, Status::Critical),
+            (Code::SwapOut, Status::Critical),
+            (Code::PsiFull, Status::Critical),
+            (Code::SwapUsed, Status::Warning),
+            (Code::SlabUnreclaimable, Status::Warning),
+            (Code::Commit, Status::Warning),
+            (Code::OomKill, Status::Warning),
         ]
     );
-    assert_eq!(r[1].value, 11.0);
-    assert_eq!(r[1].threshold, "10");
+    assert_eq!(r[1].finding.figure, Some(11.0));
+    assert_eq!(r[1].threshold_text(), "10");
 }
 
 #[test]
@@ -135,7 +139,10 @@ fn any_swap_out_is_a_warning_and_no_swap_is_fine() {
     };
     let rt = rates(&before, &after, 1.0);
     let r = reasons(&figures(&healthy()), Some(&rt), None, &t());
-    assert_eq!((r[0].code, r[0].status), ("swap_out", Status::Warning));
+    assert_eq!(
+        (r[0].code(), r[0].status()),
+        (Code::SwapOut, Status::Warning)
+    );
     let mut m = healthy();
     m.swap_total = 0;
     m.swap_free = 0;
@@ -201,4 +208,56 @@ fn suspect_is_the_big_one_that_grows_else_the_largest() {
     assert_eq!(suspect(&c).unwrap().proc.pid, 1);
     let c = consumers(&now, None, 10_000 * MIB, 10);
     assert!(suspect(&c).is_none());
+}
+
+/// What `read` would hand over: one big steady process (pid 1, 60% of RAM) and the history's
+/// leaker (pid 2, 5% of RAM, below the top 1), with available memory critical.
+fn inputs_with_a_small_leaker() -> super::report::Inputs {
+    use super::history::findings::Findings;
+    let mut m = healthy();
+    m.available = Some(50 * MIB);
+    let procs = vec![p(1, 600), p(2, 50), p(3, 20)];
+    super::report::Inputs {
+        figures: figures(&m),
+        rates: None,
+        rates_note: None,
+        psi: None,
+        psi_note: None,
+        oom_kills_since_boot: None,
+        before: None,
+        slab: Ok(Vec::new()),
+        skips: Default::default(),
+        history: Some(Findings {
+            path: "h".into(),
+            samples: 10,
+            readings: 10,
+            span: 100.0,
+            skipped: Default::default(),
+            leaks: Vec::new(),
+            grew: Vec::new(),
+            forecast: None,
+            oom_kills_since_last_sample: None,
+            note: None,
+            leaker: Some(procs[1].clone()),
+        }),
+        procs,
+        history_reasons: Vec::new(),
+        user_names: Default::default(),
+    }
+}
+
+#[test]
+fn the_headline_and_the_fence_name_the_same_suspect() {
+    // Before the suspect was chosen once, the headline named the largest process of the top list
+    // (pid 1) while the fence went to the history's leaker (pid 2), which is not in that list.
+    let r = super::report::assemble(inputs_with_a_small_leaker(), &t(), 1);
+    assert_eq!(r.status, Status::Critical);
+    let fenced = r.fence_candidate().map(|p| p.pid);
+    assert_eq!(fenced, Some(2));
+    assert!(
+        r.headline.contains("p2 (pid 2) holds 5% of RAM"),
+        "{}",
+        r.headline
+    );
+    assert!(!r.headline.contains("pid 1"), "{}", r.headline);
 }

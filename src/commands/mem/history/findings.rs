@@ -6,21 +6,16 @@ use super::file::Skipped;
 use super::sample::Host;
 use super::scan::Summary;
 use super::trend::{self, Criteria, Grew, Leak};
-use crate::commands::mem::judge::Reason;
+use crate::commands::mem::judge;
+use crate::commands::mem::reason::{Code, Reason};
+use crate::commands::mem::thresholds::{self, LeakThresholds};
+use crate::finding::Finding;
 use crate::readers::procmem::ProcMem;
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Style};
-use crate::status::Status;
 use crate::units::{human_duration, human_size};
 use serde::Serialize;
 use std::io::{self, Write};
-
-/// Forecasts under these many seconds raise a warning or a critical.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LeakThresholds {
-    pub warn: u64,
-    pub crit: u64,
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Findings {
@@ -113,63 +108,61 @@ pub fn judge(
 
 /// The reasons the history raises: each leak with a forecast under the thresholds, and OOM kills
 /// since the last recorded sample (a warning, as SPEC 6 has it).
-pub fn reasons(f: &Findings, t: LeakThresholds, available: u64) -> Vec<Reason> {
+pub fn reasons(f: &Findings, t: &LeakThresholds, available: u64) -> Vec<Reason> {
     let mut out = Vec::new();
-    if let Some(secs) = f.forecast {
-        let (status, limit) = if secs < t.crit as f64 {
-            (Status::Critical, t.crit)
+    // As before the ranges: nothing under the warning limit is raised, whatever the critical one.
+    let judged = f
+        .forecast
+        .filter(|&secs| t.warning.alerts(secs))
+        .and_then(|secs| {
+            Some((
+                secs,
+                thresholds::judge(secs, &t.warning, Some(&t.critical))?,
+            ))
+        });
+    if let Some((secs, (status, limit))) = judged {
+        let when = human_duration(secs as u64);
+        let level = status.word().to_lowercase();
+        let limit_text = LeakThresholds::duration_text(limit);
+        let combined = if f.leaks.len() > 1 {
+            format!(" at the {} suspects' combined rate", f.leaks.len())
         } else {
-            (Status::Warning, t.warn)
+            String::new()
         };
-        if secs < t.warn as f64 {
-            let when = human_duration(secs as u64);
-            let level = status.word().to_lowercase();
-            let combined = if f.leaks.len() > 1 {
-                format!(" at the {} suspects' combined rate", f.leaks.len())
-            } else {
-                String::new()
-            };
-            for l in &f.leaks {
-                out.push(Reason {
-                    code: "leak",
-                    status,
-                    value: secs,
-                    threshold: human_duration(limit),
-                    short: format!(
-                        "{} (pid {}) leaks {}, memory runs out in {when}",
-                        printable(&l.comm),
-                        l.pid,
-                        rate(l.rate)
-                    ),
-                    text: format!(
-                        "{} (pid {}) grows {} steadily (95% confidence {} to {}, {} samples over \
-                         {}): available memory ({}) runs out in {when}{combined}, {level} under {}",
-                        printable(&l.comm),
-                        l.pid,
-                        rate(l.rate),
-                        rate(l.rate_low),
-                        rate(l.rate_high),
-                        l.samples,
-                        human_duration(l.span as u64),
-                        human_size(available),
-                        human_duration(limit)
-                    ),
-                });
-            }
+        for l in &f.leaks {
+            let text = format!(
+                "{} (pid {}) grows {} steadily (95% confidence {} to {}, {} samples over \
+                 {}): available memory ({}) runs out in {when}{combined}, {level} under {limit_text}",
+                printable(&l.comm),
+                l.pid,
+                rate(l.rate),
+                rate(l.rate_low),
+                rate(l.rate_high),
+                l.samples,
+                human_duration(l.span as u64),
+                human_size(available),
+            );
+            out.push(Reason {
+                finding: Finding::figure(Code::Leak, status, secs, limit.clone(), text),
+                short: format!(
+                    "{} (pid {}) leaks {}, memory runs out in {when}",
+                    printable(&l.comm),
+                    l.pid,
+                    rate(l.rate)
+                ),
+            });
         }
     }
     if let Some(n) = f.oom_kills_since_last_sample.filter(|&n| n > 0) {
-        out.push(Reason {
-            code: "oom_kill_since_record",
-            status: Status::Warning,
-            value: n as f64,
-            threshold: "0".into(),
-            short: format!("{n} OOM kill(s) since the last record"),
-            text: format!(
+        out.push(judge::oom_kill(
+            Code::OomKillSinceRecord,
+            n,
+            format!("{n} OOM kill(s) since the last record"),
+            format!(
                 "{n} process(es) killed by the OOM killer since the last sample recorded in {}",
                 f.path
             ),
-        });
+        ));
     }
     out
 }
@@ -284,6 +277,7 @@ mod tests {
     use super::*;
     use crate::commands::mem::history::sample::{Proc, Sample, System};
     use crate::commands::mem::history::scan::summarize_reader;
+    use crate::status::Status;
     use std::path::Path;
 
     const MIB: u64 = 1 << 20;
@@ -367,22 +361,22 @@ mod tests {
         assert_eq!(f.leaker.as_ref().map(|p| p.pid), Some(9));
         assert!((f.forecast.unwrap() - 102.4).abs() < 0.01);
         assert_eq!(f.oom_kills_since_last_sample, Some(2));
-        let t = |warn, crit| LeakThresholds { warn, crit };
+        let t = LeakThresholds::new;
         let status = |t| {
-            reasons(&f, t, avail)
+            reasons(&f, &t, avail)
                 .iter()
-                .map(|r| (r.code, r.status))
+                .map(|r| (r.code(), r.status()))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
             status(t(86_400, 14_400)),
             [
-                ("leak", Status::Critical),
-                ("oom_kill_since_record", Status::Warning)
+                (Code::Leak, Status::Critical),
+                (Code::OomKillSinceRecord, Status::Warning)
             ]
         );
-        assert_eq!(status(t(200, 100))[0], ("leak", Status::Warning));
-        assert_eq!(status(t(100, 50))[0].0, "oom_kill_since_record");
+        assert_eq!(status(t(200, 100))[0], (Code::Leak, Status::Warning));
+        assert_eq!(status(t(100, 50))[0].0, Code::OomKillSinceRecord);
     }
 
     #[test]
