@@ -4,6 +4,7 @@
 
 use crate::readers::nofollow::{open_dir_beneath, read_file_at};
 use crate::readers::users::UserDb;
+use crate::sendmail::layout::CF_FILES;
 use serde::Serialize;
 use std::path::Path;
 
@@ -16,9 +17,6 @@ pub struct DefaultUser {
     /// The cf file it was read from, relative to the site's fst (`etc/sendmail.cf`).
     pub file: String,
 }
-
-/// Where sendmail.cf lives in a site tree, in the order sendmail's builds use.
-const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
 
 /// The DefaultUser setting as written in the sendmail.cf under `fst`, and the cf's path relative to
 /// fst. `None` when there is no cf or no setting. (Names are resolved apart, with `resolve`, because

@@ -10,6 +10,7 @@ use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
 use crate::render::sanitize::decode;
 use crate::root::Root;
+use crate::sendmail::layout::{SITES_DIR, SITE_TREE};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -46,7 +47,7 @@ pub struct Site {
 impl Site {
     /// The site's tree, where its `var/spool/mqueue` and `etc/` are.
     pub fn fst(&self) -> PathBuf {
-        self.dir.join("fst")
+        self.dir.join(SITE_TREE)
     }
 
     /// How to name the site on a command line: its primary domain when it is a plain host name (a
@@ -92,15 +93,30 @@ pub struct SiteDb {
 
 impl SiteDb {
     /// The sites named on a command line (`--site`, repeatable), each once, in the order given; an
-    /// unknown name is an error message naming it.
+    /// unknown name is an error message naming it. The one site selector of `mqueue scan`, `fix` and
+    /// `purge`.
     pub fn named(&self, names: &[String]) -> Result<Vec<&Site>, String> {
-        let mut out: Vec<&Site> = Vec::new();
+        Ok(self
+            .select(names)?
+            .into_iter()
+            .map(|i| &self.sites[i])
+            .collect())
+    }
+
+    /// As `named`, as indices in `sites`.
+    pub fn select(&self, names: &[String]) -> Result<Vec<usize>, String> {
+        let mut out: Vec<usize> = Vec::new();
         for name in names {
-            let site = self.find(name).ok_or_else(|| {
-                format!("--site {name}: no such site (give siteN, a domain or adminN)")
-            })?;
-            if !out.iter().any(|s| s.name == site.name) {
-                out.push(site);
+            let i = self
+                .find(name)
+                .and_then(|site| self.sites.iter().position(|s| s.name == site.name))
+                .ok_or_else(|| {
+                    format!(
+                        "--site {name}: no such site (give siteN, one of its domains or adminN)"
+                    )
+                })?;
+            if !out.contains(&i) {
+                out.push(i);
             }
         }
         Ok(out)
@@ -126,14 +142,14 @@ fn target_site(target: &Path) -> Option<String> {
     let comps: Vec<&OsStr> = target.components().map(|c| c.as_os_str()).collect();
     comps.windows(2).find_map(|w| {
         let name = w[0].to_str()?;
-        (site_number(name).is_some() && w[1] == "fst").then(|| name.to_string())
+        (site_number(name).is_some() && w[1] == SITE_TREE).then(|| name.to_string())
     })
 }
 
 /// Reads every site under the root. A host without `home/virtual` has no sites (not an error).
 pub fn discover(root: &Root, users: &UserDb) -> SiteDb {
     let mut db = SiteDb::default();
-    let base = root.join("home/virtual");
+    let base = root.join(SITES_DIR);
     let entries = match std::fs::read_dir(&base) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return db,
@@ -398,6 +414,28 @@ mod tests {
         }
         assert!(db.find("site9").is_none());
         assert!(db.find("exampleadm").is_none(), "a login names no site");
+    }
+
+    #[test]
+    fn one_selector_each_site_once_and_the_unknown_name_said() {
+        let (_dir, root) = tree();
+        let db = discover(&root, &UserDb::open(&root).unwrap());
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            db.select(&names(&["admin2", "example.com", "site1", "site2"])),
+            Ok(vec![1, 0])
+        );
+        let named = db.named(&names(&["www.example.com"])).unwrap();
+        assert_eq!(
+            named.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+            ["site1"]
+        );
+        assert_eq!(
+            db.named(&names(&["site1", "nosuch.example"]))
+                .err()
+                .as_deref(),
+            Some("--site nosuch.example: no such site (give siteN, one of its domains or adminN)")
+        );
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
         UserDb::Files(uzers::mock::MockUsers::with_current_uid(0))
     });
     let sites = sites::discover(root, &users);
-    let only = select_sites(&sites, &args.site)?;
+    let only = sites.select(&args.site).map_err(Error::Usage)?;
     let targets = targets::targets(
         root,
         &sites,
@@ -128,22 +128,6 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     }
     report.mta = mta;
     Ok(report)
-}
-
-fn select_sites(sites: &SiteDb, wanted: &[String]) -> Result<Vec<usize>> {
-    wanted
-        .iter()
-        .map(|w| {
-            sites
-                .find(w)
-                .and_then(|s| sites.sites.iter().position(|x| x.name == s.name))
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "--site {w}: no such site (give siteN, one of its domains or adminN)"
-                    ))
-                })
-        })
-        .collect()
 }
 
 fn scan_target(ctx: &Context, sites: &SiteDb, target: Target, min: u64) -> Scanned {

@@ -125,9 +125,11 @@ impl Report for MqueueReport {
             return self.skipped_lines(out);
         }
         if self.queues.is_empty() {
-            let looked = "Looked in home/virtual/site*/fst/var/spool/mqueue, var/spool/mqueue \
-                          and var/spool/clientmqueue (add others with --spool).";
-            for l in wrap(looked, 80, 0) {
+            let looked = format!(
+                "Looked in {} (add others with --spool).",
+                crate::sendmail::layout::default_queues_text()
+            );
+            for l in wrap(&looked, 80, 0) {
                 writeln!(out, "{l}")?;
             }
             return self.skipped_lines(out);

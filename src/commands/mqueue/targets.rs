@@ -4,11 +4,13 @@
 //! Exim's and Postfix's spools (`mta_targets`) are found here too and read by their own readers.
 
 use crate::error::{Error, Result};
+use crate::readers::mqueue::spools::expand;
 use crate::readers::mta::Mta;
 use crate::readers::sites::SiteDb;
 use crate::readers::skips::Skips;
 use crate::root::Root;
-use std::path::{Component, Path, PathBuf};
+use crate::sendmail::layout;
+use std::path::{Path, PathBuf};
 
 /// One queue directory to scan.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,9 +31,6 @@ impl Target {
     }
 }
 
-pub const SITE_QUEUE: &str = "fst/var/spool/mqueue";
-const HOST_QUEUES: [&str; 2] = ["var/spool/mqueue", "var/spool/clientmqueue"];
-
 /// The queues to scan, in a stable order (sites by number, then host queues, then --spool ones).
 pub fn targets(
     root: &Root,
@@ -45,11 +44,11 @@ pub fn targets(
     if !spool_only {
         for (i, _) in sites.sites.iter().enumerate() {
             if only.is_empty() || only.contains(&i) {
-                out.push(site_target(sites, i, PathBuf::from(SITE_QUEUE)));
+                out.push(site_target(sites, i, layout::site_queue()));
             }
         }
         if only.is_empty() {
-            for q in HOST_QUEUES {
+            for q in layout::HOST_QUEUES {
                 out.push(Target {
                     site: None,
                     base: root.path().to_path_buf(),
@@ -177,7 +176,7 @@ enum Located {
 /// a symlink to `site1/fst`) is rewritten to the site directory, so that the queue is opened without
 /// following that symlink, attributed to its site, and never scanned twice.
 fn locate(root: &Root, sites: &SiteDb, path: &Path) -> Located {
-    let Ok(rest) = path.strip_prefix(root.join("home/virtual")) else {
+    let Ok(rest) = path.strip_prefix(root.join(layout::SITES_DIR)) else {
         return Located::Host;
     };
     let mut comps = rest.components();
@@ -193,7 +192,7 @@ fn locate(root: &Root, sites: &SiteDb, path: &Path) -> Located {
         Some(site) => {
             let i = sites.sites.iter().position(|s| s.name == site.name);
             i.map_or(Located::NotASite, |i| {
-                Located::Site(i, Path::new("fst").join(below))
+                Located::Site(i, Path::new(layout::SITE_TREE).join(below))
             })
         }
         None => Located::NotASite,
@@ -206,85 +205,5 @@ fn site_target(sites: &SiteDb, i: usize, rel: PathBuf) -> Target {
         base: sites.sites[i].dir.clone(),
         rel,
         optional: false,
-    }
-}
-
-/// A --spool value resolved under the root: a plain path as is (if it exists, symlink or not), a glob
-/// by listing each directory level (`*` and `?` within one component).
-fn expand(root: &Root, spec: &str) -> Vec<PathBuf> {
-    let rel = Path::new(spec.trim_start_matches('/'));
-    // `..` would leave the root: not a queue of this root.
-    if rel.components().any(|c| matches!(c, Component::ParentDir)) {
-        return Vec::new();
-    }
-    let mut paths = vec![root.path().to_path_buf()];
-    for comp in rel.components() {
-        let pat = comp.as_os_str().to_string_lossy();
-        let mut next = Vec::new();
-        for p in &paths {
-            if !pat.contains(['*', '?']) {
-                let q = p.join(comp.as_os_str());
-                if q.symlink_metadata().is_ok() {
-                    next.push(q);
-                }
-                continue;
-            }
-            let Ok(entries) = std::fs::read_dir(p) else {
-                continue;
-            };
-            let mut names: Vec<PathBuf> = entries
-                .flatten()
-                .filter(|e| glob_match(pat.as_bytes(), e.file_name().as_encoded_bytes()))
-                .map(|e| e.path())
-                .collect();
-            names.sort();
-            next.extend(names);
-        }
-        paths = next;
-    }
-    paths
-}
-
-/// Shell-style match of one component: `*` any run, `?` one byte; a leading dot must be matched
-/// explicitly, as in the shell.
-fn glob_match(pat: &[u8], name: &[u8]) -> bool {
-    if name.first() == Some(&b'.') && pat.first() != Some(&b'.') {
-        return false;
-    }
-    let (mut p, mut n) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while n < name.len() {
-        if p < pat.len() && (pat[p] == b'?' || pat[p] == name[n]) {
-            p += 1;
-            n += 1;
-        } else if p < pat.len() && pat[p] == b'*' {
-            star = Some(p);
-            mark = n;
-            p += 1;
-        } else if let Some(s) = star {
-            p = s + 1;
-            mark += 1;
-            n = mark;
-        } else {
-            return false;
-        }
-    }
-    pat[p..].iter().all(|&c| c == b'*')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob_match;
-
-    #[test]
-    fn globs() {
-        assert!(glob_match(b"mqueue*", b"mqueue"));
-        assert!(glob_match(b"mqueue*", b"mqueue.2"));
-        assert!(glob_match(b"q?", b"q1"));
-        assert!(!glob_match(b"q?", b"q12"));
-        assert!(glob_match(b"*queue", b"clientmqueue"));
-        assert!(!glob_match(b"*", b".hidden"));
-        assert!(glob_match(b"a*b*c", b"aXXbYYc"));
-        assert!(!glob_match(b"a*b*c", b"aXXbYY"));
     }
 }

@@ -1,7 +1,8 @@
-//! Sendmail queues: the control-file parser, the status classifier, the queue walker and the
-//! grouping of identical oversized messages.
+//! Sendmail queues: the control-file parser, the status classifier, the queue walker, the
+//! grouping of identical oversized messages and the `--spool` glob.
 
 pub mod delivery;
 pub mod groups;
 pub mod qf;
 pub mod queue;
+pub mod spools;

@@ -35,10 +35,8 @@ pub struct Admin {
     pub gid: u32,
 }
 
-pub const QUEUE: &str = "var/spool/mqueue";
-pub(super) const QUEUE_SUBDIRS: [&str; 3] = ["qf", "df", "xf"];
-pub(super) const CF_FILES: [&str; 2] = ["etc/sendmail.cf", "etc/mail/sendmail.cf"];
-pub(super) const MC_FILE: &str = "etc/mail/sendmail.mc";
+pub use crate::sendmail::layout::QUEUE;
+pub(super) use crate::sendmail::layout::{CF_FILES, MC_FILE, QUEUE_SUBDIRS};
 /// How deep the etc/smrsh walk goes; anything deeper is reported, not changed.
 pub(super) const TREE_DEPTH: usize = 16;
 /// Queued files per journal batch (one journal file and one sync each).

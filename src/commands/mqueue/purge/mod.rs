@@ -24,7 +24,7 @@ mod pending;
 mod quarantine;
 mod render;
 
-const QUEUE: &str = "var/spool/mqueue";
+use crate::sendmail::layout::{QUEUE, QUEUE_SUBDIRS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -199,7 +199,7 @@ fn purge_site(
         Err(e) => return Err(Error::Refused(format!("{}: {e}", site.name))),
     };
     // sendmail's split layout keeps qf, df and xf files in subdirectories of the same names.
-    let subs = ["qf", "df", "xf"]
+    let subs = QUEUE_SUBDIRS
         .into_iter()
         .filter_map(|name| match queue.entry(OsStr::new(name)) {
             Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::Dir => {
