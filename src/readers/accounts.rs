@@ -244,11 +244,10 @@ fn uid_min(root: &Root) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uzers::mock::MockUsers;
-    use uzers::User;
+    use crate::readers::users::User;
 
     fn db() -> (AccountDb, UserDb) {
-        let mut u = MockUsers::with_current_uid(0);
+        let mut u = UserDb::empty();
         u.add_user(User::new(0, "root", 0));
         u.add_user(User::new(101, "Debian-exim", 101));
         u.add_user(User::new(600, "jdoe", 600));
@@ -263,7 +262,7 @@ mod tests {
             db.accounts.insert(a.clone());
             db.domains.insert(d, (a, "etc/userdomains"));
         }
-        (db, UserDb::Files(u))
+        (db, u)
     }
 
     fn msg(uid: Option<u32>, sender: &str) -> MtaMessage {

@@ -18,10 +18,9 @@ pub struct DefaultUser {
     pub file: String,
 }
 
-/// The DefaultUser setting as written in the sendmail.cf under `fst`, and the cf's path relative to
-/// fst. `None` when there is no cf or no setting. (Names are resolved apart, with `resolve`, because
-/// the user database cannot be shared between scanning threads.)
-pub fn read(fst: &Path) -> Option<(String, String)> {
+/// The DefaultUser setting in the sendmail.cf under `fst` (with the cf's path relative to fst),
+/// resolved to ids. `None` when there is no cf or no setting.
+pub fn read(fst: &Path, users: &UserDb) -> Option<DefaultUser> {
     for rel in CF_FILES {
         let rel = Path::new(rel);
         let (dir, name) = (rel.parent()?, rel.file_name()?);
@@ -31,7 +30,8 @@ pub fn read(fst: &Path) -> Option<(String, String)> {
         let Ok((bytes, _, _)) = read_file_at(&fd, name, 4 << 20) else {
             continue;
         };
-        return parse(&bytes).map(|value| (value, rel.display().to_string()));
+        let file = rel.display().to_string();
+        return parse(&bytes).map(|value| resolve(value, file, users));
     }
     None
 }

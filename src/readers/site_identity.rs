@@ -215,15 +215,15 @@ mod tests {
     use super::*;
 
     fn users(groups: &[(u32, &str)]) -> UserDb {
-        let mut m = uzers::mock::MockUsers::with_current_uid(0);
+        let mut m = UserDb::empty();
         for (n, name) in [(501, "admin1"), (502, "admin2"), (503, "admin3")] {
-            m.add_user(uzers::User::new(n, name, n));
+            m.add_user(crate::readers::users::User::new(n, name, n));
         }
-        m.add_group(uzers::Group::new(0, "root"));
+        m.add_group(crate::readers::users::Group::new(0, "root"));
         for &(gid, name) in groups {
-            m.add_group(uzers::Group::new(gid, name));
+            m.add_group(crate::readers::users::Group::new(gid, name));
         }
-        UserDb::Files(m)
+        m
     }
 
     fn all_groups() -> UserDb {
@@ -362,11 +362,11 @@ mod tests {
 
     #[test]
     fn root_is_never_a_site_admin() {
-        let mut m = uzers::mock::MockUsers::with_current_uid(0);
-        m.add_user(uzers::User::new(0, "root", 0));
-        m.add_group(uzers::Group::new(0, "root"));
+        let mut m = UserDb::empty();
+        m.add_user(crate::readers::users::User::new(0, "root", 0));
+        m.add_group(crate::readers::users::Group::new(0, "root"));
         let s1 = ev("site1", &[("root", Source::Siteinfo("admin"))], None, 0);
-        let id = &decide_all(&[s1], &UserDb::Files(m))[0];
+        let id = &decide_all(&[s1], &m)[0];
         assert_eq!(
             id.refused.as_deref(),
             Some("root has uid or gid 0 (siteinfo admin = root): root is never a site admin")

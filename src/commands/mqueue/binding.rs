@@ -131,11 +131,11 @@ mod tests {
     }
 
     fn users() -> UserDb {
-        let mut m = uzers::mock::MockUsers::with_current_uid(0);
-        m.add_group(uzers::Group::new(12, "mail"));
-        m.add_group(uzers::Group::new(511, "admin11"));
-        m.add_user(uzers::User::new(0, "root", 0));
-        UserDb::Files(m)
+        let mut m = UserDb::empty();
+        m.add_group(crate::readers::users::Group::new(12, "mail"));
+        m.add_group(crate::readers::users::Group::new(511, "admin11"));
+        m.add_user(crate::readers::users::User::new(0, "root", 0));
+        m
     }
 
     #[test]
@@ -186,9 +186,7 @@ mod tests {
     #[test]
     fn an_admin_owned_queue_a_root_run_sendmail_cannot_write_is_not_bound() {
         let mut u = users();
-        if let UserDb::Files(m) = &mut u {
-            m.add_user(uzers::User::new(511, "admin11", 511));
-        }
+        u.add_user(crate::readers::users::User::new(511, "admin11", 511));
         for mode in [0o2770, 0o0770, 0o2700] {
             let dir = Owner {
                 uid: 511,

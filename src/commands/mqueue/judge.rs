@@ -255,10 +255,8 @@ pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
                 q.symlinks = scan.symlinks.clone();
                 q.matching_incomplete = scan.matching_incomplete;
                 if let Some(site) = site {
-                    let du = s.default_user.clone().map(|(value, file)| {
-                        crate::readers::sendmail_cf::resolve(value, file, facts.users)
-                    });
-                    q.binding = Some(binding(site, scan.dir, du.as_ref(), facts.users));
+                    let du = s.default_user.as_ref();
+                    q.binding = Some(binding(site, scan.dir, du, facts.users));
                 }
             }
         }

@@ -60,8 +60,8 @@ pub enum Found {
 pub struct Scanned {
     pub target: Target,
     pub found: Found,
-    /// The site's DefaultUser setting and the cf file it is in, resolved in `judge`.
-    pub default_user: Option<(String, String)>,
+    /// The site's DefaultUser setting, the cf file it is in and the ids it stands for.
+    pub default_user: Option<sendmail_cf::DefaultUser>,
     pub skips: Skips,
 }
 
@@ -72,8 +72,9 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     // Names are a convenience: without a readable passwd/group, numbers are shown.
     let users = UserDb::open(root).unwrap_or_else(|e| {
         skips.add_unreadable(root, &root.join("etc/passwd"), &e.to_string());
-        UserDb::Files(uzers::mock::MockUsers::with_current_uid(0))
+        UserDb::empty()
     });
+    users.report_bad_lines(root, &mut skips);
     let sites = sites::discover(root, &users);
     let only = sites.select(&args.site).map_err(Error::Usage)?;
     let targets = targets::targets(
@@ -104,7 +105,7 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     let scanned: Vec<Scanned> = targets
         .into_par_iter()
         .map(|t| {
-            let s = scan_target(ctx, &sites, t, opts.min);
+            let s = scan_target(ctx, &sites, &users, t, opts.min);
             progress.inc(1);
             s
         })
@@ -130,11 +131,11 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     Ok(report)
 }
 
-fn scan_target(ctx: &Context, sites: &SiteDb, target: Target, min: u64) -> Scanned {
+fn scan_target(ctx: &Context, sites: &SiteDb, users: &UserDb, target: Target, min: u64) -> Scanned {
     let root = &ctx.root;
     let site = target.site.map(|i| &sites.sites[i]);
     let mut skips = Skips::default();
-    let default_user = site.and_then(|s| sendmail_cf::read(&s.fst()));
+    let default_user = site.and_then(|s| sendmail_cf::read(&s.fst(), users));
     let found = match open_dir_beneath(&target.base, &target.rel) {
         Ok(fd) => {
             let opts = ScanOptions {
