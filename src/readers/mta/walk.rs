@@ -377,8 +377,8 @@ fn regular<'a>(list: &'a [Entry], id: &str, suffix: &[u8]) -> Option<&'a FileSta
 
 /// Reads at most `cap` bytes of the file `name`, which the listing found regular with the stat
 /// `listed`, never through a symlink: one open and one read, no second stat. The read asks for a
-/// byte more than listed, so that a file grown since the listing is seen, and then read again by
-/// its own stat. Returns the bytes and whether the file is longer than `cap`.
+/// byte more than listed, so that a file grown (or replaced by a longer one) since the listing is
+/// seen, and then read again by its own stat. Returns the bytes and whether the file is longer than `cap`.
 fn read_listed(
     dir: impl AsFd,
     name: &OsStr,
@@ -394,7 +394,8 @@ fn read_listed(
     if len >= cap as u64 {
         return Ok((read_at_most(&file, 0, cap)?, len > cap as u64));
     }
-    let buf = read_at_most(&file, 0, len as usize + 1)?;
+    // One read: a regular file reads short only at its end.
+    let buf = read_once(&file, len as usize + 1)?;
     if buf.len() as u64 <= len {
         return Ok((buf, false));
     }
@@ -579,6 +580,20 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
         disk,
         damaged,
     })
+}
+
+/// At most `n` bytes from the start of `file` in a single read.
+fn read_once(file: &std::fs::File, n: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; n];
+    let got = loop {
+        match file.read_at(&mut buf, 0) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            r => break r?,
+        }
+    };
+    buf.truncate(got);
+    Ok(buf)
 }
 
 /// `n` bytes from `off` (fewer at the end of the file), in as few reads as the kernel allows: one,
