@@ -5,14 +5,16 @@
 # a master running showq only, stopped by pid at the end). Prints best-of-RUNS
 # wall times, the ratios and the toolkit's peak RSS. Needs .ci/peers.sh (target/peers/exim, postfix).
 #   bench/mqueue-mta.sh          # 2,074 copies, trees kept in $BENCH_DIR (default /tmp/toolkit-bench)
+#   TOOLKIT_BIN=/tmp/old/toolkit bench/mqueue-mta.sh   # the same against another build
 # Targets (those of the sendmail scan): ratio <= 0.7, peak RSS < 64 MB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-2074} runs=${RUNS:-5}
 base=${BENCH_DIR:-/tmp/toolkit-bench}/mta-$count
 .ci/peers.sh
-cargo build --release --quiet
-bin="$PWD/target/release/toolkit"
+# TOOLKIT_BIN=path/to/toolkit measures another build (say, the one before a change) on the same trees.
+if [ -z "${TOOLKIT_BIN:-}" ]; then cargo build --release --quiet; fi
+bin="${TOOLKIT_BIN:-$PWD/target/release/toolkit}"
 peers="$PWD/target/peers"
 
 for mta in exim postfix; do

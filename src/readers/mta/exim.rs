@@ -234,8 +234,16 @@ pub fn listed_size(header_bytes: u64, data_file: u64, id: &str) -> u64 {
 /// a failure as `DATE TIME ** ADDR ...: ERROR`, a delivery as `DATE TIME => ADDR ...`, which clears it.
 pub fn apply_msglog(m: &mut MtaMessage, log: &[u8]) {
     let mut last: Vec<(String, Option<String>)> = Vec::new();
-    for l in log.split(|&b| b == b'\n') {
-        let l = text(l);
+    for raw in log.split(|&b| b == b'\n') {
+        // Valid UTF-8 is what `text` would make of it anyway: only other lines are converted.
+        let owned;
+        let l = match std::str::from_utf8(raw) {
+            Ok(l) => l,
+            Err(_) => {
+                owned = text(raw);
+                owned.as_str()
+            }
+        };
         let mut words = l.splitn(4, ' ');
         let (_date, _time) = (words.next(), words.next());
         let (Some(first), Some(after)) = (words.next(), words.next()) else {

@@ -111,20 +111,18 @@ impl MtaMessage {
     }
 }
 
-/// Unfolds a header value (newlines and tabs to single spaces).
+/// Unfolds a header value: every run of white space (folding newlines and tabs too) becomes one
+/// space, none at either end.
 fn unfold(v: &[u8]) -> String {
-    let text = crate::readers::mqueue::qf::lossless_text(
-        &v.iter()
-            .map(|&b| {
-                if b == b'\n' || b == b'\t' || b == b'\r' {
-                    b' '
-                } else {
-                    b
-                }
-            })
-            .collect::<Vec<u8>>(),
-    );
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let text = crate::readers::mqueue::qf::lossless_text(v);
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// `Name: value` -> value when the name matches (case-insensitive).

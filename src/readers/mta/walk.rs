@@ -8,7 +8,6 @@ use crate::readers::skips::Skips;
 use crate::root::Root;
 use nix::dir::Dir;
 use nix::sys::stat::{FileStat, SFlag};
-use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -221,12 +220,6 @@ fn exim_dir(
     skips: &mut Skips,
     sink: &mut dyn FnMut(MtaMessage),
 ) {
-    use rayon::prelude::*;
-    let data: HashMap<&OsStr, &FileStat> = list
-        .iter()
-        .filter(|e| is(e.st, SFlag::S_IFREG))
-        .map(|e| (e.name.as_os_str(), &e.st))
-        .collect();
     let mut jobs = Vec::new();
     for e in &list {
         if !is(e.st, SFlag::S_IFREG) {
@@ -248,15 +241,36 @@ fn exim_dir(
             }
         }
     }
-    for chunk in jobs.chunks(CHUNK) {
-        let done: Vec<(Option<Parsed>, Skips)> = chunk
+    let parse = |e: &&Entry, sk: &mut Skips| exim_message(root, d, e, &list, sk);
+    pipeline(&jobs, parse, scan, skips, sink);
+}
+
+/// Parses `jobs` a chunk at a time on the thread pool and hands the messages over in order on this
+/// thread, the previous chunk's while the next one is parsed: the caller's work on each message
+/// (attribution, classification, grouping) overlaps the reading instead of leaving the pool idle.
+/// At most two chunks are held at once.
+fn pipeline<J, F>(
+    jobs: &[J],
+    parse: F,
+    scan: &mut SpoolScan,
+    skips: &mut Skips,
+    sink: &mut dyn FnMut(MtaMessage),
+) where
+    J: Sync,
+    F: Fn(&J, &mut Skips) -> Option<Parsed> + Sync,
+{
+    use rayon::prelude::*;
+    let parse_chunk = |chunk: &[J]| -> Vec<(Option<Parsed>, Skips)> {
+        chunk
             .par_iter()
-            .map(|e| {
+            .map(|j| {
                 let mut sk = Skips::default();
-                let m = exim_message(root, d, e, &data, &mut sk);
+                let m = parse(j, &mut sk);
                 (m, sk)
             })
-            .collect();
+            .collect()
+    };
+    let mut hand_over = |done: Vec<(Option<Parsed>, Skips)>| {
         for (m, sk) in done {
             skips.merge(sk);
             if let Some(p) = m {
@@ -267,7 +281,17 @@ fn exim_dir(
                 sink(p.message);
             }
         }
+    };
+    let mut ready: Vec<(Option<Parsed>, Skips)> = Vec::new();
+    for chunk in jobs.chunks(CHUNK) {
+        let mut next = Vec::new();
+        rayon::in_place_scope(|s| {
+            s.spawn(|_| next = parse_chunk(chunk));
+            hand_over(std::mem::take(&mut ready));
+        });
+        ready = next;
     }
+    hand_over(ready);
 }
 
 /// One message: its -H parsed, its -D sized, its msglog applied (the msglog's bytes are what it adds
@@ -276,14 +300,14 @@ fn exim_message(
     root: &Root,
     d: &ExDir,
     e: &Entry,
-    data: &HashMap<&OsStr, &FileStat>,
+    list: &[Entry],
     skips: &mut Skips,
 ) -> Option<Parsed> {
     let name = e.name.to_string_lossy();
     let id = name.strip_suffix("-H")?.to_string();
     let file_path = d.path.join(&e.name);
-    let mut header = match read_capped(d.fd, &e.name, HEAD_CAP) {
-        Ok((bytes, longer, _)) => {
+    let mut header = match read_listed(d.fd, &e.name, &e.st, HEAD_CAP) {
+        Ok((bytes, longer)) => {
             let mut h = exim::parse_header(&bytes);
             if longer {
                 h.message
@@ -305,7 +329,7 @@ fn exim_message(
     m.files.push(d.rel("input", &format!("{id}-H")));
     m.file_bytes += size(&e.st);
     m.disk_bytes += blocks(&e.st);
-    match data.get(OsStr::new(&format!("{id}-D"))) {
+    match regular(list, &id, b"-D") {
         Some(st) => {
             m.size = exim::listed_size(header.header_bytes, size(st), &id);
             m.file_bytes += size(st);
@@ -315,7 +339,7 @@ fn exim_message(
         None => m.problem("no -D data file"),
     }
     // The journal of deliveries done in the current run, if one is under way.
-    if data.contains_key(OsStr::new(&format!("{id}-J"))) {
+    if regular(list, &id, b"-J").is_some() {
         m.files.push(d.rel("input", &format!("{id}-J")));
     }
     let (mut log_bytes, mut log_blocks) = (0, 0);
@@ -340,6 +364,50 @@ fn exim_message(
         disk: log_blocks,
         damaged,
     })
+}
+
+/// The stat of the regular file `ID` + `suffix` in a listing sorted by name.
+fn regular<'a>(list: &'a [Entry], id: &str, suffix: &[u8]) -> Option<&'a FileStat> {
+    let key = [id.as_bytes(), suffix].concat();
+    let i = list
+        .binary_search_by(|e| e.name.as_bytes().cmp(&key))
+        .ok()?;
+    Some(&list[i].st).filter(|st| is(**st, SFlag::S_IFREG))
+}
+
+/// Reads at most `cap` bytes of the file `name`, which the listing found regular with the stat
+/// `listed`, never through a symlink: one open and one read, no second stat. The read asks for a
+/// byte more than listed, so that a file grown (or replaced by a longer one) since the listing is
+/// seen, and then read again by its own stat. Returns the bytes and whether the file is longer than `cap`.
+fn read_listed(
+    dir: impl AsFd,
+    name: &OsStr,
+    listed: &FileStat,
+    cap: usize,
+) -> std::io::Result<(Vec<u8>, bool)> {
+    use nix::fcntl::{openat, OFlag};
+    use nix::sys::stat::Mode;
+    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
+    let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
+    let file = std::fs::File::from(fd);
+    let len = size(listed);
+    if len >= cap as u64 {
+        return Ok((read_at_most(&file, 0, cap)?, len > cap as u64));
+    }
+    // One read: a regular file reads short only at its end.
+    let buf = read_once(&file, len as usize + 1)?;
+    if buf.len() as u64 <= len {
+        return Ok((buf, false));
+    }
+    let now = nix::sys::stat::fstat(file.as_fd()).map_err(std::io::Error::from)?;
+    if !is(now, SFlag::S_IFREG) {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let len = size(&now);
+    Ok((
+        read_at_most(&file, 0, (len as usize).min(cap))?,
+        len > cap as u64,
+    ))
 }
 
 /// Reads at most `cap` bytes of the regular file `name` (never through a symlink), in as few reads
@@ -372,7 +440,6 @@ pub fn scan_postfix(
     skips: &mut Skips,
     sink: &mut dyn FnMut(MtaMessage),
 ) -> SpoolScan {
-    use rayon::prelude::*;
     let mut scan = SpoolScan::default();
     let logs: Vec<(&str, Option<OwnedFd>)> = ["defer", "bounce"]
         .into_iter()
@@ -424,26 +491,8 @@ pub fn scan_postfix(
                 path: &dpath,
                 logs: &log_dirs,
             };
-            for chunk in files.chunks(CHUNK) {
-                let done: Vec<(Option<Parsed>, Skips)> = chunk
-                    .par_iter()
-                    .map(|e| {
-                        let mut sk = Skips::default();
-                        let m = postfix_message(root, &d, e, &mut sk);
-                        (m, sk)
-                    })
-                    .collect();
-                for (m, sk) in done {
-                    skips.merge(sk);
-                    if let Some(p) = m {
-                        scan.bytes += p.bytes;
-                        scan.disk_bytes += p.disk;
-                        scan.damaged += p.damaged as u64;
-                        scan.messages += 1;
-                        sink(p.message);
-                    }
-                }
-            }
+            let parse = |e: &Entry, sk: &mut Skips| postfix_message(root, &d, e, sk);
+            pipeline(&files, parse, &mut scan, skips, sink);
         }
     }
     if !any {
@@ -531,6 +580,20 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
         disk,
         damaged,
     })
+}
+
+/// At most `n` bytes from the start of `file` in a single read.
+fn read_once(file: &std::fs::File, n: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = vec![0u8; n];
+    let got = loop {
+        match file.read_at(&mut buf, 0) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            r => break r?,
+        }
+    };
+    buf.truncate(got);
+    Ok(buf)
 }
 
 /// `n` bytes from `off` (fewer at the end of the file), in as few reads as the kernel allows: one,

@@ -343,3 +343,132 @@ fn scan_agrees_with_exim_bp_and_purge_hold_freezes() {
 fn split_spool_on_cpanel_layout() {
     case(true, "var/spool/exim");
 }
+
+/// On the live root, purge drives Exim's own commands on the real queue: `--hold` runs `exim -Mf`
+/// and the real `exim -bp` then lists exactly jdoe's messages frozen; removing amy's runs `exim -Mrm`
+/// and Exim no longer lists them, its own files gone, with nothing moved to a quarantine behind its
+/// back. The live host is the test's through a private mount namespace (see `run_live`); `exim` on
+/// its PATH is the real exim4 with the test configuration.
+#[test]
+fn live_root_purge_runs_exim_mf_and_mrm() {
+    let s = cpanel_root();
+    let spool = s.join("var/spool/exim4");
+    // Nothing delivers here (no -M run): any port will do.
+    let e = Exim::new(&spool, false, 9);
+    queue_messages(&e);
+    let bin = super::wrappers(&[(
+        "exim",
+        mta_peer("exim", "usr/sbin/exim4"),
+        vec!["-C".into(), e.conf.display().to_string()],
+    )]);
+    let before = parse_bp(&e.bp());
+    assert_eq!(before.len(), 6);
+    let real = super::LiveHost::snapshot();
+    let live = |args: &[&str]| super::run_live(&s, "var/spool/exim4", bin.path(), args);
+    let ids_of = |j: &serde_json::Value| -> Vec<String> {
+        let mut ids: Vec<String> = j["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["messages"].as_array().unwrap())
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+
+    // The dry run names the MTA's command and changes nothing.
+    let dry = live(&[
+        "mqueue",
+        "purge",
+        "--account",
+        "jdoe",
+        "--min",
+        "0",
+        "--hold",
+        "--dry-run",
+    ]);
+    dry.status(0)
+        .stdout_has("3 would be frozen or held")
+        .stdout_has("the MTA's own command would do it");
+    assert_eq!(parse_bp(&e.bp()), before);
+
+    let held = live(&[
+        "--json",
+        "mqueue",
+        "purge",
+        "--account",
+        "jdoe",
+        "--min",
+        "0",
+        "--hold",
+        "--yes",
+    ]);
+    held.status(0);
+    let j = held.json();
+    let frozen = ids_of(&j);
+    assert_eq!(frozen.len(), 3, "{j:#}");
+    for m in j["sites"][0]["messages"].as_array().unwrap() {
+        assert_eq!(m["outcome"], "held", "{m:#}");
+        assert!(
+            m["detail"].as_str().unwrap().starts_with("exim -Mf"),
+            "{m:#}"
+        );
+    }
+    let after = parse_bp(&e.bp());
+    assert_eq!(after.len(), 6, "freezing removes nothing");
+    for (id, l) in &after {
+        assert_eq!(l.frozen, frozen.contains(id), "{id} frozen in exim -bp");
+        assert_eq!(l.recipients, before[id].recipients, "{id}");
+        if frozen.contains(id) {
+            assert!(
+                before[id].sender.ends_with("@example.com"),
+                "{id} is jdoe's"
+            );
+        }
+    }
+
+    // Removing amy's two: Exim's -Mrm does it; its listing and its spool no longer hold them.
+    let gone = live(&[
+        "--json",
+        "mqueue",
+        "purge",
+        "--account",
+        "amy",
+        "--min",
+        "0",
+        "--yes",
+    ]);
+    gone.status(0);
+    let j = gone.json();
+    let removed = ids_of(&j);
+    assert_eq!(removed.len(), 2, "{j:#}");
+    for m in j["sites"][0]["messages"].as_array().unwrap() {
+        assert_eq!(m["outcome"], "deleted", "{m:#}");
+        assert!(
+            m["detail"].as_str().unwrap().starts_with("exim -Mrm"),
+            "{m:#}"
+        );
+    }
+    let left = parse_bp(&e.bp());
+    assert_eq!(left.len(), 4);
+    for id in &removed {
+        assert_eq!(before[id].sender, "amy@shop.example.org");
+        assert!(!left.contains_key(id), "{id} still listed");
+        for f in [
+            format!("input/{id}-H"),
+            format!("input/{id}-D"),
+            format!("msglog/{id}"),
+        ] {
+            assert!(!spool.join(&f).exists(), "{f} left behind");
+        }
+    }
+    for (id, l) in &left {
+        assert_eq!(l, &after[id], "{id} untouched");
+    }
+    assert!(
+        !s.join("var/lib/toolkit").exists(),
+        "no quarantine on the live root"
+    );
+    real.unchanged();
+}

@@ -9,7 +9,7 @@ mod runaway;
 
 use crate::common::{manifest_dir, Scenario};
 use std::io::BufRead;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// A program of an MTA's prefix in target/peers; missing, the test fails (never skips).
@@ -102,4 +102,108 @@ pub fn account<'a>(json: &'a serde_json::Value, name: &str) -> &'a serde_json::V
         .iter()
         .find(|a| a["account"] == name)
         .unwrap_or_else(|| panic!("no account {name} in {:#}", json["mta"]))
+}
+
+/// A directory of wrapper scripts standing for the MTA's commands on the live host's PATH: each
+/// `(name, program, config args)` runs the real program of target/peers with the test instance's
+/// configuration, as the installed command would run with the host's own.
+pub fn wrappers(cmds: &[(&str, PathBuf, Vec<String>)]) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, program, args) in cmds {
+        let p = dir.path().join(name);
+        let quoted: Vec<String> = std::iter::once(program.display().to_string())
+            .chain(args.iter().cloned())
+            .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+            .collect();
+        std::fs::write(&p, format!("#!/bin/sh\nexec {} \"$@\"\n", quoted.join(" "))).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+/// Runs `toolkit ARGS` on the live root (no --root) in a private mount namespace that makes the live
+/// host look like the test's: an overlay over /etc (its upper layer on a scratch tmpfs) gains the
+/// fake root's panel maps, /var/spool is a tmpfs holding only the fake root's `spool_rel` (bound, so
+/// the test's MTA instance outside sees every change), and PATH starts with `bin`. The real /etc and
+/// /var/spool never change: the mounts end with the namespace.
+pub fn run_live(s: &Scenario, spool_rel: &str, bin: &Path, args: &[&str]) -> crate::common::Output {
+    const SETUP: &str = r#"set -eu
+fake=$1 spool=$2 scratch=$3
+shift 3
+mount -t tmpfs tmpfs "$scratch"
+mkdir "$scratch/upper" "$scratch/work"
+mount -t overlay overlay -o "lowerdir=/etc,upperdir=$scratch/upper,workdir=$scratch/work" /etc
+for f in userdomains trueuserdomains; do cp "$fake/etc/$f" "/etc/$f"; done
+mount -t tmpfs tmpfs /var/spool
+mkdir -p "/$spool"
+mount --bind "$fake/$spool" "/$spool"
+exec "$@"
+"#;
+    let scratch = tempfile::tempdir().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        SETUP,
+        "sh",
+    ])
+    .arg(s.path())
+    .arg(spool_rel)
+    .arg(scratch.path())
+    .arg(env!("CARGO_BIN_EXE_toolkit"))
+    .args(args)
+    .env("PATH", path);
+    crate::common::run_cmd(&mut cmd)
+}
+
+/// What `run_live` must leave as it was on the real host: the places it mounts over or adds to
+/// (the MTAs' spools under /var/spool, the panel maps in /etc), absent or with every file the same.
+pub struct LiveHost(
+    Vec<(
+        &'static str,
+        Option<std::collections::BTreeMap<PathBuf, crate::common::Node>>,
+    )>,
+);
+
+const LIVE_PLACES: [&str; 5] = [
+    "/var/spool/exim4",
+    "/var/spool/exim",
+    "/var/spool/postfix",
+    "/etc/userdomains",
+    "/etc/trueuserdomains",
+];
+
+impl LiveHost {
+    pub fn snapshot() -> LiveHost {
+        LiveHost(
+            LIVE_PLACES
+                .iter()
+                .map(|&p| {
+                    let path = Path::new(p);
+                    let tree = path.symlink_metadata().is_ok();
+                    (p, tree.then(|| crate::common::snapshot_tree(path)))
+                })
+                .collect(),
+        )
+    }
+
+    pub fn unchanged(&self) {
+        let now = LiveHost::snapshot();
+        for ((path, was), (_, is)) in self.0.iter().zip(&now.0) {
+            match (was, is) {
+                (Some(a), Some(b)) => crate::common::assert_same_tree(a, b, path),
+                (a, b) => assert_eq!(a.is_some(), b.is_some(), "{path} appeared or vanished"),
+            }
+        }
+    }
 }

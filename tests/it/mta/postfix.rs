@@ -222,10 +222,9 @@ fn by_id(q: &[serde_json::Value]) -> BTreeMap<String, &serde_json::Value> {
         .collect()
 }
 
-#[test]
-fn scan_agrees_with_postqueue_and_purge_hold_holds() {
-    let s: Scenario = cpanel_root();
-    let p = Postfix::start(&s.join("var/spool/postfix"));
+/// Three messages by jdoe's own uid (its scripts), two from amy's domain (one with seven
+/// recipients), one from nowhere.
+fn queue_messages(p: &Postfix) {
     for i in 0..3 {
         let body = format!(
             "Subject: newsletter {i}\n\n{}\n",
@@ -258,6 +257,13 @@ fn scan_agrees_with_postqueue_and_purge_hold_holds() {
         &many,
         b"Subject: many\n\nhi\n",
     );
+}
+
+#[test]
+fn scan_agrees_with_postqueue_and_purge_hold_holds() {
+    let s: Scenario = cpanel_root();
+    let p = Postfix::start(&s.join("var/spool/postfix"));
+    queue_messages(&p);
     let theirs = p.settle(6, "deferred");
     let j = s
         .run(&["mqueue", "scan", "--json", "--min", "0", "--top", "1000"])
@@ -357,4 +363,140 @@ fn scan_agrees_with_postqueue_and_purge_hold_holds() {
         assert!(m.join("deferred").join(&id).is_file(), "queue file of {id}");
         assert!(m.join("defer").join(&id).is_file(), "defer log of {id}");
     }
+}
+
+/// On the live root, purge drives Postfix's own postsuper on the real queue: `--hold` runs
+/// `postsuper -h` and the real `postqueue -j` then shows exactly jdoe's messages in the hold queue;
+/// removing amy's runs `postsuper -d`, after which Postfix no longer lists them and their queue
+/// files and defer logs are gone, nothing moved to a quarantine behind its back. The live host is
+/// the test's through a private mount namespace (see `run_live`); `postsuper` on its PATH is the
+/// real one with the test instance's configuration.
+#[test]
+fn live_root_purge_runs_postsuper_h_and_d() {
+    let s: Scenario = cpanel_root();
+    let queue = s.join("var/spool/postfix");
+    let p = Postfix::start(&queue);
+    queue_messages(&p);
+    let before = p.settle(6, "deferred");
+    let sender_of: BTreeMap<String, String> = before
+        .iter()
+        .map(|m| {
+            let id = m["queue_id"].as_str().unwrap().to_string();
+            (id, m["sender"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let bin = super::wrappers(&[(
+        "postsuper",
+        pf("usr/sbin/postsuper"),
+        vec!["-c".into(), p.conf.display().to_string()],
+    )]);
+    let real = super::LiveHost::snapshot();
+    let live = |args: &[&str]| super::run_live(&s, "var/spool/postfix", bin.path(), args);
+    let queues = || -> BTreeMap<String, String> {
+        p.queue_json()
+            .iter()
+            .map(|m| {
+                let id = m["queue_id"].as_str().unwrap().to_string();
+                (id, m["queue_name"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let outcomes = |j: &serde_json::Value| -> BTreeMap<String, (String, String)> {
+        j["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| s["messages"].as_array().unwrap())
+            .map(|m| {
+                let id = m["id"].as_str().unwrap().to_string();
+                let o = m["outcome"].as_str().unwrap().to_string();
+                (id, (o, m["detail"].as_str().unwrap().to_string()))
+            })
+            .collect()
+    };
+    let was = queues();
+
+    live(&[
+        "mqueue",
+        "purge",
+        "--account",
+        "jdoe",
+        "--min",
+        "0",
+        "--hold",
+        "--dry-run",
+    ])
+    .status(0)
+    .stdout_has("3 would be frozen or held")
+    .stdout_has("the MTA's own command would do it");
+    assert_eq!(queues(), was, "a dry run changes nothing");
+
+    let held = live(&[
+        "--json",
+        "mqueue",
+        "purge",
+        "--account",
+        "jdoe",
+        "--min",
+        "0",
+        "--hold",
+        "--yes",
+    ]);
+    held.status(0);
+    let held = outcomes(&held.json());
+    assert_eq!(held.len(), 3, "{held:?}");
+    for (id, (outcome, detail)) in &held {
+        assert_eq!(outcome, "held", "{id}");
+        assert!(detail.starts_with("postsuper -h -"), "{id}: {detail}");
+        assert_eq!(sender_of[id], "jdoe@example.com", "{id} is jdoe's");
+    }
+    let after = queues();
+    assert_eq!(after.len(), 6, "holding removes nothing");
+    for (id, q) in &after {
+        let want = if held.contains_key(id) {
+            "hold"
+        } else {
+            "deferred"
+        };
+        assert_eq!(q, want, "{id} in postqueue -j");
+    }
+
+    let gone = live(&[
+        "--json",
+        "mqueue",
+        "purge",
+        "--account",
+        "amy",
+        "--min",
+        "0",
+        "--yes",
+    ]);
+    gone.status(0);
+    let gone = outcomes(&gone.json());
+    assert_eq!(gone.len(), 2, "{gone:?}");
+    for (id, (outcome, detail)) in &gone {
+        assert_eq!(outcome, "deleted", "{id}");
+        assert!(detail.starts_with("postsuper -d -"), "{id}: {detail}");
+        assert_eq!(sender_of[id], "amy@shop.example.org", "{id} is amy's");
+    }
+    let left = queues();
+    assert_eq!(left.len(), 4);
+    for id in gone.keys() {
+        assert!(!left.contains_key(id), "{id} still listed");
+        let files: Vec<_> = walkdir::WalkDir::new(&queue)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy() == *id)
+            .map(|e| e.path().to_path_buf())
+            .collect();
+        assert!(files.is_empty(), "left behind: {files:?}");
+    }
+    for (id, q) in &left {
+        assert_eq!(q, &after[id], "{id} untouched");
+    }
+    assert!(
+        !s.join("var/lib/toolkit").exists(),
+        "no quarantine on the live root"
+    );
+    real.unchanged();
 }

@@ -113,25 +113,25 @@ struct Acc {
 }
 
 /// A message as the sendmail grouping sees it, so that copies are grouped and statuses classified
-/// exactly as for sendmail sites.
-pub fn as_control(m: &MtaMessage) -> ControlFile {
+/// exactly as for sendmail sites. Its texts are moved, not copied: this runs once per message.
+pub fn into_control(m: MtaMessage) -> ControlFile {
     ControlFile {
         created: m.arrival.and_then(|t| u64::try_from(t).ok()),
-        sender: m.sender.clone(),
+        sender: m.sender,
         recipients: m
             .recipients
-            .iter()
+            .into_iter()
             .map(|r| Recipient {
-                address: r.address.clone(),
-                status: r.status.clone(),
+                address: r.address,
+                status: r.status,
             })
             .collect(),
         recipient_count: m.recipient_count,
-        recipient_statuses: m.statuses.clone(),
-        subject: m.subject.clone(),
+        recipient_statuses: m.statuses,
+        subject: m.subject,
         quarantine: m.held.then(|| "frozen or on hold".to_string()),
         complete: m.problems.is_empty(),
-        problems: m.problems.clone(),
+        problems: m.problems,
         ..Default::default()
     }
 }
@@ -224,7 +224,7 @@ pub fn scan(
     (Some(section), skips)
 }
 
-fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, m: MtaMessage, who: Attribution, min: u64) {
+fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, mut m: MtaMessage, who: Attribution, min: u64) {
     let name = who
         .account
         .clone()
@@ -264,10 +264,11 @@ fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, m: MtaMessage, who: Attributio
         r.by_scripts += 1;
         r.by_scripts_bytes += m.size;
     }
-    let control = as_control(&m);
+    r.damaged += !m.problems.is_empty() as u64;
+    let (id, size, arrival, uid) = (std::mem::take(&mut m.id), m.size, m.arrival, m.uid);
+    let control = into_control(m);
     let (class, _) = delivery::last_status(&control);
     *r.classes.entry(class).or_default() += 1;
-    r.damaged += !m.problems.is_empty() as u64;
     // Reasons name uids and sender domains: a flood from many domains must not grow this unbounded.
     let reason = if acc.reasons.len() >= MAX_REASONS && !acc.reasons.contains_key(&who.reason) {
         "(other reasons)".to_string()
@@ -275,14 +276,14 @@ fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, m: MtaMessage, who: Attributio
         who.reason
     };
     *acc.reasons.entry(reason).or_default() += 1;
-    if m.size >= min {
+    if size >= min {
         r.oversized += 1;
-        r.oversized_bytes += m.size;
+        r.oversized_bytes += size;
         acc.groups.add(Message {
-            id: m.id,
-            size: m.size,
-            mtime: m.arrival.unwrap_or(0),
-            owner: (m.uid.unwrap_or(u32::MAX), 0),
+            id,
+            size,
+            mtime: arrival.unwrap_or(0),
+            owner: (uid.unwrap_or(u32::MAX), 0),
             problem: None,
             control: Some(control),
         });
