@@ -95,11 +95,7 @@ impl SysInfo {
             .map_err(|e| Error::io(&stat_path, e))?;
         let boot_time = parse_btime(&stat)
             .ok_or_else(|| Error::malformed(&stat_path, None, "no valid 'btime' line"))?;
-        let up_path = root.join("proc/uptime");
-        let up = crate::readers::capped::read_to_string(&up_path, crate::readers::capped::PROC_CAP)
-            .map_err(|e| Error::io(&up_path, e))?;
-        let uptime = parse_uptime(&up)
-            .ok_or_else(|| Error::malformed(&up_path, Some(1), "expected 'SECONDS IDLE'"))?;
+        let uptime = crate::readers::proc::host::read_uptime(&root.join("proc/uptime"))?;
         Ok(SysInfo {
             ticks_per_second,
             page_size,
@@ -134,11 +130,6 @@ fn parse_btime(stat: &[u8]) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix("btime "))
         .and_then(|v| v.trim().parse().ok())
-}
-
-fn parse_uptime(s: &str) -> Option<f64> {
-    let v: f64 = s.split_whitespace().next()?.parse().ok()?;
-    (v.is_finite() && v >= 0.0).then_some(v)
 }
 
 /// Reads AT_CLKTCK and AT_PAGESZ from an auxiliary vector; defaults for whatever is absent or odd.

@@ -109,7 +109,7 @@ pub fn judge_table(
         {
             continue;
         }
-        match read_detail(root, pid) {
+        match read_detail(table, pid) {
             Ok(d) => {
                 info.insert(pid, ProcInfo::from_detail(d));
             }

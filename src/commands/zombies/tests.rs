@@ -82,6 +82,7 @@ impl World {
                 unreadable_pids: self.unreadable.clone(),
                 ..Skips::default()
             },
+            records: Default::default(),
         };
         let facts = Facts {
             table: &table,
