@@ -86,7 +86,7 @@ fn earlier(
 /// The inputs of the verdict, and the clocks they were read with (for the history's comparison).
 pub fn read(ctx: &Context, interval: u64) -> Result<(Inputs, SysInfo)> {
     let root = &ctx.root;
-    let sys = SysInfo::read(root)?;
+    let sys = root.sys()?;
     let first = earlier(ctx, interval, &sys)?;
     let now = reading(root, &root.proc())?;
     let meminfo = read_meminfo(&root.join("proc/meminfo"))?;
