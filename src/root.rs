@@ -7,6 +7,7 @@
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 /// Linux defaults for a fake root that does not say otherwise.
 pub const DEFAULT_TICKS: u64 = 100;
@@ -16,6 +17,9 @@ pub const DEFAULT_PAGE_SIZE: u64 = 4096;
 pub struct Root {
     path: PathBuf,
     live: bool,
+    /// The host-wide clocks, read once per run and shared by every command of it (and every clone:
+    /// `check`'s threads).
+    sys: Arc<OnceLock<SysInfo>>,
 }
 
 impl Root {
@@ -29,7 +33,11 @@ impl Root {
             )));
         }
         let live = path == Path::new("/");
-        Ok(Root { path, live })
+        Ok(Root {
+            path,
+            live,
+            sys: Arc::default(),
+        })
     }
 
     /// True when the root is the running system: signals may be sent and programs run.
@@ -57,8 +65,18 @@ impl Root {
                 .ok()
                 .map(|d| d.as_secs())
         } else {
-            SysInfo::read(self).ok().map(|s| s.now_unix())
+            self.sys().ok().map(|s| s.now_unix())
         }
+    }
+
+    /// The root's clocks and constants as first read in this run (a failed read is not kept: the
+    /// next caller sees the same error). A sampler that needs each moment uses `SysInfo::read`.
+    pub fn sys(&self) -> Result<SysInfo> {
+        if let Some(s) = self.sys.get() {
+            return Ok(*s);
+        }
+        let s = SysInfo::read(self)?;
+        Ok(*self.sys.get_or_init(|| s))
     }
 
     pub fn proc(&self) -> PathBuf {
@@ -95,11 +113,7 @@ impl SysInfo {
             .map_err(|e| Error::io(&stat_path, e))?;
         let boot_time = parse_btime(&stat)
             .ok_or_else(|| Error::malformed(&stat_path, None, "no valid 'btime' line"))?;
-        let up_path = root.join("proc/uptime");
-        let up = crate::readers::capped::read_to_string(&up_path, crate::readers::capped::PROC_CAP)
-            .map_err(|e| Error::io(&up_path, e))?;
-        let uptime = parse_uptime(&up)
-            .ok_or_else(|| Error::malformed(&up_path, Some(1), "expected 'SECONDS IDLE'"))?;
+        let uptime = crate::readers::proc::host::read_uptime(&root.join("proc/uptime"))?;
         Ok(SysInfo {
             ticks_per_second,
             page_size,
@@ -134,11 +148,6 @@ fn parse_btime(stat: &[u8]) -> Option<u64> {
     text.lines()
         .find_map(|l| l.strip_prefix("btime "))
         .and_then(|v| v.trim().parse().ok())
-}
-
-fn parse_uptime(s: &str) -> Option<f64> {
-    let v: f64 = s.split_whitespace().next()?.parse().ok()?;
-    (v.is_finite() && v >= 0.0).then_some(v)
 }
 
 /// Reads AT_CLKTCK and AT_PAGESZ from an auxiliary vector; defaults for whatever is absent or odd.
@@ -183,6 +192,25 @@ mod tests {
         assert_eq!(si.boot_time, 1_700_000_000);
         assert_eq!(si.age(100 * 600), 3000);
         assert_eq!(si.start_unix(100 * 600), 1_700_000_600);
+    }
+
+    #[test]
+    fn the_run_reads_the_clocks_once_and_shares_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc")).unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        assert!(root.sys().is_err(), "nothing to read yet");
+        std::fs::write(dir.path().join("proc/stat"), "btime 1700000000\n").unwrap();
+        std::fs::write(dir.path().join("proc/uptime"), "100.0 1.0\n").unwrap();
+        let clone = root.clone();
+        assert_eq!(root.sys().unwrap().uptime, 100.0);
+        std::fs::write(dir.path().join("proc/uptime"), "200.0 1.0\n").unwrap();
+        assert_eq!(clone.sys().unwrap().uptime, 100.0, "one snapshot per run");
+        assert_eq!(
+            SysInfo::read(&root).unwrap().uptime,
+            200.0,
+            "a new moment when asked"
+        );
     }
 
     #[test]

@@ -285,7 +285,7 @@ pub fn consumers(
         .map(|(_, p)| {
             let growth = before.and_then(|b| {
                 let i = b.binary_search_by_key(&p.pid, |q| q.pid).ok()?;
-                (b[i].starttime == p.starttime).then(|| p.rss as i64 - b[i].rss as i64)
+                p.rss_growth_since(&b[i])
             });
             Consumer {
                 proc: p.clone(),

@@ -78,10 +78,9 @@ pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
 
 /// Reads the root and judges.
 pub fn verdict(ctx: &Context, opts: &Options) -> Result<MemReport> {
-    let mut inputs = read::read(ctx, opts.interval)?;
+    let (mut inputs, sys) = read::read(ctx, opts.interval)?;
     let path = history::path(ctx, opts.history.as_deref());
     if let Some(h) = history::scan::summarize(&path)? {
-        let sys = crate::root::SysInfo::read(&ctx.root)?;
         let now = history::sample::Host::read(&ctx.root, &sys);
         let available = inputs.figures.available;
         let f = history::findings::judge(

@@ -10,6 +10,7 @@ use super::report::Inputs;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::readers::memory::{read_meminfo, read_psi, read_slabinfo, read_vmstat_if_any, Vmstat};
+use crate::readers::proc::host::read_uptime;
 use crate::readers::procmem::{self, ProcMem};
 use crate::readers::procs::Skips;
 use crate::root::{Root, SysInfo};
@@ -38,16 +39,6 @@ fn reading(root: &Root, proc_dir: &Path) -> Result<Reading> {
         procs,
         skips,
     })
-}
-
-/// Seconds since boot from an `uptime` file.
-fn uptime(path: &Path) -> Result<f64> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.split_whitespace()
-        .next()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .ok_or_else(|| Error::malformed(path, Some(1), "expected 'SECONDS IDLE'"))
 }
 
 /// The earlier reading and the seconds between it and now, or why there is none.
@@ -81,7 +72,7 @@ fn earlier(
         ));
     }
     let up_path = before.join("uptime");
-    let elapsed = sys.uptime - uptime(&up_path)?;
+    let elapsed = sys.uptime - read_uptime(&up_path)?;
     if elapsed <= 0.0 {
         return Err(Error::malformed(
             &up_path,
@@ -92,9 +83,10 @@ fn earlier(
     Ok(Ok((reading(root, &before)?, elapsed)))
 }
 
-pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
+/// The inputs of the verdict, and the clocks they were read with (for the history's comparison).
+pub fn read(ctx: &Context, interval: u64) -> Result<(Inputs, SysInfo)> {
     let root = &ctx.root;
-    let sys = SysInfo::read(root)?;
+    let sys = root.sys()?;
     let first = earlier(ctx, interval, &sys)?;
     let now = reading(root, &root.proc())?;
     let meminfo = read_meminfo(&root.join("proc/meminfo"))?;
@@ -141,7 +133,7 @@ pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
             )
         })
         .collect();
-    Ok(Inputs {
+    let inputs = Inputs {
         user_names,
         figures: super::judge::figures(&meminfo),
         rates,
@@ -155,5 +147,6 @@ pub fn read(ctx: &Context, interval: u64) -> Result<Inputs> {
         skips: now.skips,
         history: None,
         history_reasons: Vec::new(),
-    })
+    };
+    Ok((inputs, sys))
 }

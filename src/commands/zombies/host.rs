@@ -44,7 +44,7 @@ pub struct HostFiles {
 impl HostFiles {
     pub fn read(root: &Root) -> HostFiles {
         HostFiles {
-            run_systemd_system: super::service::systemd_host(root),
+            run_systemd_system: crate::readers::service::systemd_host(root),
             dockerenv: root.join(".dockerenv").exists(),
             containerenv: root.join("run/.containerenv").exists(),
         }

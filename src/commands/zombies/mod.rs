@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: &ZombiesArgs) -> Result<Status> {
 
 /// Reads the root and judges.
 pub fn scan(ctx: &Context, opts: &Options) -> Result<ZombiesReport> {
-    let sys = SysInfo::read(&ctx.root)?;
+    let sys = ctx.root.sys()?;
     let table = read_table(&ctx.root)?;
     let mut report = judge_table(ctx, opts, &table, &sys);
     // Hidden processes are not counted one by one (they are not even listed): one skip says why.
@@ -109,7 +109,7 @@ pub fn judge_table(
         {
             continue;
         }
-        match read_detail(root, pid) {
+        match read_detail(table, pid) {
             Ok(d) => {
                 info.insert(pid, ProcInfo::from_detail(d));
             }

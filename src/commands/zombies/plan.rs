@@ -9,7 +9,7 @@
 
 use super::judge::{plural, Clears, Parent, Remedy, Zombie};
 use crate::context::Context;
-use crate::readers::procs::{parse_stat, read_file};
+use crate::readers::proc::read_stat;
 use crate::ui::Approval;
 use nix::sys::signal::Signal;
 use serde::Serialize;
@@ -178,11 +178,7 @@ impl Step {
 
     /// Whether the parent is still the process that was judged (and has not yet exited).
     fn alive(&self, ctx: &Context) -> Result<bool, (Outcome, String)> {
-        let path = ctx.root.proc().join(self.pid.to_string()).join("stat");
-        match (
-            read_file(&path).and_then(|b| parse_stat(&path, &b)),
-            self.starttime,
-        ) {
+        match (read_stat(&ctx.root.proc(), self.pid), self.starttime) {
             (Ok(stat), Some(start)) if stat.starttime == start => Ok(stat.state != 'Z'),
             (Ok(_), _) => Err((
                 Outcome::Skipped,
@@ -253,8 +249,7 @@ impl Step {
 
 /// Where a zombie is now: None once it is gone (reaped, or its pid reused), else its parent.
 pub fn zombie_now(ctx: &Context, z: &Zombie) -> Option<i32> {
-    let path = ctx.root.proc().join(z.pid.to_string()).join("stat");
-    match read_file(&path).and_then(|b| parse_stat(&path, &b)) {
+    match read_stat(&ctx.root.proc(), z.pid) {
         Ok(s) if s.starttime == z.starttime && s.state == 'Z' => Some(s.ppid),
         _ => None,
     }

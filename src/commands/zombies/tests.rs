@@ -84,6 +84,7 @@ impl World {
                 unreadable_pids: self.unreadable.clone(),
                 ..Skips::default()
             },
+            records: Default::default(),
         };
         let facts = Facts {
             table: &table,

@@ -17,12 +17,12 @@ use super::inspect::{inspect, Inspect};
 use super::render::{Done, FenceReport, Outcome};
 use super::{host, plan, Host, Sizes, Step, Target, Version};
 use crate::cli::MemFenceArgs;
-use crate::commands::zombies::service::systemd_host;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::readers::memory::read_meminfo;
+use crate::readers::proc::{read_cmdline, read_file, read_stat, ProcError};
 use crate::readers::procmem;
-use crate::readers::procs::{parse_stat, read_cmdline, read_file, ProcError};
+use crate::readers::service::systemd_host;
 use crate::root::Root;
 use crate::safeops::journal::Journal;
 use crate::safeops::Dir;
@@ -94,9 +94,7 @@ pub fn read_target(root: &Root, pid: i32) -> Result<(Target, Host)> {
 }
 
 fn start_now(root: &Root, pid: i32) -> Option<u64> {
-    let path = root.proc().join(pid.to_string()).join("stat");
-    let bytes = read_file(&path).ok()?;
-    parse_stat(&path, &bytes).ok().map(|s| s.starttime)
+    read_stat(&root.proc(), pid).ok().map(|s| s.starttime)
 }
 
 fn state_dir(root: &Root, sub: &[&str]) -> std::result::Result<Dir, String> {

@@ -25,7 +25,7 @@ pub mod host;
 mod inspect;
 pub mod render;
 
-use crate::commands::zombies::service::unit_of;
+use crate::readers::service::unit_of;
 use serde::Serialize;
 
 const STEP: u64 = 64 << 20;

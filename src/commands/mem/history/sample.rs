@@ -5,6 +5,7 @@
 use crate::commands::mem::judge::figures;
 use crate::error::Result;
 use crate::readers::memory::{read_meminfo, read_vmstat};
+use crate::readers::proc::host;
 use crate::readers::procmem::{self, ProcMem};
 use crate::root::{Root, SysInfo};
 use serde::{Deserialize, Serialize};
@@ -43,14 +44,10 @@ impl Host {
     }
 
     pub fn read(root: &Root, sys: &SysInfo) -> Host {
-        let boot_id = std::fs::read_to_string(root.join("proc/sys/kernel/random/boot_id"))
-            .ok()
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
         Host {
-            hostname: hostname(root),
+            hostname: host::hostname(root),
             boot: sys.boot_time,
-            boot_id,
+            boot_id: host::boot_id(root),
         }
     }
 }
@@ -172,16 +169,6 @@ impl Sample {
             });
         }
     }
-}
-
-/// The host name from the root: `proc/sys/kernel/hostname`, else `etc/hostname`, else empty.
-pub fn hostname(root: &Root) -> String {
-    ["proc/sys/kernel/hostname", "etc/hostname"]
-        .iter()
-        .filter_map(|p| std::fs::read_to_string(root.join(p)).ok())
-        .map(|s| s.trim().to_string())
-        .find(|s| !s.is_empty())
-        .unwrap_or_default()
 }
 
 /// Keeps the `MAX_PROCS` largest by resident size (ties by pid, for a stable order).
