@@ -282,7 +282,10 @@ impl Report for ZombiesReport {
                     plural(p.zombie_count, "zombie"),
                     printable(&p.comm),
                     p.pid,
-                    p.diagnosis.first().map(|d| d.code.as_str()).unwrap_or(""),
+                    p.diagnosis
+                        .first()
+                        .map(|d| d.cause().as_str())
+                        .unwrap_or(""),
                     todo.join("; ")
                 )
             })

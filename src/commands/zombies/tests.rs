@@ -114,7 +114,7 @@ fn parent(r: &ZombiesReport, pid: i32) -> &Parent {
 }
 
 fn codes(p: &Parent) -> Vec<Cause> {
-    p.diagnosis.iter().map(|d| d.code).collect()
+    p.diagnosis.iter().map(|d| d.cause()).collect()
 }
 
 fn kinds(p: &Parent) -> Vec<Remedy> {
@@ -150,10 +150,10 @@ fn handler_that_does_not_reap_is_likely_and_nudged_first() {
     let r = crond().report(60);
     let p = parent(&r, 612);
     assert_eq!(codes(p), [Cause::HandlerNotReaping]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert!(p.diagnosis[0].text.starts_with("likely: "));
     assert!(p.diagnosis[0]
-        .evidence
+        .evidence()
         .contains("3 zombies at least 1m old"));
     assert_eq!(kinds(p), [Remedy::Nudge, Remedy::Kill]);
 }
@@ -179,7 +179,7 @@ fn no_handler_means_never_waits_and_no_nudge() {
     let r = w.report(60);
     let p = parent(&r, 881);
     assert_eq!(codes(p), [Cause::NeverWaits]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert!(
         !kinds(p).contains(&Remedy::Nudge),
         "kill -CHLD only where a handler exists"
@@ -197,7 +197,7 @@ fn sigchld_ignored_is_explained_as_the_kernel_rules() {
     let p = parent(&r, 700);
     assert_eq!(codes(p), [Cause::SigchldIgnored]);
     let d = &p.diagnosis[0];
-    assert!(!d.likely);
+    assert!(!d.is_likely());
     assert!(
         d.text.contains("exited before it began ignoring SIGCHLD") && d.text.contains("read"),
         "{}",
@@ -228,7 +228,10 @@ fn stopped_parent_is_resumed_before_anything_else() {
     let r = w.report(60);
     let p = parent(&r, 950);
     assert_eq!(codes(p), [Cause::Stopped]);
-    assert!(!p.diagnosis[0].likely, "the state is read, not inferred");
+    assert!(
+        !p.diagnosis[0].is_likely(),
+        "the state is read, not inferred"
+    );
     assert_eq!(kinds(p), [Remedy::Continue, Remedy::Nudge, Remedy::Kill]);
     assert_eq!(p.suggestions[0].command, "kill -CONT 950");
 }
@@ -304,7 +307,7 @@ fn pid1_that_does_not_reap_is_never_killed_and_gets_no_foreign_commands() {
     let r = node_pid1().report(60);
     let p = parent(&r, 1);
     assert_eq!(codes(p), [Cause::Pid1NotInit]);
-    assert!(p.diagnosis[0].likely, "inferred from ages, not read");
+    assert!(p.diagnosis[0].is_likely(), "inferred from ages, not read");
     assert!(p.diagnosis[0].text.contains("adopted only recently"));
     assert_eq!(kinds(p), [Remedy::Init, Remedy::Wait]);
     assert_eq!(p.suggestions[0].command, "tini -- node /app/server.js");
@@ -367,7 +370,7 @@ fn systemd_pid1_holding_zombies_is_likely_busy_and_reexecuted() {
     let r = w.report(60);
     let p = parent(&r, 1);
     assert_eq!(codes(p), [Cause::InitNotReaping]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert_eq!(kinds(p), [Remedy::Nudge, Remedy::Reexec, Remedy::Wait]);
     w.host.systemd = false;
     let r = w.report(60);
@@ -628,7 +631,7 @@ fn blocked_sigchld_without_a_handler_is_the_signalfd_pattern() {
     let r = w.report(60);
     let p = parent(&r, 700);
     assert_eq!(codes(p), [Cause::SigchldBlocked]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert!(p.diagnosis[0].text.contains("signalfd"));
     assert!(!kinds(p).contains(&Remedy::Nudge));
 }
@@ -641,7 +644,7 @@ fn parent_caught_exiting_is_likely_and_says_so() {
     let r = w.report(60);
     let p = parent(&r, 700);
     assert_eq!(codes(p), [Cause::ParentZombie]);
-    assert!(p.diagnosis[0].likely && p.diagnosis[0].text.contains("exiting"));
+    assert!(p.diagnosis[0].is_likely() && p.diagnosis[0].text.contains("exiting"));
 }
 
 #[test]
