@@ -263,8 +263,10 @@ pub struct ZombiesReport {
     pub transient: usize,
     pub oldest_age: Option<u64>,
     pub min_age: u64,
-    pub warning: String,
-    pub critical: String,
+    #[serde(serialize_with = "range_str")]
+    pub warning: Range,
+    #[serde(serialize_with = "range_str")]
+    pub critical: Range,
     /// What the host is (init, container runtime): the suggestions depend on it.
     pub host: Host,
     pub parents: Vec<Parent>,
@@ -276,6 +278,11 @@ pub struct ZombiesReport {
     pub show_all: bool,
     #[serde(skip)]
     pub parent_filter: Option<i32>,
+}
+
+/// A threshold as the text it was given in.
+fn range_str<S: serde::Serializer>(r: &Range, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(r)
 }
 
 /// A true zombie: state Z with no live thread left (a thread-group leader that exited while its other
@@ -398,8 +405,8 @@ pub fn judge(f: &Facts, opts: &Options) -> ZombiesReport {
         transient,
         oldest_age,
         min_age: opts.min_age,
-        warning: opts.warning.to_string(),
-        critical: opts.critical.to_string(),
+        warning: opts.warning.clone(),
+        critical: opts.critical.clone(),
         host: f.host.clone(),
         parents,
         dstate,

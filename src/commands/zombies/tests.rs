@@ -11,12 +11,12 @@ use crate::readers::procs::{Proc, ProcTable, Skips};
 use crate::root::SysInfo;
 use std::collections::HashMap;
 
-const UPTIME: f64 = 100_000.0;
+pub(super) const UPTIME: f64 = 100_000.0;
 
 /// A process table built by hand: every process its own session leader unless told otherwise.
-struct World {
-    procs: Vec<Proc>,
-    info: HashMap<i32, ProcInfo>,
+pub(super) struct World {
+    pub(super) procs: Vec<Proc>,
+    pub(super) info: HashMap<i32, ProcInfo>,
     services: HashMap<i32, ServiceFacts>,
     host: Host,
     /// Pids the reader could not read (counted in its skips).
@@ -33,7 +33,7 @@ fn systemd_host() -> Host {
 
 impl World {
     /// A host whose PID 1 is systemd (it handles SIGCHLD) and holds nothing.
-    fn systemd() -> World {
+    pub(super) fn systemd() -> World {
         let mut w = World {
             procs: Vec::new(),
             info: HashMap::new(),
@@ -45,7 +45,14 @@ impl World {
         w
     }
 
-    fn add(&mut self, pid: i32, ppid: i32, comm: &str, state: char, age: f64) -> &mut ProcInfo {
+    pub(super) fn add(
+        &mut self,
+        pid: i32,
+        ppid: i32,
+        comm: &str,
+        state: char,
+        age: f64,
+    ) -> &mut ProcInfo {
         self.procs.push(Proc {
             pid,
             ppid,
@@ -64,18 +71,28 @@ impl World {
         })
     }
 
-    fn proc_mut(&mut self, pid: i32) -> &mut Proc {
+    pub(super) fn proc_mut(&mut self, pid: i32) -> &mut Proc {
         self.procs.iter_mut().find(|p| p.pid == pid).unwrap()
     }
 
-    fn zombies(&mut self, ppid: i32, first: i32, n: i32, age: f64) {
+    pub(super) fn zombies(&mut self, ppid: i32, first: i32, n: i32, age: f64) {
         for pid in first..first + n {
             self.add(pid, ppid, "sh", 'Z', age);
             self.info.remove(&pid);
         }
     }
 
-    fn report(&self, min_age: u64) -> ZombiesReport {
+    pub(super) fn report(&self, min_age: u64) -> ZombiesReport {
+        self.report_with(&Options {
+            min_age,
+            parent: None,
+            all: false,
+            warning: "0".parse().unwrap(),
+            critical: "49".parse().unwrap(),
+        })
+    }
+
+    pub(super) fn report_with(&self, opts: &Options) -> ZombiesReport {
         let mut procs = self.procs.clone();
         procs.sort_by_key(|p| p.pid);
         let table = ProcTable {
@@ -98,18 +115,11 @@ impl World {
             services: &self.services,
             skips: Skips::default(),
         };
-        let opts = Options {
-            min_age,
-            parent: None,
-            all: false,
-            warning: "0".parse().unwrap(),
-            critical: "49".parse().unwrap(),
-        };
-        judge::judge(&facts, &opts)
+        judge::judge(&facts, opts)
     }
 }
 
-fn parent(r: &ZombiesReport, pid: i32) -> &Parent {
+pub(super) fn parent(r: &ZombiesReport, pid: i32) -> &Parent {
     r.parents.iter().find(|p| p.pid == pid).unwrap()
 }
 
