@@ -170,7 +170,7 @@ fn nagios_output_parses_back() {
     assert_eq!(perf[0], ("zombies".to_string(), "20;0;49;0".to_string()));
     assert!(
         perf.iter()
-            .any(|(l, v)| l == "oldest_zombie" && v == "290000s;;;0"),
+            .any(|(l, v)| l == "zombies_oldest" && v == "290000s;;;0"),
         "{perf:?}"
     );
     assert!(out
@@ -190,7 +190,9 @@ fn prometheus_output_passes_promtool() {
         .stdout_has(
             "toolkit_zombies_by_parent{ppid=\"612\",comm=\"crond\",service=\"crond.service\"} 12\n",
         )
-        .stdout_has("toolkit_dstate_processes 1\n")
+        .stdout_has("toolkit_zombies_dstate 1\n")
+        .stdout_has("toolkit_zombies_oldest_seconds 290000\n")
+        .stdout_has("toolkit_zombies_skipped 0\n")
         .stdout_has("toolkit_status{check=\"zombies\"} 1\n");
 }
 

@@ -13,9 +13,12 @@
 
 use super::adopter::{is_known_init, Adopter, Reaps, View};
 use super::host::{Host, Runtime};
-use super::judge::{plural, Cause, Clears, Finding, Parent, ProcInfo, Remedy, Suggestion};
+use super::judge::{plural, Cause, Clears, Diagnosis, Parent, ProcInfo, Remedy, Suggestion, Why};
 use super::service::Manager;
+use crate::finding::Finding;
 use crate::readers::procs::Proc;
+use crate::render::nagios::Range;
+use crate::status::Status;
 use crate::units::human_duration;
 
 /// What was seen of one parent.
@@ -25,6 +28,56 @@ pub struct Seen<'a> {
     pub view: &'a View<'a>,
     pub host: &'a Host,
     pub unreadable: bool,
+    /// What its own zombies weigh against the thresholds: the severity of its diagnoses.
+    pub weight: Weight,
+}
+
+/// A parent's zombie count judged alone against -w/-c, and the range it crossed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weight {
+    pub severity: Status,
+    pub zombies: usize,
+    pub threshold: Option<Range>,
+}
+
+impl Weight {
+    pub fn of(zombies: usize, warning: &Range, critical: &Range) -> Weight {
+        let severity = crate::render::nagios::judge(zombies as f64, warning, critical);
+        let threshold = match severity {
+            Status::Critical => Some(critical.clone()),
+            Status::Warning => Some(warning.clone()),
+            Status::Ok | Status::Unknown => None,
+        };
+        Weight {
+            severity,
+            zombies,
+            threshold,
+        }
+    }
+}
+
+impl Seen<'_> {
+    fn diagnosis(&self, cause: Cause, inferred: Option<String>, text: String) -> Diagnosis {
+        Finding {
+            code: Why { cause, inferred },
+            severity: self.weight.severity,
+            figure: Some(self.weight.zombies as f64),
+            threshold: self.weight.threshold.clone(),
+            text,
+        }
+    }
+
+    /// What was read directly (a state, a tracer, a signal mask).
+    fn fact(&self, cause: Cause, text: impl Into<String>) -> Diagnosis {
+        self.diagnosis(cause, None, text.into())
+    }
+
+    /// What is inferred, with the evidence it rests on.
+    fn likely(&self, cause: Cause, text: &str, evidence: impl Into<String>) -> Diagnosis {
+        let evidence = evidence.into();
+        let text = format!("likely: {text} ({evidence})");
+        self.diagnosis(cause, Some(evidence), text)
+    }
 }
 
 pub fn diagnose(p: &mut Parent, s: &Seen) {
@@ -98,7 +151,7 @@ fn kill(p: &mut Parent, prefix: &str) {
 fn unread(p: &mut Parent, s: &Seen) {
     let pid = p.pid;
     if !s.unreadable {
-        p.diagnosis.push(Finding::fact(
+        p.diagnosis.push(s.fact(
             Cause::ParentGone,
             format!("parent {pid} exited while being read; its zombies pass to its adopter (the nearest subreaper ancestor, else PID 1)"),
         ));
@@ -112,7 +165,7 @@ fn unread(p: &mut Parent, s: &Seen) {
         );
         return;
     }
-    p.diagnosis.push(Finding::fact(
+    p.diagnosis.push(s.fact(
         Cause::ParentUnreadable,
         format!("the files of parent {pid} could not be read (see Skipped): why it does not reap is unknown, so no SIGCHLD nudge is suggested"),
     ));
@@ -133,20 +186,20 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     let known = is_known_init(comm);
     let ev = old(p, s.view.min_age);
     p.diagnosis.push(if known {
-        Finding::likely(
+        s.likely(
             Cause::InitNotReaping,
             &format!("{whose} ({comm}) is an init, which reaps as soon as it runs: it is busy or hung"),
             ev,
         )
     } else {
-        Finding::likely(
+        s.likely(
             Cause::Pid1NotInit,
             &format!("{whose} is '{comm}', not a known init: it inherits every orphan but reaps only when its own code calls wait(), and it is not doing so"),
             format!("{ev}; their age counts from their start, so some may have been adopted only recently"),
         )
     });
     if info.ignores() {
-        p.diagnosis.push(ignored());
+        p.diagnosis.push(ignored(s));
     }
     if info.handles() && !info.ignores() && !info.blocks() {
         nudge(p, false);
@@ -207,8 +260,8 @@ fn init(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     }
 }
 
-fn ignored() -> Finding {
-    Finding::fact(
+fn ignored(s: &Seen) -> Diagnosis {
+    s.fact(
         Cause::SigchldIgnored,
         "ignores SIGCHLD now, and the kernel reaps every child that exits while it does: these exited before it began ignoring SIGCHLD (or its state changed while being read), so a SIGCHLD nudge cannot help; only a wait() call or the parent's end clears them",
     )
@@ -217,11 +270,11 @@ fn ignored() -> Finding {
 fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     let old = old(p, s.view.min_age);
     let state = match proc.state {
-        'T' => Some(Finding::fact(
+        'T' => Some(s.fact(
             Cause::Stopped,
             "stopped (state T: SIGSTOP or job control): it cannot run, so it cannot reap",
         )),
-        'D' => Some(Finding::fact(
+        'D' => Some(s.fact(
             Cause::Uninterruptible,
             format!(
                 "in uninterruptible sleep{}: it cannot reap until that I/O completes",
@@ -231,14 +284,14 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
                     .unwrap_or_default()
             ),
         )),
-        'Z' if proc.threads > 1 => Some(Finding::fact(
+        'Z' if proc.threads > 1 => Some(s.fact(
             Cause::ParentZombie,
             format!(
                 "its main thread has exited (state Z) while {} other threads run: one of them must reap",
                 proc.threads - 1
             ),
         )),
-        'Z' => Some(Finding::likely(
+        'Z' => Some(s.likely(
             Cause::ParentZombie,
             "it was exiting when read: its children pass to its adopter",
             "it shows state Z",
@@ -259,34 +312,34 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
                     .unwrap_or_default()
             ),
         };
-        p.diagnosis.push(Finding::fact(
+        p.diagnosis.push(s.fact(
             Cause::Traced,
             format!("being traced{by}: it runs only when the tracer lets it"),
         ));
         held = true;
     }
     if info.ignores() {
-        p.diagnosis.push(ignored());
+        p.diagnosis.push(ignored(s));
     } else if info.blocks() && info.handles() {
-        p.diagnosis.push(Finding::likely(
+        p.diagnosis.push(s.likely(
             Cause::SigchldBlocked,
             "it blocks SIGCHLD, so its handler cannot run and reap",
             format!("SIGCHLD is in its SigBlk mask, and {old}"),
         ));
     } else if info.blocks() {
-        p.diagnosis.push(Finding::likely(
+        p.diagnosis.push(s.likely(
             Cause::SigchldBlocked,
             "it blocks SIGCHLD without a handler, as programs that collect children through signalfd or sigwaitinfo do, and is not collecting them",
             format!("SIGCHLD is in SigBlk, not in SigCgt, and {old}"),
         ));
     } else if !held && info.handles() {
-        p.diagnosis.push(Finding::likely(
+        p.diagnosis.push(s.likely(
             Cause::HandlerNotReaping,
             "its SIGCHLD handler does not reap these children: a handler must loop on waitpid(-1, WNOHANG) until it returns 0, or children that exit together are missed; or its code lost track of them",
             format!("it handles SIGCHLD, is running, and {old}"),
         ));
     } else if !held {
-        p.diagnosis.push(Finding::likely(
+        p.diagnosis.push(s.likely(
             Cause::NeverWaits,
             "it never calls wait() for them: without a SIGCHLD handler it reaps only when its own code calls wait(), and it is not doing so",
             format!("no SIGCHLD handler, and {old}"),
@@ -295,9 +348,9 @@ fn findings(p: &mut Parent, proc: &Proc, info: &ProcInfo, s: &Seen) {
     if let Some(ev) = s.view.subreaper_evidence(proc) {
         let text = "it is a child subreaper: orphans below it are adopted by it, so zombies gather under it while it does not reap";
         p.diagnosis.push(if ev.likely {
-            Finding::likely(Cause::Subreaper, text, ev.text)
+            s.likely(Cause::Subreaper, text, ev.text)
         } else {
-            Finding::fact(Cause::Subreaper, format!("{text} ({})", ev.text))
+            s.fact(Cause::Subreaper, format!("{text} ({})", ev.text))
         });
     }
 }

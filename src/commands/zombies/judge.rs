@@ -6,6 +6,7 @@ use super::adopter::{Adopter, View};
 use super::diagnose;
 use super::host::Host;
 use super::service::{self, Service, ServiceFacts};
+use crate::finding::Finding;
 use crate::readers::procs::{Proc, ProcTable, Skips};
 use crate::render::nagios::{self, Range};
 use crate::root::SysInfo;
@@ -126,37 +127,51 @@ impl Cause {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub code: Cause,
-    /// Inferred from indirect evidence (signal masks, ages) rather than read directly.
-    pub likely: bool,
-    /// The figures it rests on.
-    pub evidence: String,
-    /// The whole sentence as shown: `likely: ...` when inferred, the evidence in brackets.
-    pub text: String,
+/// A diagnosis's code: its cause, and the evidence it was inferred from (None: read directly, as a
+/// state or a tracer is).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Why {
+    pub cause: Cause,
+    pub inferred: Option<String>,
 }
 
-impl Finding {
-    pub fn fact(code: Cause, text: impl Into<String>) -> Finding {
-        let text = text.into();
-        Finding {
-            code,
-            likely: false,
-            evidence: String::new(),
-            text,
-        }
+/// Why a parent does not reap. Its severity is what the parent's own zombies weigh against -w/-c
+/// (their count is the figure, the range they crossed the threshold); the text is the whole
+/// sentence as shown: `likely: ...` when inferred, the evidence in brackets.
+pub type Diagnosis = Finding<Why>;
+
+impl Diagnosis {
+    pub fn cause(&self) -> Cause {
+        self.code.cause
     }
 
-    pub fn likely(code: Cause, text: &str, evidence: impl Into<String>) -> Finding {
-        let evidence = evidence.into();
-        Finding {
-            code,
-            likely: true,
-            text: format!("likely: {text} ({evidence})"),
-            evidence,
-        }
+    /// Inferred from indirect evidence (signal masks, ages) rather than read directly.
+    pub fn is_likely(&self) -> bool {
+        self.code.inferred.is_some()
     }
+
+    /// The figures an inferred diagnosis rests on ("" for one read directly).
+    pub fn evidence(&self) -> &str {
+        self.code.inferred.as_deref().unwrap_or("")
+    }
+}
+
+/// A diagnosis as the JSON has always shown it.
+#[derive(Serialize)]
+struct DiagnosisView<'a> {
+    code: Cause,
+    likely: bool,
+    evidence: &'a str,
+    text: &'a str,
+}
+
+fn diagnosis_view<S: serde::Serializer>(v: &[Diagnosis], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().map(|d| DiagnosisView {
+        code: d.cause(),
+        likely: d.is_likely(),
+        evidence: d.evidence(),
+        text: &d.text,
+    }))
 }
 
 /// Whether a suggested step would clear the zombies, as far as the evidence shows.
@@ -215,7 +230,8 @@ pub struct Parent {
     pub cgroup: Option<String>,
     /// Who inherits the zombies if this parent ends (none for PID 1 and a container's init).
     pub adopter: Option<Adopter>,
-    pub diagnosis: Vec<Finding>,
+    #[serde(serialize_with = "diagnosis_view")]
+    pub diagnosis: Vec<Diagnosis>,
     pub suggestions: Vec<Suggestion>,
 }
 
@@ -247,8 +263,10 @@ pub struct ZombiesReport {
     pub transient: usize,
     pub oldest_age: Option<u64>,
     pub min_age: u64,
-    pub warning: String,
-    pub critical: String,
+    #[serde(serialize_with = "range_str")]
+    pub warning: Range,
+    #[serde(serialize_with = "range_str")]
+    pub critical: Range,
     /// What the host is (init, container runtime): the suggestions depend on it.
     pub host: Host,
     pub parents: Vec<Parent>,
@@ -260,6 +278,11 @@ pub struct ZombiesReport {
     pub show_all: bool,
     #[serde(skip)]
     pub parent_filter: Option<i32>,
+}
+
+/// A threshold as the text it was given in.
+fn range_str<S: serde::Serializer>(r: &Range, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(r)
 }
 
 /// A true zombie: state Z with no live thread left (a thread-group leader that exited while its other
@@ -338,7 +361,7 @@ pub fn judge(f: &Facts, opts: &Options) -> ZombiesReport {
     let view = View::new(f.table, f.info, old_zombies, opts.min_age);
     let mut parents: Vec<Parent> = by_parent
         .into_iter()
-        .map(|(ppid, zs)| parent(f, &view, ppid, zs))
+        .map(|(ppid, zs)| parent(f, &view, opts, ppid, zs))
         .collect();
     parents.sort_by(|a, b| {
         b.zombie_count
@@ -382,8 +405,8 @@ pub fn judge(f: &Facts, opts: &Options) -> ZombiesReport {
         transient,
         oldest_age,
         min_age: opts.min_age,
-        warning: opts.warning.to_string(),
-        critical: opts.critical.to_string(),
+        warning: opts.warning.clone(),
+        critical: opts.critical.clone(),
         host: f.host.clone(),
         parents,
         dstate,
@@ -395,7 +418,7 @@ pub fn judge(f: &Facts, opts: &Options) -> ZombiesReport {
     }
 }
 
-fn parent(f: &Facts, view: &View, ppid: i32, mut zombies: Vec<Zombie>) -> Parent {
+fn parent(f: &Facts, view: &View, opts: &Options, ppid: i32, mut zombies: Vec<Zombie>) -> Parent {
     zombies.sort_by(|a, b| b.age.cmp(&a.age).then(a.pid.cmp(&b.pid)));
     let oldest_age = zombies.first().map(|z| z.age).unwrap_or(0);
     let proc = f.table.get(ppid);
@@ -426,6 +449,7 @@ fn parent(f: &Facts, view: &View, ppid: i32, mut zombies: Vec<Zombie>) -> Parent
         view,
         host: &f.host,
         unreadable,
+        weight: diagnose::Weight::of(p.zombie_count, &opts.warning, &opts.critical),
     };
     diagnose::diagnose(&mut p, &seen);
     p

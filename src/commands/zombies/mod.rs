@@ -6,6 +6,7 @@
 mod act;
 mod adopter;
 mod diagnose;
+mod figures;
 pub mod host;
 pub mod judge;
 mod plan;
@@ -147,5 +148,7 @@ pub fn judge_table(
     judge::judge(&facts, opts)
 }
 
+#[cfg(test)]
+mod judge_tests;
 #[cfg(test)]
 mod tests;

@@ -11,12 +11,12 @@ use crate::readers::procs::{Proc, ProcTable, Skips};
 use crate::root::SysInfo;
 use std::collections::HashMap;
 
-const UPTIME: f64 = 100_000.0;
+pub(super) const UPTIME: f64 = 100_000.0;
 
 /// A process table built by hand: every process its own session leader unless told otherwise.
-struct World {
-    procs: Vec<Proc>,
-    info: HashMap<i32, ProcInfo>,
+pub(super) struct World {
+    pub(super) procs: Vec<Proc>,
+    pub(super) info: HashMap<i32, ProcInfo>,
     services: HashMap<i32, ServiceFacts>,
     host: Host,
     /// Pids the reader could not read (counted in its skips).
@@ -33,7 +33,7 @@ fn systemd_host() -> Host {
 
 impl World {
     /// A host whose PID 1 is systemd (it handles SIGCHLD) and holds nothing.
-    fn systemd() -> World {
+    pub(super) fn systemd() -> World {
         let mut w = World {
             procs: Vec::new(),
             info: HashMap::new(),
@@ -45,7 +45,14 @@ impl World {
         w
     }
 
-    fn add(&mut self, pid: i32, ppid: i32, comm: &str, state: char, age: f64) -> &mut ProcInfo {
+    pub(super) fn add(
+        &mut self,
+        pid: i32,
+        ppid: i32,
+        comm: &str,
+        state: char,
+        age: f64,
+    ) -> &mut ProcInfo {
         self.procs.push(Proc {
             pid,
             ppid,
@@ -64,18 +71,28 @@ impl World {
         })
     }
 
-    fn proc_mut(&mut self, pid: i32) -> &mut Proc {
+    pub(super) fn proc_mut(&mut self, pid: i32) -> &mut Proc {
         self.procs.iter_mut().find(|p| p.pid == pid).unwrap()
     }
 
-    fn zombies(&mut self, ppid: i32, first: i32, n: i32, age: f64) {
+    pub(super) fn zombies(&mut self, ppid: i32, first: i32, n: i32, age: f64) {
         for pid in first..first + n {
             self.add(pid, ppid, "sh", 'Z', age);
             self.info.remove(&pid);
         }
     }
 
-    fn report(&self, min_age: u64) -> ZombiesReport {
+    pub(super) fn report(&self, min_age: u64) -> ZombiesReport {
+        self.report_with(&Options {
+            min_age,
+            parent: None,
+            all: false,
+            warning: "0".parse().unwrap(),
+            critical: "49".parse().unwrap(),
+        })
+    }
+
+    pub(super) fn report_with(&self, opts: &Options) -> ZombiesReport {
         let mut procs = self.procs.clone();
         procs.sort_by_key(|p| p.pid);
         let table = ProcTable {
@@ -99,23 +116,16 @@ impl World {
             services: &self.services,
             skips: Skips::default(),
         };
-        let opts = Options {
-            min_age,
-            parent: None,
-            all: false,
-            warning: "0".parse().unwrap(),
-            critical: "49".parse().unwrap(),
-        };
-        judge::judge(&facts, &opts)
+        judge::judge(&facts, opts)
     }
 }
 
-fn parent(r: &ZombiesReport, pid: i32) -> &Parent {
+pub(super) fn parent(r: &ZombiesReport, pid: i32) -> &Parent {
     r.parents.iter().find(|p| p.pid == pid).unwrap()
 }
 
 fn codes(p: &Parent) -> Vec<Cause> {
-    p.diagnosis.iter().map(|d| d.code).collect()
+    p.diagnosis.iter().map(|d| d.cause()).collect()
 }
 
 fn kinds(p: &Parent) -> Vec<Remedy> {
@@ -151,10 +161,10 @@ fn handler_that_does_not_reap_is_likely_and_nudged_first() {
     let r = crond().report(60);
     let p = parent(&r, 612);
     assert_eq!(codes(p), [Cause::HandlerNotReaping]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert!(p.diagnosis[0].text.starts_with("likely: "));
     assert!(p.diagnosis[0]
-        .evidence
+        .evidence()
         .contains("3 zombies at least 1m old"));
     assert_eq!(kinds(p), [Remedy::Nudge, Remedy::Kill]);
 }
@@ -180,7 +190,7 @@ fn no_handler_means_never_waits_and_no_nudge() {
     let r = w.report(60);
     let p = parent(&r, 881);
     assert_eq!(codes(p), [Cause::NeverWaits]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert!(
         !kinds(p).contains(&Remedy::Nudge),
         "kill -CHLD only where a handler exists"
@@ -198,7 +208,7 @@ fn sigchld_ignored_is_explained_as_the_kernel_rules() {
     let p = parent(&r, 700);
     assert_eq!(codes(p), [Cause::SigchldIgnored]);
     let d = &p.diagnosis[0];
-    assert!(!d.likely);
+    assert!(!d.is_likely());
     assert!(
         d.text.contains("exited before it began ignoring SIGCHLD") && d.text.contains("read"),
         "{}",
@@ -229,7 +239,10 @@ fn stopped_parent_is_resumed_before_anything_else() {
     let r = w.report(60);
     let p = parent(&r, 950);
     assert_eq!(codes(p), [Cause::Stopped]);
-    assert!(!p.diagnosis[0].likely, "the state is read, not inferred");
+    assert!(
+        !p.diagnosis[0].is_likely(),
+        "the state is read, not inferred"
+    );
     assert_eq!(kinds(p), [Remedy::Continue, Remedy::Nudge, Remedy::Kill]);
     assert_eq!(p.suggestions[0].command, "kill -CONT 950");
 }
@@ -305,7 +318,7 @@ fn pid1_that_does_not_reap_is_never_killed_and_gets_no_foreign_commands() {
     let r = node_pid1().report(60);
     let p = parent(&r, 1);
     assert_eq!(codes(p), [Cause::Pid1NotInit]);
-    assert!(p.diagnosis[0].likely, "inferred from ages, not read");
+    assert!(p.diagnosis[0].is_likely(), "inferred from ages, not read");
     assert!(p.diagnosis[0].text.contains("adopted only recently"));
     assert_eq!(kinds(p), [Remedy::Init, Remedy::Wait]);
     assert_eq!(p.suggestions[0].command, "tini -- node /app/server.js");
@@ -368,7 +381,7 @@ fn systemd_pid1_holding_zombies_is_likely_busy_and_reexecuted() {
     let r = w.report(60);
     let p = parent(&r, 1);
     assert_eq!(codes(p), [Cause::InitNotReaping]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert_eq!(kinds(p), [Remedy::Nudge, Remedy::Reexec, Remedy::Wait]);
     w.host.systemd = false;
     let r = w.report(60);
@@ -629,7 +642,7 @@ fn blocked_sigchld_without_a_handler_is_the_signalfd_pattern() {
     let r = w.report(60);
     let p = parent(&r, 700);
     assert_eq!(codes(p), [Cause::SigchldBlocked]);
-    assert!(p.diagnosis[0].likely);
+    assert!(p.diagnosis[0].is_likely());
     assert!(p.diagnosis[0].text.contains("signalfd"));
     assert!(!kinds(p).contains(&Remedy::Nudge));
 }
@@ -642,7 +655,7 @@ fn parent_caught_exiting_is_likely_and_says_so() {
     let r = w.report(60);
     let p = parent(&r, 700);
     assert_eq!(codes(p), [Cause::ParentZombie]);
-    assert!(p.diagnosis[0].likely && p.diagnosis[0].text.contains("exiting"));
+    assert!(p.diagnosis[0].is_likely() && p.diagnosis[0].text.contains("exiting"));
 }
 
 #[test]
