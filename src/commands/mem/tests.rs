@@ -261,3 +261,48 @@ fn the_headline_and_the_fence_name_the_same_suspect() {
     );
     assert!(!r.headline.contains("pid 1"), "{}", r.headline);
 }
+
+#[test]
+fn every_figure_is_the_json_field_of_its_name() {
+    use super::figures::{NAGIOS, PROMETHEUS};
+    let mut i = inputs_with_a_small_leaker();
+    i.rates = Some(rates(
+        &Vmstat {
+            pswpin: Some(1),
+            pswpout: Some(2),
+            pgscan: Some(3),
+            pgmajfault: Some(4),
+            oom_kill: Some(0),
+        },
+        &Vmstat {
+            pswpin: Some(11),
+            pswpout: Some(32),
+            pgscan: Some(53),
+            pgmajfault: Some(74),
+            oom_kill: Some(0),
+        },
+        10.0,
+    ));
+    i.psi = Some(Psi {
+        some_avg10: 12.5,
+        some_avg60: 3.0,
+        full_avg10: Some(7.25),
+        full_avg60: Some(1.0),
+    });
+    if let Some(h) = i.history.as_mut() {
+        h.forecast = Some(3600.0);
+    }
+    let r = super::report::assemble(i, &t(), 1);
+    let j = serde_json::to_value(&r).unwrap();
+    for f in PROMETHEUS.iter().chain(NAGIOS) {
+        let want = (f.value)(&r).unwrap_or_else(|| panic!("{} has a value here", f.json));
+        let found: Vec<f64> = ["memory", "rates", "psi", "history"]
+            .iter()
+            .filter_map(|s| j[s][f.json].as_f64())
+            .collect();
+        assert_eq!(found, vec![want], "{}", f.json);
+        if let Some(m) = f.metric_name() {
+            assert!(m.starts_with("toolkit_mem_"), "{m}");
+        }
+    }
+}
