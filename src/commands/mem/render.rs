@@ -2,6 +2,7 @@
 //! Text fits 80 columns except the fence commands, which are printed whole to be copied.
 
 use super::figures as fig;
+use super::judge::AvailableSource;
 use super::report::MemReport;
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Perf, Report, Style};
@@ -46,11 +47,14 @@ impl MemReport {
             f.available_percent,
             h(f.shared)
         )?;
-        if f.available_source != "MemAvailable" {
+        if f.available_source != AvailableSource::MemAvailable {
             writeln!(
                 out,
                 "         {}",
-                style.dim(&format!("available taken from {}", f.available_source))
+                style.dim(&format!(
+                    "available taken from {}",
+                    f.available_source.word()
+                ))
             )?;
         }
         // The classic rule, judged on its threshold: shown on the figures line, not a reason.

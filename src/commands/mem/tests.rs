@@ -1,7 +1,7 @@
 //! Unit tests of the pure judgement with plain values: figures as procps computes them, each
 //! threshold, consumers and growth.
 
-use super::judge::{consumers, figures, rates, reasons, suspect};
+use super::judge::{consumers, figures, rates, reasons, suspect, AvailableSource};
 use super::reason::Code;
 use super::thresholds::Thresholds;
 use crate::cli::MemVerdictArgs;
@@ -50,7 +50,11 @@ fn figures_follow_procps_4() {
     assert_eq!(f.application, (900 - 50 - 570) * MIB);
     assert!((f.application_percent - 280.0 / 9.0).abs() < 1e-9);
     assert_eq!(f.swap_used_percent, Some(0.0));
-    assert_eq!(f.available_source, "MemAvailable");
+    assert_eq!(f.available_source, AvailableSource::MemAvailable);
+    assert_eq!(
+        serde_json::to_value(AvailableSource::AboveMemTotal).unwrap(),
+        "MemFree (MemAvailable above MemTotal)"
+    );
 }
 
 #[test]
@@ -63,7 +67,7 @@ fn available_falls_back_to_free_like_procps() {
     m.available = Some(5000 * MIB);
     let f = figures(&m);
     assert_eq!(f.available, 100 * MIB);
-    assert!(f.available_source.contains("above MemTotal"));
+    assert_eq!(f.available_source, AvailableSource::AboveMemTotal);
     // Buffers and cache larger than what is not free: application falls back to non-free.
     m.cached = 5000 * MIB;
     assert_eq!(figures(&m).application, 900 * MIB);
