@@ -143,6 +143,12 @@ fn bad_lines_are_skipped_and_counted() {
     }
     s.run(&["mem", "report"])
         .stdout_has("skipped lines: 3 malformed, 1 from another host or boot");
+    // The check's one skipped gauge counts them too.
+    let p = s.run(&["mem", "report", "--format", "prometheus"]);
+    promtool_check(&p.stdout);
+    p.stdout_has("toolkit_mem_history_skipped{cause=\"malformed\"} 3\n")
+        .stdout_has("toolkit_mem_history_skipped{cause=\"other_run\"} 1\n")
+        .stdout_has("toolkit_mem_history_skipped{cause=\"out_of_order\"} 0\n");
     // Recording after a torn line starts a fresh line: the new sample is whole.
     let leak = Scenario::fixture("mem-history/leak");
     let hist = leak.join(HISTORY);

@@ -12,10 +12,34 @@ use std::collections::HashMap;
 /// Groups shown per kind.
 pub const PER_KIND: usize = 3;
 
+/// What the processes of a group share; the lowercase name is the JSON `by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum By {
+    Command,
+    User,
+    Cgroup,
+}
+
+impl By {
+    pub fn word(self) -> &'static str {
+        match self {
+            By::Command => "command",
+            By::User => "user",
+            By::Cgroup => "cgroup",
+        }
+    }
+}
+
+impl std::fmt::Display for By {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Group {
-    /// `command`, `user` or `cgroup`.
-    pub by: &'static str,
+    pub by: By,
     pub name: String,
     pub count: usize,
     pub rss: u64,
@@ -32,7 +56,7 @@ pub struct Group {
 /// How to fence in a group that is the culprit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GroupFence {
-    pub by: &'static str,
+    pub by: By,
     pub name: String,
     pub count: usize,
     pub rss: u64,
@@ -76,10 +100,10 @@ fn pct(part: u64, whole: u64) -> f64 {
 pub fn groups(procs: &[ProcMem], total: u64, user: &dyn Fn(u32) -> String) -> Vec<Group> {
     let mut out = Vec::new();
     type Key<'a> = &'a dyn Fn(&ProcMem) -> Option<String>;
-    let kinds: [(&'static str, Key); 3] = [
-        ("command", &|p| Some(p.comm.clone())),
-        ("user", &|p| p.uid.map(user)),
-        ("cgroup", &|p| p.cgroup.as_deref().map(unit_name)),
+    let kinds: [(By, Key); 3] = [
+        (By::Command, &|p| Some(p.comm.clone())),
+        (By::User, &|p| p.uid.map(user)),
+        (By::Cgroup, &|p| p.cgroup.as_deref().map(unit_name)),
     ];
     for (by, key) in kinds {
         let mut map: HashMap<String, Group> = HashMap::new();
@@ -94,7 +118,7 @@ pub fn groups(procs: &[ProcMem], total: u64, user: &dyn Fn(u32) -> String) -> Ve
                 swap: 0,
                 ram_percent: 0.0,
                 largest: 0,
-                uid: if by == "user" { p.uid } else { None },
+                uid: if by == By::User { p.uid } else { None },
             });
             g.count += 1;
             g.rss += p.rss;
@@ -118,7 +142,7 @@ pub fn groups(procs: &[ProcMem], total: u64, user: &dyn Fn(u32) -> String) -> Ve
 pub fn culprit<'a>(groups: &'a [Group], procs: &[ProcMem]) -> Option<(&'a Group, String)> {
     let big = |g: &&Group| g.ram_percent > BIG_PCT && g.largest * 2 < g.rss;
     let rank = |g: &&Group| {
-        ["cgroup", "user", "command"]
+        [By::Cgroup, By::User, By::Command]
             .iter()
             .position(|k| *k == g.by)
     };
@@ -128,16 +152,19 @@ pub fn culprit<'a>(groups: &'a [Group], procs: &[ProcMem]) -> Option<(&'a Group,
         let members: Vec<&ProcMem> = procs
             .iter()
             .filter(|p| match g.by {
-                "command" => p.comm == g.name,
-                "cgroup" => p.cgroup.as_deref().map(unit_name).as_deref() == Some(g.name.as_str()),
-                _ => false,
+                By::Command => p.comm == g.name,
+                By::Cgroup => {
+                    p.cgroup.as_deref().map(unit_name).as_deref() == Some(g.name.as_str())
+                }
+                By::User => false,
             })
             .collect();
         let unit = match g.by {
-            "cgroup" if g.name.ends_with(".service") || g.name.ends_with(".scope") => {
+            By::Cgroup if g.name.ends_with(".service") || g.name.ends_with(".scope") => {
                 Some(g.name.clone())
             }
-            "command" => {
+            By::Cgroup => None,
+            By::Command => {
                 let units: Vec<String> = members
                     .iter()
                     .filter_map(|p| p.cgroup.as_deref().map(unit_name))
@@ -148,13 +175,12 @@ pub fn culprit<'a>(groups: &'a [Group], procs: &[ProcMem]) -> Option<(&'a Group,
                     .filter(|u| u.ends_with(".service"))
                     .cloned()
             }
-            "user" => g.uid.map(|u| format!("user-{u}.slice")).filter(|slice| {
+            By::User => g.uid.map(|u| format!("user-{u}.slice")).filter(|slice| {
                 // On a systemd host the user's processes sit under their slice.
                 procs
                     .iter()
                     .any(|p| p.cgroup.as_deref().and_then(user_slice).as_ref() == Some(slice))
             }),
-            _ => None,
         };
         if let Some(u) = unit {
             return Some((g, u));
@@ -198,9 +224,9 @@ pub fn fence(g: &Group, unit: &str, total: u64) -> GroupFence {
              them all",
             g.count,
             match g.by {
-                "user" => format!(" of user {}", g.name),
-                "command" => format!(" named {}", g.name),
-                _ => String::new(),
+                By::User => format!(" of user {}", g.name),
+                By::Command => format!(" named {}", g.name),
+                By::Cgroup => String::new(),
             },
             human_size(g.rss)
         ),
@@ -275,8 +301,8 @@ mod tests {
             }
         };
         let g = groups(&pool(), 4096 * MIB, &name);
-        let by = |k: &str| g.iter().filter(|x| x.by == k).collect::<Vec<_>>();
-        let cmd = by("command");
+        let by = |k: By| g.iter().filter(|x| x.by == k).collect::<Vec<_>>();
+        let cmd = by(By::Command);
         assert_eq!(
             (cmd[0].name.as_str(), cmd[0].count, cmd[0].rss),
             ("php-fpm", 40, 2000 * MIB)
@@ -285,13 +311,13 @@ mod tests {
         assert_eq!(cmd[0].swap, 40 * MIB);
         // mysqld alone is not a group.
         assert!(cmd.iter().all(|x| x.name != "mysqld"));
-        let user = by("user");
+        let user = by(By::User);
         assert_eq!((user[0].name.as_str(), user[0].count), ("admin12", 42));
-        let unit = by("cgroup");
+        let unit = by(By::Cgroup);
         assert_eq!(unit[0].name, "php-fpm.service");
         assert_eq!(unit[1].name, "session-3.scope");
         let (c, u) = culprit(&g, &pool()).unwrap();
-        assert_eq!((c.by, u.as_str()), ("cgroup", "php-fpm.service"));
+        assert_eq!((c.by, u.as_str()), (By::Cgroup, "php-fpm.service"));
         let f = fence(c, &u, 4096 * MIB);
         assert_eq!(
             f.command,
@@ -323,7 +349,7 @@ mod tests {
         let (c, u) = culprit(&g, &v).unwrap();
         assert_eq!(
             (c.by, c.name.as_str(), u.as_str()),
-            ("user", "501", "user-501.slice")
+            (By::User, "501", "user-501.slice")
         );
         // One big process is not a group culprit: it is fenced on its own.
         let one = vec![

@@ -27,9 +27,7 @@ pub struct Figures {
     /// Cached + SReclaimable.
     pub cache: u64,
     pub available: u64,
-    /// Where `available` came from: `MemAvailable`, or `MemFree` when the kernel has no MemAvailable
-    /// or reports one above MemTotal (a container's view of the host), as procps falls back.
-    pub available_source: &'static str,
+    pub available_source: AvailableSource,
     pub available_percent: f64,
     /// total - free - buffers - cache: what programs hold (the classic "used -/+ buffers/cache").
     pub application: u64,
@@ -46,6 +44,28 @@ pub struct Figures {
     pub unreclaimable_percent: f64,
 }
 
+/// Where `available` came from: `MemAvailable`, or `MemFree` when the kernel has no MemAvailable
+/// or reports one above MemTotal (a container's view of the host), as procps falls back. The JSON
+/// and the text show the sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AvailableSource {
+    MemAvailable,
+    #[serde(rename = "MemFree (no MemAvailable)")]
+    NoMemAvailable,
+    #[serde(rename = "MemFree (MemAvailable above MemTotal)")]
+    AboveMemTotal,
+}
+
+impl AvailableSource {
+    pub fn word(self) -> &'static str {
+        match self {
+            AvailableSource::MemAvailable => "MemAvailable",
+            AvailableSource::NoMemAvailable => "MemFree (no MemAvailable)",
+            AvailableSource::AboveMemTotal => "MemFree (MemAvailable above MemTotal)",
+        }
+    }
+}
+
 fn pct(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
@@ -57,9 +77,9 @@ fn pct(part: u64, whole: u64) -> f64 {
 /// The figures exactly as procps 4's `meminfo.c` derives them.
 pub fn figures(m: &Meminfo) -> Figures {
     let (available, available_source) = match m.available {
-        None | Some(0) => (m.free, "MemFree (no MemAvailable)"),
-        Some(a) if a > m.total => (m.free, "MemFree (MemAvailable above MemTotal)"),
-        Some(a) => (a, "MemAvailable"),
+        None | Some(0) => (m.free, AvailableSource::NoMemAvailable),
+        Some(a) if a > m.total => (m.free, AvailableSource::AboveMemTotal),
+        Some(a) => (a, AvailableSource::MemAvailable),
     };
     let used = m
         .total

@@ -5,6 +5,7 @@
 //! `mem fence` (in `fence::act`) applies the fence the verdict prints.
 
 pub mod fence;
+pub mod figures;
 pub mod groups;
 pub mod history;
 pub mod judge;

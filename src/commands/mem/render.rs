@@ -1,6 +1,8 @@
 //! The `mem verdict` report in text, Nagios and Prometheus terms (JSON is its serde form).
 //! Text fits 80 columns except the fence commands, which are printed whole to be copied.
 
+use super::figures as fig;
+use super::judge::AvailableSource;
 use super::report::MemReport;
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Perf, Report, Style};
@@ -28,10 +30,13 @@ impl MemReport {
         writeln!(out)?;
         writeln!(
             out,
-            "{}   total {}  used {}  free {}  buff/cache {}",
+            "{}   {} {}  {} {}  {} {}  buff/cache {}",
             style.bold("Memory"),
+            fig::TOTAL.label,
             h(f.total),
+            fig::USED.label,
             h(f.used),
+            fig::FREE.label,
             h(f.free),
             h(f.buffers + f.cache)
         )?;
@@ -42,11 +47,14 @@ impl MemReport {
             f.available_percent,
             h(f.shared)
         )?;
-        if f.available_source != "MemAvailable" {
+        if f.available_source != AvailableSource::MemAvailable {
             writeln!(
                 out,
                 "         {}",
-                style.dim(&format!("available taken from {}", f.available_source))
+                style.dim(&format!(
+                    "available taken from {}",
+                    f.available_source.word()
+                ))
             )?;
         }
         // The classic rule, judged on its threshold: shown on the figures line, not a reason.
@@ -80,11 +88,15 @@ impl MemReport {
         if let Some(r) = &self.rates {
             writeln!(
                 out,
-                "{} swap-in {}  swap-out {}  scanned {}  faults {}",
+                "{} {} {}  {} {}  {} {}  {} {}",
                 style.bold("Activity"),
+                fig::SWAP_IN.label,
                 rate(r.swap_in),
+                fig::SWAP_OUT.label,
                 rate(r.swap_out),
+                fig::PAGES_SCANNED.label,
                 rate(r.pages_scanned),
+                fig::MAJOR_FAULTS.label,
                 rate(r.major_faults)
             )?;
             writeln!(
@@ -376,46 +388,7 @@ impl Report for MemReport {
     }
 
     fn perfdata(&self) -> Vec<Perf> {
-        let f = &self.memory;
-        let t = self.thresholds.as_ref();
-        let mut avail_pct = Perf::new("mem_available_pct", f.available_percent, "%")
-            .min(0.0)
-            .max(100.0);
-        let mut swap_out = self
-            .rates
-            .and_then(|r| r.swap_out)
-            .map(|v| Perf::new("swap_out", v, "").min(0.0));
-        let mut psi_full = self
-            .psi
-            .and_then(|p| p.full_avg10)
-            .map(|v| Perf::new("psi_full_avg10", v, "%").min(0.0).max(100.0));
-        if let Some(t) = t.map(|t| &t.ranges) {
-            avail_pct = avail_pct.thresholds(&t.available_warning, &t.available_critical);
-            swap_out = swap_out.map(|p| p.thresholds(&t.swap_out_warning, &t.swap_out_critical));
-            psi_full = psi_full.map(|p| p.thresholds(&t.psi_warning, &t.psi_critical));
-        }
-        let mut v = vec![
-            Perf::new("mem_available", f.available as f64, "B")
-                .min(0.0)
-                .max(f.total as f64),
-            avail_pct,
-            Perf::new("swap_used", f.swap_used as f64, "B")
-                .min(0.0)
-                .max(f.swap_total as f64),
-        ];
-        v.extend(swap_out);
-        v.extend(psi_full);
-        if let Some(s) = self.history.as_ref().and_then(|h| h.forecast) {
-            v.push(Perf::new("leak_forecast", s, "s").min(0.0));
-        }
-        if let Some(p) = &self.psi {
-            v.push(
-                Perf::new("psi_some_avg10", p.some_avg10, "%")
-                    .min(0.0)
-                    .max(100.0),
-            );
-        }
-        v
+        super::figures::perfdata(self)
     }
 
     fn nagios_details(&self) -> Vec<String> {

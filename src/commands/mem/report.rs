@@ -123,8 +123,8 @@ pub fn assemble(i: Inputs, t: &Thresholds, top: usize) -> MemReport {
     let mut headline = headline(&f, &reasons, suspect.as_ref());
     if let (None, Some(g)) = (&suspect, &group_fence) {
         let who = match g.by {
-            "user" => format!("user {}", printable(&g.name)),
-            _ => printable(&g.name),
+            groups::By::User => format!("user {}", printable(&g.name)),
+            groups::By::Command | groups::By::Cgroup => printable(&g.name),
         };
         headline.push_str(&format!(
             "; {who} ({} processes) holds {:.0}% of RAM",

@@ -1,7 +1,7 @@
 //! Unit tests of the pure judgement with plain values: figures as procps computes them, each
 //! threshold, consumers and growth.
 
-use super::judge::{consumers, figures, rates, reasons, suspect};
+use super::judge::{consumers, figures, rates, reasons, suspect, AvailableSource};
 use super::reason::Code;
 use super::thresholds::Thresholds;
 use crate::cli::MemVerdictArgs;
@@ -50,7 +50,11 @@ fn figures_follow_procps_4() {
     assert_eq!(f.application, (900 - 50 - 570) * MIB);
     assert!((f.application_percent - 280.0 / 9.0).abs() < 1e-9);
     assert_eq!(f.swap_used_percent, Some(0.0));
-    assert_eq!(f.available_source, "MemAvailable");
+    assert_eq!(f.available_source, AvailableSource::MemAvailable);
+    assert_eq!(
+        serde_json::to_value(AvailableSource::AboveMemTotal).unwrap(),
+        "MemFree (MemAvailable above MemTotal)"
+    );
 }
 
 #[test]
@@ -63,7 +67,7 @@ fn available_falls_back_to_free_like_procps() {
     m.available = Some(5000 * MIB);
     let f = figures(&m);
     assert_eq!(f.available, 100 * MIB);
-    assert!(f.available_source.contains("above MemTotal"));
+    assert_eq!(f.available_source, AvailableSource::AboveMemTotal);
     // Buffers and cache larger than what is not free: application falls back to non-free.
     m.cached = 5000 * MIB;
     assert_eq!(figures(&m).application, 900 * MIB);
@@ -260,4 +264,49 @@ fn the_headline_and_the_fence_name_the_same_suspect() {
         r.headline
     );
     assert!(!r.headline.contains("pid 1"), "{}", r.headline);
+}
+
+#[test]
+fn every_figure_is_the_json_field_of_its_name() {
+    use super::figures::{NAGIOS, PROMETHEUS};
+    let mut i = inputs_with_a_small_leaker();
+    i.rates = Some(rates(
+        &Vmstat {
+            pswpin: Some(1),
+            pswpout: Some(2),
+            pgscan: Some(3),
+            pgmajfault: Some(4),
+            oom_kill: Some(0),
+        },
+        &Vmstat {
+            pswpin: Some(11),
+            pswpout: Some(32),
+            pgscan: Some(53),
+            pgmajfault: Some(74),
+            oom_kill: Some(0),
+        },
+        10.0,
+    ));
+    i.psi = Some(Psi {
+        some_avg10: 12.5,
+        some_avg60: 3.0,
+        full_avg10: Some(7.25),
+        full_avg60: Some(1.0),
+    });
+    if let Some(h) = i.history.as_mut() {
+        h.forecast = Some(3600.0);
+    }
+    let r = super::report::assemble(i, &t(), 1);
+    let j = serde_json::to_value(&r).unwrap();
+    for f in PROMETHEUS.iter().chain(NAGIOS) {
+        let want = (f.value)(&r).unwrap_or_else(|| panic!("{} has a value here", f.json));
+        let found: Vec<f64> = ["memory", "rates", "psi", "history"]
+            .iter()
+            .filter_map(|s| j[s][f.json].as_f64())
+            .collect();
+        assert_eq!(found, vec![want], "{}", f.json);
+        if let Some(m) = f.metric_name() {
+            assert!(m.starts_with("toolkit_mem_"), "{m}");
+        }
+    }
 }

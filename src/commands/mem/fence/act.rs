@@ -174,7 +174,7 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
             target.pid
         )));
     }
-    if !root.is_live() && fence.method == "prlimit" {
+    if !root.is_live() && fence.method == super::Method::Prlimit {
         // Nothing under a fake root to change or to undo: the program is only shown.
         report.steps = inspected
             .iter()

@@ -40,6 +40,35 @@ pub enum Version {
     V2,
 }
 
+/// How a process is fenced in (the kinds above); the kebab-case name is the JSON `method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    SystemdUnit,
+    SystemdScope,
+    CgroupV2,
+    CgroupV1,
+    Prlimit,
+}
+
+impl Method {
+    pub fn word(self) -> &'static str {
+        match self {
+            Method::SystemdUnit => "systemd-unit",
+            Method::SystemdScope => "systemd-scope",
+            Method::CgroupV2 => "cgroup-v2",
+            Method::CgroupV1 => "cgroup-v1",
+            Method::Prlimit => "prlimit",
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.word())
+    }
+}
+
 /// The memory controller of the host: which hierarchy, where, and what it offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Controller {
@@ -163,8 +192,7 @@ pub struct Fence {
     pub sized_from: u64,
     pub memory_high: u64,
     pub memory_max: u64,
-    /// `systemd-unit`, `systemd-scope`, `cgroup-v2`, `cgroup-v1` or `prlimit`.
-    pub method: &'static str,
+    pub method: Method,
     pub unit: Option<String>,
     /// The memory controller found (null when there is none).
     pub controller: Option<Controller>,
@@ -238,7 +266,7 @@ pub fn plan(t: &Target, total: u64, host: &Host, ask: Sizes) -> Fence {
         sized_from: t.rss,
         memory_high: 0,
         memory_max: 0,
-        method: "prlimit",
+        method: Method::Prlimit,
         unit: None,
         controller: host.memory.as_ref().ok().cloned(),
         cgroup: t.cgroup.clone(),
@@ -319,9 +347,9 @@ pub fn plan(t: &Target, total: u64, host: &Host, ask: Sizes) -> Fence {
             }
         };
         f.method = if scope {
-            "systemd-scope"
+            Method::SystemdScope
         } else {
-            "systemd-unit"
+            Method::SystemdUnit
         };
         f.note = if scope {
             format!(
@@ -410,8 +438,8 @@ pub fn plan(t: &Target, total: u64, host: &Host, ask: Sizes) -> Fence {
                 .collect();
         }
         f.method = match c.version {
-            Version::V2 => "cgroup-v2",
-            Version::V1 => "cgroup-v1",
+            Version::V2 => Method::CgroupV2,
+            Version::V1 => Method::CgroupV1,
         };
         f.note = if already {
             format!("already in its own cgroup {dir}: only the limits are set")

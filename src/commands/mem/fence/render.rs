@@ -198,7 +198,11 @@ impl Report for FenceReport {
         for l in wrap(&format!("{} {}", self.status.word(), self.summary()), 80, 2) {
             writeln!(out, "{l}")?;
         }
-        if let Some(f) = self.fence.as_ref().filter(|f| f.method == "prlimit") {
+        if let Some(f) = self
+            .fence
+            .as_ref()
+            .filter(|f| f.method == super::Method::Prlimit)
+        {
             let line = format!(
                 "{} holds {} resident, {} swapped out; its address space ({} now) capped at {}",
                 printable(&f.comm),

@@ -55,7 +55,7 @@ fn unit_gets_set_property_sized_from_use() {
     // 2000 MiB resident rounded up to 64 MiB: 2048 MiB; a quarter more: 2560 MiB. Swap is not
     // counted by memory.max.
     assert_eq!((f.memory_high, f.memory_max), (2048 * MIB, 2560 * MIB));
-    assert_eq!(f.method, "systemd-unit");
+    assert_eq!(f.method.word(), "systemd-unit");
     assert_eq!(
         f.commands,
         vec!["systemctl set-property lekker.service MemoryHigh=2048M MemoryMax=2560M"]
@@ -83,7 +83,7 @@ fn session_scope_gets_a_runtime_property_and_a_scope_for_next_run() {
         &v2(true),
         Sizes::default(),
     );
-    assert_eq!(f.method, "systemd-scope");
+    assert_eq!(f.method.word(), "systemd-scope");
     assert_eq!(
         f.commands,
         vec!["systemctl set-property --runtime session-3.scope MemoryHigh=128M MemoryMax=192M"]
@@ -110,7 +110,7 @@ fn bare_v2_cgroup_gets_its_own_child_and_the_way_back() {
         &host,
         Sizes::default(),
     );
-    assert_eq!(f.method, "cgroup-v2");
+    assert_eq!(f.method.word(), "cgroup-v2");
     assert_eq!(
         f.commands,
         vec![
@@ -140,7 +140,7 @@ fn v1_gets_a_memory_child_with_memsw_when_swap_is_accounted() {
         &v1(false, true),
         Sizes::default(),
     );
-    assert_eq!(f.method, "cgroup-v1");
+    assert_eq!(f.method.word(), "cgroup-v1");
     assert_eq!(
         f.commands,
         vec![
@@ -189,7 +189,7 @@ fn no_controller_caps_the_address_space() {
         &host,
         Sizes::default(),
     );
-    assert_eq!(f.method, "prlimit");
+    assert_eq!(f.method.word(), "prlimit");
     // vsize 200 MiB, a quarter more: 250 MiB, rounded up to 256 MiB.
     assert_eq!(f.commands, vec!["prlimit --pid 31048 --as=268435456"]);
     assert_eq!(f.undo, vec!["prlimit --pid 31048 --as=unlimited"]);
@@ -205,7 +205,7 @@ fn user_manager_units_and_limits_above_ram() {
         &v2(true),
         Sizes::default(),
     );
-    assert_eq!(f.method, "cgroup-v2");
+    assert_eq!(f.method.word(), "cgroup-v2");
     // 3008 MiB high; a quarter more would exceed the 3200 MiB of RAM.
     assert_eq!((f.memory_high, f.memory_max), (3008 * MIB, 3200 * MIB));
 }

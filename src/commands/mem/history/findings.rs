@@ -184,13 +184,9 @@ pub fn leak_families(leaks: &[Leak], forecast: Option<f64>) -> Vec<Family> {
         v.push(rate);
     }
     if let Some(f) = forecast {
-        v.push(
-            Family::gauge(
-                "toolkit_mem_leak_forecast_seconds",
-                "Seconds until available memory runs out at the leak suspects' combined rate.",
-            )
-            .single(f),
-        );
+        let def = &crate::commands::mem::figures::LEAK_FORECAST;
+        let name = def.metric_name().expect("the forecast is a metric");
+        v.push(Family::gauge(&name, def.help).single(f));
     }
     v
 }

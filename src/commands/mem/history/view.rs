@@ -268,6 +268,24 @@ impl Report for HistoryReport {
             ));
         }
         v.extend(super::findings::leak_families(&self.leaks, self.forecast));
+        v.push(skipped_family(&self.skipped));
         v
     }
+}
+
+/// The check's one skipped gauge, as every check has: the history lines not used, by cause.
+fn skipped_family(s: &super::file::Skipped) -> Family {
+    let mut f = Family::gauge(
+        "toolkit_mem_history_skipped",
+        "History lines not used, by cause: malformed (garbage or torn), other_run (another host \
+         or boot: normal after a reboot), out_of_order (a clock step).",
+    );
+    for (cause, n) in [
+        ("malformed", s.malformed),
+        ("other_run", s.other_run),
+        ("out_of_order", s.out_of_order),
+    ] {
+        f.push(vec![("cause", cause.to_string())], n as f64);
+    }
+    f
 }
