@@ -8,7 +8,6 @@ pub mod hidepid;
 pub mod memory;
 pub mod mqueue;
 pub mod mta;
-pub mod nofollow;
 pub mod procmem;
 pub mod procs;
 pub mod sendmail_cf;
