@@ -47,9 +47,3 @@ impl Error {
         }
     }
 }
-
-impl From<std::io::Error> for Error {
-    fn from(e: std::io::Error) -> Error {
-        Error::Output(e)
-    }
-}

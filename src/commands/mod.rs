@@ -38,8 +38,8 @@ pub fn output<R: Report>(ctx: &Context, report: &R) -> Result<Status> {
     let mut doc = Vec::new();
     {
         let mut out = Guard::for_format(&mut doc, ctx.format, &ctx.style);
-        emit(report, ctx.format, &ctx.style, &mut out)?;
-        std::io::Write::flush(&mut out)?;
+        emit(report, ctx.format, &ctx.style, &mut out).map_err(Error::Output)?;
+        std::io::Write::flush(&mut out).map_err(Error::Output)?;
     }
     write_document(ctx.output.as_deref(), &doc)?;
     Ok(report.status())
@@ -59,8 +59,8 @@ pub fn write_document(file: Option<&Path>, doc: &[u8]) -> Result<()> {
     match file {
         None => {
             let mut out = std::io::stdout().lock();
-            out.write_all(doc)?;
-            out.flush()?;
+            out.write_all(doc).map_err(Error::Output)?;
+            out.flush().map_err(Error::Output)?;
             Ok(())
         }
         Some(path) => replace_file(path, doc).map_err(|e| Error::io(path, e)),

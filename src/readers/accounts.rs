@@ -5,10 +5,10 @@
 //! its sender's domain, and the reason is kept.
 
 use crate::readers::mta::MtaMessage;
-use crate::readers::nofollow::{is, open_dir_beneath, stat_at};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
 use crate::root::Root;
+use crate::safeops::read::{is, open_dir_beneath, stat_at};
 use nix::sys::stat::SFlag;
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::ffi::OsStrExt;
@@ -82,7 +82,7 @@ impl AccountDb {
                 Ok(fd) => fd,
                 Err(_) => continue,
             };
-            match crate::readers::nofollow::read_file_at(&fd, name, MAP_CAP) {
+            match crate::safeops::read::read_file_at(&fd, name, MAP_CAP) {
                 Ok((bytes, _, _)) => {
                     let source = if map.contains("virtual") {
                         "DirectAdmin"

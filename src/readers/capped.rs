@@ -1,6 +1,6 @@
 //! Whole-file reads with a cap that fits the kind of file, so that no file (a process's command line
 //! named by a local user, a table grown by accident, a fake root's stand-ins) makes the toolkit
-//! allocate without bound. Files in site trees are read with `nofollow::read_file_at` or
+//! allocate without bound. Files in site trees are read with `safeops::read::read_file_at` or
 //! `safeops::Dir::read_capped` instead, which also refuse symlinks.
 
 use std::io::{Error, ErrorKind, Read};

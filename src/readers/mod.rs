@@ -7,7 +7,6 @@ pub mod hidepid;
 pub mod memory;
 pub mod mqueue;
 pub mod mta;
-pub mod nofollow;
 pub mod proc;
 pub mod sendmail_cf;
 pub mod service;

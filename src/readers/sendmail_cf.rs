@@ -2,8 +2,8 @@
 //! (`O DefaultUser=mail:mail`, or the old one-letter `Ou`/`Og` options), read without following
 //! symlinks inside the site.
 
-use crate::readers::nofollow::{open_dir_beneath, read_file_at};
 use crate::readers::users::UserDb;
+use crate::safeops::read::{open_dir_beneath, read_file_at};
 use crate::sendmail::layout::CF_FILES;
 use serde::Serialize;
 use std::path::Path;

@@ -4,12 +4,12 @@
 //! cross-checked with the group that owns `siteN/fst` (the admin is decided in `site_identity`).
 //! Symlinks only name sites: a site is never counted twice, and nothing is read through them.
 
-use crate::readers::nofollow::{self, open_dir_beneath};
 use crate::readers::site_identity::{self, is_admin_name, Evidence, Source};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
 use crate::render::sanitize::decode;
 use crate::root::Root;
+use crate::safeops::read::{self as nofollow, open_dir_beneath};
 use crate::sendmail::layout::{SITES_DIR, SITE_TREE};
 use serde::Serialize;
 use std::collections::BTreeMap;

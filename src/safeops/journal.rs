@@ -114,10 +114,24 @@ pub struct Journal {
 pub struct Undone {
     pub path: String,
     pub what: String,
-    /// `restored`, `ok` (already as before), `gone` (no longer exists: nothing to restore, as when a
-    /// queued file was delivered or purged since), `refused` or `failed`.
-    pub outcome: &'static str,
+    pub outcome: UndoOutcome,
     pub detail: String,
+}
+
+/// How one entry's undo ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UndoOutcome {
+    /// Put back as it was before the fix.
+    Restored,
+    /// Already as before: nothing to do.
+    Ok,
+    /// No longer exists: nothing to restore (a queued file delivered or purged since).
+    Gone,
+    /// Not undone by a safety rule (changed since, a symlink, an unreadable entry), with the reason.
+    Refused,
+    /// Tried and failed.
+    Failed,
 }
 
 fn name(seq: u32, ext: &str) -> OsString {
@@ -199,10 +213,6 @@ impl Journal {
         self.seq += entries.len() as u32;
         Ok(())
     }
-
-    pub fn entries(&self) -> u32 {
-        self.seq
-    }
 }
 
 #[cfg(test)]
@@ -259,7 +269,7 @@ mod tests {
         let undone = undo(&journals, "site1", &base).unwrap();
         assert_eq!(
             undone.iter().map(|u| u.outcome).collect::<Vec<_>>(),
-            vec!["restored"; 3]
+            vec![UndoOutcome::Restored; 3]
         );
         let m = std::fs::metadata(&cf).unwrap();
         assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o644));
@@ -284,7 +294,7 @@ mod tests {
         e.chown(0, 501).unwrap();
         std::fs::remove_file(site.path().join("qf1")).unwrap();
         let undone = undo(&journals, "site1", &base).unwrap();
-        assert_eq!(undone[0].outcome, "gone");
+        assert_eq!(undone[0].outcome, UndoOutcome::Gone);
         assert!(
             undo(&journals, "site1", &base).unwrap().is_empty(),
             "the run counts as undone"
@@ -305,7 +315,7 @@ mod tests {
         e.chown(501, 501).unwrap();
         std::os::unix::fs::chown(site.path().join("mqueue"), Some(777), Some(777)).unwrap();
         let undone = undo(&journals, "site1", &base).unwrap();
-        assert_eq!(undone[0].outcome, "refused");
+        assert_eq!(undone[0].outcome, UndoOutcome::Refused);
         assert_eq!(
             std::fs::metadata(site.path().join("mqueue")).unwrap().uid(),
             777
@@ -331,7 +341,7 @@ mod tests {
         let base = Dir::open_trusted(site.path()).unwrap();
         let journals = Dir::open_trusted(state.path()).unwrap();
         let undone = undo(&journals, "site1", &base).unwrap();
-        assert_eq!(undone[0].outcome, "restored", "{undone:?}");
+        assert_eq!(undone[0].outcome, UndoOutcome::Restored, "{undone:?}");
         assert_eq!(
             std::fs::metadata(site.path().join("qf1")).unwrap().gid(),
             12
@@ -398,7 +408,7 @@ mod tests {
             })
             .collect();
         j.record_batch(&records).unwrap();
-        assert_eq!(j.entries(), 3);
+        assert_eq!(j.seq, 3);
         assert!(j
             .record_batch(&[Record {
                 change: Change::Content,
@@ -419,7 +429,10 @@ mod tests {
         drop(entries);
         let undone = undo(&journals, "site1", &base).unwrap();
         assert_eq!(undone.len(), 3);
-        assert!(undone.iter().all(|u| u.outcome == "restored"), "{undone:?}");
+        assert!(
+            undone.iter().all(|u| u.outcome == UndoOutcome::Restored),
+            "{undone:?}"
+        );
     }
 
     #[test]
@@ -443,7 +456,11 @@ mod tests {
         std::fs::write(run.join("0002.json"), b"{\"seq\": 2, \"pa").unwrap();
         let undone = undo(&journals, "site1", &base).unwrap();
         let outcomes: Vec<_> = undone.iter().map(|u| u.outcome).collect();
-        assert_eq!(outcomes, vec!["refused", "restored"], "{undone:?}");
+        assert_eq!(
+            outcomes,
+            vec![UndoOutcome::Refused, UndoOutcome::Restored],
+            "{undone:?}"
+        );
         assert!(undone[0].detail.contains("skipped, not undone"));
         assert_eq!(std::fs::metadata(site.path().join("qf1")).unwrap().gid(), 0);
         assert!(

@@ -1,4 +1,6 @@
-//! The only way the toolkit changes files. Every operation works relative to a directory descriptor,
+//! Descriptor-relative walking: the only way the toolkit changes files (this module, the write half)
+//! and the way it reads inside trees others control (`read`, the read half, which readers use).
+//! Every operation works relative to a directory descriptor,
 //! never follows a symlink (`O_NOFOLLOW`, `AT_SYMLINK_NOFOLLOW`, `AT_EMPTY_PATH` on `O_PATH`
 //! descriptors), refuses to touch a regular file with other hard links, replaces files atomically
 //! (temporary file in the same directory, fsync, rename) keeping owner and mode, and creates backups
@@ -10,9 +12,12 @@
 
 pub mod journal;
 mod queue;
+pub mod read;
 mod temps;
 
 pub use queue::Locked;
+
+use read::{Blocked, NotOpened};
 
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};
@@ -161,21 +166,19 @@ impl Dir {
     /// Opens a directory the administrator controls (the root, `home/virtual/siteN/fst`): the path is
     /// resolved normally except that its last component must not be a symlink.
     pub fn open_trusted(path: &Path) -> Result<Dir> {
-        let flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
-        match nix::fcntl::open(path, flags, Mode::empty()) {
+        let shown = || path.display().to_string();
+        match read::open_base(path) {
             Ok(fd) => Ok(Dir {
                 fd,
                 path: path.to_path_buf(),
             }),
-            Err(Errno::ELOOP) | Err(Errno::ENOTDIR) => Err(SafeError::Refused {
-                path: path.display().to_string(),
+            Err(Blocked::Symlink { .. } | Blocked::NotDir { .. }) => Err(SafeError::Refused {
+                path: shown(),
                 reason: "is a symlink or not a directory".into(),
             }),
-            Err(Errno::ENOENT) => Err(SafeError::Missing {
-                path: path.display().to_string(),
-            }),
-            Err(errno) => Err(SafeError::Failed {
-                path: path.display().to_string(),
+            Err(Blocked::Missing) => Err(SafeError::Missing { path: shown() }),
+            Err(Blocked::Error { errno, .. }) => Err(SafeError::Failed {
+                path: shown(),
                 errno,
             }),
         }
@@ -217,27 +220,19 @@ impl Dir {
                 reason: "not a plain name".into(),
             });
         }
-        let flags = OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_RDONLY | OFlag::O_CLOEXEC;
-        match openat(self.fd.as_fd(), name, flags, Mode::empty()) {
-            Ok(fd) => Ok(Dir {
-                fd,
-                path: self.path.join(name),
-            }),
-            Err(Errno::ELOOP) => Err(SafeError::Refused {
+        let at = self.path.join(name);
+        match read::open_dir_at(self.fd.as_fd(), name, &at) {
+            Ok(fd) => Ok(Dir { fd, path: at }),
+            Err(Blocked::Symlink { .. }) => Err(SafeError::Refused {
                 path,
                 reason: "is a symlink (not followed)".into(),
             }),
-            // O_NOFOLLOW with O_DIRECTORY gives ENOTDIR for a symlink: say which it is.
-            Err(Errno::ENOTDIR) => Err(SafeError::Refused {
-                reason: match self.entry(name) {
-                    Ok(Some(e)) if e.meta.kind == Kind::Symlink => "is a symlink (not followed)",
-                    _ => "is not a directory",
-                }
-                .into(),
+            Err(Blocked::NotDir { .. }) => Err(SafeError::Refused {
                 path,
+                reason: "is not a directory".into(),
             }),
-            Err(Errno::ENOENT) => Err(SafeError::Missing { path }),
-            Err(errno) => Err(SafeError::Failed { path, errno }),
+            Err(Blocked::Missing) => Err(SafeError::Missing { path }),
+            Err(Blocked::Error { errno, .. }) => Err(SafeError::Failed { path, errno }),
         }
     }
 
@@ -304,39 +299,32 @@ impl Dir {
     /// with its size, before anything is allocated (a sparse 2 TiB file costs nothing to make).
     pub fn read_capped(&self, name: &OsStr, cap: u64) -> Result<Vec<u8>> {
         let path = self.show(name);
-        let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
-        let fd = match openat(self.fd.as_fd(), name, flags, Mode::empty()) {
-            Ok(fd) => fd,
-            Err(Errno::ELOOP) => {
+        let (mut file, st) = match read::open_regular_at(self.fd.as_fd(), name) {
+            Ok(opened) => opened,
+            Err(NotOpened::Errno(Errno::ELOOP)) => {
                 return Err(SafeError::Refused {
                     path,
                     reason: "is a symlink (not followed)".into(),
                 })
             }
-            Err(Errno::ENOENT) => return Err(SafeError::Missing { path }),
-            Err(errno) => return Err(SafeError::Failed { path, errno }),
+            Err(NotOpened::Errno(Errno::ENOENT)) => return Err(SafeError::Missing { path }),
+            Err(NotOpened::Errno(errno)) => return Err(SafeError::Failed { path, errno }),
+            Err(NotOpened::NotRegular) => {
+                return Err(SafeError::Refused {
+                    path,
+                    reason: "is not a regular file".into(),
+                })
+            }
         };
-        let st = fstat(fd.as_fd()).map_err(|errno| SafeError::Failed {
-            path: path.clone(),
-            errno,
-        })?;
-        if kind_of(&st) != Kind::File {
-            return Err(SafeError::Refused {
-                path,
-                reason: "is not a regular file".into(),
-            });
-        }
         let size = st.st_size.max(0) as u64;
         if size > cap {
             return Err(too_big(path, size, cap));
         }
-        let mut file = std::fs::File::from(fd);
-        let mut buf = Vec::with_capacity(size as usize);
         // The file may grow after the fstat: never read more than the cap.
-        std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, cap + 1), &mut buf)
-            .map_err(|e| io_failed(&path, e))?;
-        if buf.len() as u64 > cap {
-            return Err(too_big(path, buf.len() as u64, cap));
+        let (buf, longer) =
+            read::read_upto(&mut file, cap, size).map_err(|e| io_failed(&path, e))?;
+        if longer {
+            return Err(too_big(path, cap + 1, cap));
         }
         Ok(buf)
     }

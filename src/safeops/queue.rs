@@ -3,16 +3,17 @@
 
 use super::{injected_failure, kind_of, Dir, Kind, Result, SafeError};
 use nix::errno::Errno;
-use nix::fcntl::{openat, renameat, OFlag};
+use nix::fcntl::{fcntl, openat, renameat, FcntlArg, Flock, FlockArg, OFlag};
 use nix::sys::stat::{fstat, Mode};
 use nix::unistd::fsync;
 use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
 
 /// A regular file opened without following, with sendmail's locks taken (both kinds: sendmail locks
-/// queue files with flock or fcntl depending on how it was built). Dropping it releases them.
+/// queue files with flock or fcntl depending on how it was built). Dropping it releases them (the
+/// flock explicitly, the fcntl lock with the descriptor).
 pub struct Locked {
-    fd: OwnedFd,
+    fd: Flock<OwnedFd>,
 }
 
 impl Dir {
@@ -43,24 +44,27 @@ impl Dir {
                 reason: "is not a regular file".into(),
             });
         }
-        use std::os::fd::AsRawFd;
-        let raw = fd.as_raw_fd();
-        // SAFETY: flock and fcntl on a descriptor we own; the flock struct is fully initialised.
-        let flocked = unsafe { libc::flock(raw, libc::LOCK_EX | libc::LOCK_NB) } == 0;
-        if !flocked {
-            return Ok(None);
-        }
-        let lk = libc::flock {
+        let held = |errno| match errno {
+            // Another process holds it: sendmail is working on the message.
+            Errno::EWOULDBLOCK | Errno::EACCES => Ok(None),
+            errno => Err(SafeError::Failed {
+                path: path.clone(),
+                errno,
+            }),
+        };
+        let fd = match Flock::lock(fd, FlockArg::LockExclusiveNonblock) {
+            Ok(fd) => fd,
+            Err((_, errno)) => return held(errno),
+        };
+        let whole_file = libc::flock {
             l_type: libc::F_WRLCK as libc::c_short,
             l_whence: libc::SEEK_SET as libc::c_short,
             l_start: 0,
             l_len: 0,
             l_pid: 0,
         };
-        // SAFETY: as above.
-        let fcntl_locked = unsafe { libc::fcntl(raw, libc::F_SETLK, &lk) } == 0;
-        if !fcntl_locked {
-            return Ok(None);
+        if let Err(errno) = fcntl(&*fd, FcntlArg::F_SETLK(&whole_file)) {
+            return held(errno);
         }
         Ok(Some(Locked { fd }))
     }

@@ -170,3 +170,59 @@ fn write_in_place_keeps_the_inode_and_never_follows_or_creates() {
     ));
     assert!(!t.path().join("memory.high").exists());
 }
+
+#[test]
+fn a_queue_file_flocked_elsewhere_is_not_taken_and_a_lock_is_released_on_drop() {
+    let (t, d) = setup();
+    std::fs::write(t.path().join("qfA"), "V8\n").unwrap();
+    // Another open file description holding flock(2), as sendmail on Linux does.
+    let other = std::fs::File::open(t.path().join("qfA")).unwrap();
+    let held = nix::fcntl::Flock::lock(other, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        .map_err(|(_, e)| e)
+        .unwrap();
+    assert!(d.try_lock(os("qfA")).unwrap().is_none());
+    drop(held);
+    let lock = d.try_lock(os("qfA")).unwrap().expect("free once released");
+    let again = std::fs::File::open(t.path().join("qfA")).unwrap();
+    let busy = nix::fcntl::Flock::lock(again, nix::fcntl::FlockArg::LockExclusiveNonblock);
+    assert!(busy.is_err(), "held while Locked lives");
+    drop(busy);
+    lock.release();
+    let again = std::fs::File::open(t.path().join("qfA")).unwrap();
+    assert!(nix::fcntl::Flock::lock(again, nix::fcntl::FlockArg::LockExclusiveNonblock).is_ok());
+}
+
+/// An fcntl(2) lock (sendmail built without flock) is held per process: another process takes it.
+#[test]
+fn a_queue_file_fcntl_locked_by_another_process_is_not_taken() {
+    use std::io::{BufRead, Write};
+    let (t, d) = setup();
+    let qf = t.path().join("qfB");
+    std::fs::write(&qf, "V8\n").unwrap();
+    let hold = "import fcntl, sys\n\
+                f = open(sys.argv[1], 'r+')\n\
+                fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n\
+                print('locked', flush=True)\n\
+                sys.stdin.read()\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", hold])
+        .arg(&qf)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs (installed by .ci/peers.sh)");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "locked");
+    let taken = d.try_lock(os("qfB")).unwrap();
+    child.stdin.take().unwrap().write_all(b"").unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    assert!(
+        taken.is_none(),
+        "an fcntl lock held elsewhere must be respected"
+    );
+    assert!(d.try_lock(os("qfB")).unwrap().is_some());
+}

@@ -68,8 +68,9 @@ pub fn run(ctx: &Context, args: &MemArgs) -> Result<Status> {
                 std::io::Write::write_all(
                     &mut out,
                     history::svg::document(&report.charts).as_bytes(),
-                )?;
-                std::io::Write::flush(&mut out)?;
+                )
+                .map_err(crate::error::Error::Output)?;
+                std::io::Write::flush(&mut out).map_err(crate::error::Error::Output)?;
                 return Ok(report.status);
             }
             super::output(ctx, &report)

@@ -54,8 +54,10 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
     let text = ctx.format == Format::Text;
     let live = ctx.root.is_live();
     if text {
-        before.text(&mut out, &ctx.style)?;
-        writeln!(out)?;
+        before
+            .text(&mut out, &ctx.style)
+            .map_err(crate::error::Error::Output)?;
+        writeln!(out).map_err(crate::error::Error::Output)?;
     }
     let kinds = if restart {
         &StepKind::ALL[..]
@@ -77,7 +79,8 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         stage += 1;
         let lines: Vec<String> = steps.iter().flat_map(Step::describe).collect();
         let title = format!("Step {stage}: {}", kind.title());
-        show_plan(&mut out, text, &ctx.style, &title, &lines)?;
+        show_plan(&mut out, text, &ctx.style, &title, &lines)
+            .map_err(crate::error::Error::Output)?;
         let go = !kind.gentle()
             || approval.confirm(&format!("{}: {} parent(s)?", kind.title(), steps.len()))?;
         let mut done = Vec::new();
@@ -113,16 +116,16 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
             current = super::scan(ctx, opts)?;
         }
         if text {
-            write_actions(&mut out, &done)?;
-            writeln!(out)?;
+            write_actions(&mut out, &done).map_err(crate::error::Error::Output)?;
+            writeln!(out).map_err(crate::error::Error::Output)?;
         }
         actions.extend(done);
     }
     let skipped = not_offered(&current, &actions, restart);
     if text && !skipped.is_empty() {
-        writeln!(out, "{}", ctx.style.bold("Not offered"))?;
-        write_actions(&mut out, &skipped)?;
-        writeln!(out)?;
+        writeln!(out, "{}", ctx.style.bold("Not offered")).map_err(crate::error::Error::Output)?;
+        write_actions(&mut out, &skipped).map_err(crate::error::Error::Output)?;
+        writeln!(out).map_err(crate::error::Error::Output)?;
     }
     actions.extend(skipped);
     let after = if live && !ctx.dry_run {
@@ -140,11 +143,13 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         after,
     };
     if text {
-        report.write_end(&mut out)?;
+        report
+            .write_end(&mut out)
+            .map_err(crate::error::Error::Output)?;
     } else {
-        emit(&report, ctx.format, &ctx.style, &mut out)?;
+        emit(&report, ctx.format, &ctx.style, &mut out).map_err(crate::error::Error::Output)?;
     }
-    out.flush()?;
+    out.flush().map_err(crate::error::Error::Output)?;
     Ok(status)
 }
 

@@ -6,9 +6,9 @@
 
 use super::groups::{Groups, Message};
 use super::qf;
-use crate::readers::nofollow::{self, is, open_dir_at, stat_at, Blocked};
 use crate::readers::skips::Skips;
 use crate::root::Root;
+use crate::safeops::read::{self as nofollow, is, open_dir_at, stat_at, Blocked};
 use nix::dir::{Dir, Type};
 use nix::sys::stat::SFlag;
 use serde::Serialize;

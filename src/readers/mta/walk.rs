@@ -3,9 +3,11 @@
 //! caller keeps), unreadable or damaged files are counted in the skips and the walk goes on.
 
 use super::{exim, postfix, MtaMessage};
-use crate::readers::nofollow::{self, is, open_dir_at, open_dir_beneath_fd, stat_at, Blocked};
 use crate::readers::skips::Skips;
 use crate::root::Root;
+use crate::safeops::read::{
+    self as nofollow, is, open_dir_at, open_dir_beneath_fd, stat_at, Blocked,
+};
 use nix::dir::Dir;
 use nix::sys::stat::{FileStat, SFlag};
 use std::ffi::{OsStr, OsString};

@@ -1,7 +1,7 @@
 //! Undoing recorded runs: newest run first, entries in reverse order, each checked against what the
 //! fix left (owner, mode, the hash of the content written) so that a later change is never lost.
 
-use super::{name, sha256_hex, Change, Entry, Undone};
+use super::{name, sha256_hex, Change, Entry, UndoOutcome, Undone};
 use crate::safeops::{Dir, Result, SafeError, READ_CAP};
 use std::ffi::{OsStr, OsString};
 use std::path::Path;
@@ -57,7 +57,10 @@ pub fn undo_with(
         entries.sort_by_key(|e| std::cmp::Reverse(e.seq));
         for e in &entries {
             let r = undo_one(&dir, base, e, opts);
-            clean &= matches!(r.outcome, "restored" | "ok" | "gone");
+            clean &= matches!(
+                r.outcome,
+                UndoOutcome::Restored | UndoOutcome::Ok | UndoOutcome::Gone
+            );
             results.push(r);
         }
         if clean {
@@ -81,9 +84,9 @@ fn unreadable(path: &str, err: &SafeError) -> Undone {
         path: path.to_string(),
         what: "journal entry".into(),
         outcome: if matches!(err, SafeError::Failed { .. }) {
-            "failed"
+            UndoOutcome::Failed
         } else {
-            "refused"
+            UndoOutcome::Refused
         },
         detail: format!("skipped, not undone: {}", err.reason()),
     }
@@ -139,7 +142,7 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
         Change::Content => "content".to_string(),
     };
     let mut detail = String::new();
-    let result = (|| -> Result<&'static str> {
+    let result = (|| -> Result<UndoOutcome> {
         let path = e.os_path()?;
         let parent = match path.parent().filter(|p| !p.as_os_str().is_empty()) {
             Some(p) => Some(base.subdir(p)?),
@@ -155,7 +158,7 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
         match &e.change {
             Change::Owner { uid, gid } => {
                 if (now.uid, now.gid) == (e.before.uid, e.before.gid) {
-                    return Ok("ok");
+                    return Ok(UndoOutcome::Ok);
                 }
                 if (now.uid, now.gid) != (*uid, *gid) {
                     return Err(changed_since(&entry.path()));
@@ -169,7 +172,7 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
             }
             Change::Mode { mode } => {
                 if now.mode == e.before.mode {
-                    return Ok("ok");
+                    return Ok(UndoOutcome::Ok);
                 }
                 if now.mode != *mode {
                     return Err(changed_since(&entry.path()));
@@ -180,7 +183,7 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
                 let old = journal.read_capped(&name(e.seq, "orig"), READ_CAP)?;
                 let current = dir.read_capped(file, READ_CAP)?;
                 if current == old {
-                    return Ok("ok");
+                    return Ok(UndoOutcome::Ok);
                 }
                 let as_written = e.written_sha256.as_deref() == Some(&sha256_hex(&current));
                 if !as_written {
@@ -206,7 +209,7 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
                 dir.replace(file, &old)?;
             }
         }
-        Ok("restored")
+        Ok(UndoOutcome::Restored)
     })();
     match result {
         Ok(outcome) => Undone {
@@ -218,16 +221,16 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
         Err(SafeError::Missing { .. }) => Undone {
             path: e.path.clone(),
             what,
-            outcome: "gone",
+            outcome: UndoOutcome::Gone,
             detail: "no longer exists: nothing to restore".into(),
         },
         Err(err) => Undone {
             path: e.path.clone(),
             what,
             outcome: if matches!(err, SafeError::Failed { .. }) {
-                "failed"
+                UndoOutcome::Failed
             } else {
-                "refused"
+                UndoOutcome::Refused
             },
             detail: err.reason(),
         },

@@ -297,10 +297,10 @@ fn undo(
                 .into_iter()
                 .map(|u| {
                     let outcome = match u.outcome {
-                        "restored" => Outcome::Changed,
-                        "ok" | "gone" => Outcome::Ok,
-                        "failed" => Outcome::Failed,
-                        _ => Outcome::Refused,
+                        journal::UndoOutcome::Restored => Outcome::Changed,
+                        journal::UndoOutcome::Ok | journal::UndoOutcome::Gone => Outcome::Ok,
+                        journal::UndoOutcome::Failed => Outcome::Failed,
+                        journal::UndoOutcome::Refused => Outcome::Refused,
                     };
                     Step::new(
                         0,
