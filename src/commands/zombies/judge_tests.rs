@@ -325,6 +325,7 @@ fn what_is_read_in_detail_respects_min_age_and_the_parent_filter() {
     let table = ProcTable {
         procs,
         skips: Default::default(),
+        records: Default::default(),
     };
     let sys = SysInfo {
         ticks_per_second: 100,
@@ -364,6 +365,7 @@ fn ancestors_stop_at_pid1_and_at_a_loop() {
     let table = ProcTable {
         procs: w.procs.clone(),
         skips: Default::default(),
+        records: Default::default(),
     };
     assert_eq!(ancestors_of(&table, &[612, 700]), [600, 1, 701, 700]);
     assert_eq!(ancestors_of(&table, &[1, 99]), Vec::<i32>::new());
