@@ -38,6 +38,118 @@ impl MqueueReport {
         Ok(())
     }
 
+    /// The status and headline, the status word coloured.
+    fn head_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let head = format!("{} {}", self.status.word(), self.headline());
+        for (i, l) in wrap(&head, 80, 2).iter().enumerate() {
+            // The status word is coloured on the first line only; the rest is bold.
+            let l = match l.strip_prefix(self.status.word()) {
+                Some(rest) if i == 0 => {
+                    format!("{}{}", style.status(self.status), style.bold(rest))
+                }
+                _ => style.bold(l),
+            };
+            writeln!(out, "{l}")?;
+        }
+        Ok(())
+    }
+
+    /// The totals, the table of the --top largest queues and the details of the notable ones.
+    fn queue_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let totals = format!(
+            "{}, {}, {} apparent, {} on disk; {} oversized ({})",
+            plural(self.totals.queues as u64, "queue"),
+            plural(self.totals.messages, "message"),
+            human_size(self.totals.bytes),
+            human_size(self.totals.disk_bytes),
+            thousands(self.totals.oversized),
+            human_size(self.totals.oversized_bytes)
+        );
+        for l in wrap(&totals, 80, 2) {
+            writeln!(out, "{l}")?;
+        }
+        // A person reads the --top largest queues; --json has them all.
+        let top = self.top.max(1);
+        let shown = &self.queues[..self.queues.len().min(top)];
+        super::text::table(out, style, shown, self.min_bytes)?;
+        let rest = &self.queues[shown.len()..];
+        if !rest.is_empty() {
+            let bytes: u64 = rest.iter().map(|q| q.scan.bytes).sum();
+            writeln!(
+                out,
+                "... {} holding {} (--top {} lists more)",
+                plural(rest.len() as u64, "more queue"),
+                human_size(bytes),
+                top * 5
+            )?;
+        }
+        let notables: Vec<&QueueReport> = self.queues.iter().filter(|q| notable(q)).collect();
+        for q in notables.iter().take(top) {
+            writeln!(out)?;
+            details(out, style, q, self.min_bytes)?;
+        }
+        if notables.len() > top {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "... details of {} in --json",
+                plural((notables.len() - top) as u64, "more queue")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The unbound queues not detailed (empty ones), and the command that binds them all.
+    fn unbound_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let idle: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|q| q.unbound() && !notable(q))
+            .map(|q| q.name.clone())
+            .collect();
+        if !idle.is_empty() {
+            writeln!(out)?;
+            let mut names = idle.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+            if idle.len() > 10 {
+                names.push_str(&format!(" and {} more", idle.len() - 10));
+            }
+            let text = format!("Not bound to their quota (empty for now): {names}");
+            for l in wrap(&text, 80, 2) {
+                writeln!(out, "{l}")?;
+            }
+        }
+        if self.totals.unbound_sites > 1 {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} sites not bound to their quota; bind them all: {}",
+                thousands(self.totals.unbound_sites as u64),
+                style.bold("toolkit mqueue fix --all")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The oversized groups, largest first.
+    fn oversized_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        if self.oversized.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        let head = format!(
+            "Oversized messages (>= {}), largest first",
+            human_size(self.min_bytes)
+        );
+        writeln!(out, "{}", style.bold(&head))?;
+        for g in &self.oversized {
+            group(out, g)?;
+        }
+        if self.oversized_not_listed > 0 {
+            writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
+        }
+        Ok(())
+    }
+
     fn headline(&self) -> String {
         if let Some(m) = &self.mta {
             let sendmail = self
@@ -104,17 +216,7 @@ impl Report for MqueueReport {
     }
 
     fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
-        let head = format!("{} {}", self.status.word(), self.headline());
-        for (i, l) in wrap(&head, 80, 2).iter().enumerate() {
-            // The status word is coloured on the first line only; the rest is bold.
-            let l = match l.strip_prefix(self.status.word()) {
-                Some(rest) if i == 0 => {
-                    format!("{}{}", style.status(self.status), style.bold(rest))
-                }
-                _ => style.bold(l),
-            };
-            writeln!(out, "{l}")?;
-        }
+        self.head_lines(out, style)?;
         if let (true, Some(m)) = (self.queues.is_empty(), &self.mta) {
             m.text(out, style, self.min_bytes)?;
             return self.skipped_lines(out);
@@ -129,86 +231,9 @@ impl Report for MqueueReport {
             }
             return self.skipped_lines(out);
         }
-        let totals = format!(
-            "{}, {}, {} apparent, {} on disk; {} oversized ({})",
-            plural(self.totals.queues as u64, "queue"),
-            plural(self.totals.messages, "message"),
-            human_size(self.totals.bytes),
-            human_size(self.totals.disk_bytes),
-            thousands(self.totals.oversized),
-            human_size(self.totals.oversized_bytes)
-        );
-        for l in wrap(&totals, 80, 2) {
-            writeln!(out, "{l}")?;
-        }
-        // A person reads the --top largest queues; --json has them all.
-        let top = self.top.max(1);
-        let shown = &self.queues[..self.queues.len().min(top)];
-        super::text::table(out, style, shown, self.min_bytes)?;
-        let rest = &self.queues[shown.len()..];
-        if !rest.is_empty() {
-            let bytes: u64 = rest.iter().map(|q| q.scan.bytes).sum();
-            writeln!(
-                out,
-                "... {} holding {} (--top {} lists more)",
-                plural(rest.len() as u64, "more queue"),
-                human_size(bytes),
-                top * 5
-            )?;
-        }
-        let notables: Vec<&QueueReport> = self.queues.iter().filter(|q| notable(q)).collect();
-        for q in notables.iter().take(top) {
-            writeln!(out)?;
-            details(out, style, q, self.min_bytes)?;
-        }
-        if notables.len() > top {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "... details of {} in --json",
-                plural((notables.len() - top) as u64, "more queue")
-            )?;
-        }
-        let idle: Vec<String> = self
-            .queues
-            .iter()
-            .filter(|q| q.unbound() && !notable(q))
-            .map(|q| q.name.clone())
-            .collect();
-        if !idle.is_empty() {
-            writeln!(out)?;
-            let mut names = idle.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-            if idle.len() > 10 {
-                names.push_str(&format!(" and {} more", idle.len() - 10));
-            }
-            let text = format!("Not bound to their quota (empty for now): {names}");
-            for l in wrap(&text, 80, 2) {
-                writeln!(out, "{l}")?;
-            }
-        }
-        if self.totals.unbound_sites > 1 {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "{} sites not bound to their quota; bind them all: {}",
-                thousands(self.totals.unbound_sites as u64),
-                style.bold("toolkit mqueue fix --all")
-            )?;
-        }
-        if !self.oversized.is_empty() {
-            writeln!(out)?;
-            let head = format!(
-                "Oversized messages (>= {}), largest first",
-                human_size(self.min_bytes)
-            );
-            writeln!(out, "{}", style.bold(&head))?;
-            for g in &self.oversized {
-                group(out, g)?;
-            }
-            if self.oversized_not_listed > 0 {
-                writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
-            }
-        }
+        self.queue_lines(out, style)?;
+        self.unbound_lines(out, style)?;
+        self.oversized_lines(out, style)?;
         if let Some(m) = &self.mta {
             m.text(out, style, self.min_bytes)?;
         }

@@ -90,90 +90,8 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
     if let Some(p) = &q.problem {
         lines.push(format!("queue {}", p));
     }
-    if let Some(b) = &q.binding {
-        let owner = format!("{} mode {}", b.owner, b.mode);
-        if width(&printable(&q.path)) + 2 + width(&owner) <= 78 {
-            lines.push(format!("{}  {owner}", q.path));
-        } else {
-            // A long path alone on its line, whole, so it can be copied.
-            lines.push(q.path.clone());
-            lines.push(owner);
-        }
-        if !b.reasons.is_empty() {
-            lines.push(format!("{}.", b.reason_texts().join("; ")));
-        }
-        if b.world_writable {
-            lines.push("world-writable: any local user can delete queued mail".into());
-        }
-    } else if q.site.is_some() && q.problem.is_none() {
-        lines.push(q.path.clone());
-    }
-    if q.scan.files > 0 {
-        let mut s = format!(
-            "{}, {} files, {} apparent, {} on disk",
-            plural(q.scan.messages, "message"),
-            thousands(q.scan.files),
-            human_size(q.scan.bytes),
-            human_size(q.scan.disk_bytes)
-        );
-        if let Some(age) = q.oldest_age {
-            s.push_str(&format!(", oldest {}", human_duration(age)));
-        }
-        lines.push(s);
-    }
-    if q.scan.oversized > 0 {
-        lines.push(format!(
-            "{} at or over {} ({})",
-            plural(q.scan.oversized, "message"),
-            human_size(min),
-            human_size(q.scan.oversized_bytes)
-        ));
-    }
-    if q.scan.foreign_files > 0 {
-        let group = q
-            .site
-            .as_ref()
-            .and_then(|s| s.admin.clone())
-            .unwrap_or_default();
-        lines.push(format!(
-            "{} files ({}) not in group {group}: not charged to its quota",
-            thousands(q.scan.foreign_files),
-            human_size(q.scan.foreign_bytes)
-        ));
-    }
-    let a = &q.scan.anomalies;
-    let mut odd = Vec::new();
-    if a.df_without_qf > 0 {
-        odd.push(format!(
-            "{} df without qf ({})",
-            thousands(a.df_without_qf),
-            human_size(a.df_without_qf_bytes)
-        ));
-    }
-    if q.stale_tf > 0 {
-        odd.push(format!("{} stale tf", thousands(q.stale_tf)));
-    }
-    if a.lost_qf > 0 {
-        odd.push(format!("{} lost Qf", thousands(a.lost_qf)));
-    }
-    if a.quarantined > 0 {
-        odd.push(format!("{} quarantined hf", thousands(a.quarantined)));
-    }
-    if a.other_files > 0 {
-        odd.push(format!("{} not queue files", thousands(a.other_files)));
-    }
-    if !odd.is_empty() {
-        lines.push(format!("anomalies: {}", odd.join(", ")));
-    }
-    if q.scan.matching_incomplete {
-        lines.push(format!(
-            "over {} files: data files without qf not all counted",
-            thousands(crate::readers::mqueue::queue::MAX_TRACKED as u64)
-        ));
-    }
-    for s in &q.scan.symlinks {
-        lines.push(format!("symlink not followed: {}", s));
-    }
+    where_and_binding(q, &mut lines);
+    contents(q, min, &mut lines);
     if let Some(site) = &q.site {
         if let Some(why) = &site.refused {
             lines.push(format!("identity refused: {why}"));
@@ -191,6 +109,106 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
         }
     }
     Ok(())
+}
+
+/// The queue's path, owner and mode, and why it is not bound.
+fn where_and_binding(q: &QueueReport, lines: &mut Vec<String>) {
+    let Some(b) = &q.binding else {
+        if q.site.is_some() && q.problem.is_none() {
+            lines.push(q.path.clone());
+        }
+        return;
+    };
+    let owner = format!("{} mode {}", b.owner, b.mode);
+    if width(&printable(&q.path)) + 2 + width(&owner) <= 78 {
+        lines.push(format!("{}  {owner}", q.path));
+    } else {
+        // A long path alone on its line, whole, so it can be copied.
+        lines.push(q.path.clone());
+        lines.push(owner);
+    }
+    if !b.reasons.is_empty() {
+        lines.push(format!("{}.", b.reason_texts().join("; ")));
+    }
+    if b.world_writable {
+        lines.push("world-writable: any local user can delete queued mail".into());
+    }
+}
+
+/// What the queue holds: sizes, oversized messages, files outside the quota, anomalies, symlinks.
+fn contents(q: &QueueReport, min: u64, lines: &mut Vec<String>) {
+    let s = &q.scan;
+    if s.files > 0 {
+        let mut l = format!(
+            "{}, {} files, {} apparent, {} on disk",
+            plural(s.messages, "message"),
+            thousands(s.files),
+            human_size(s.bytes),
+            human_size(s.disk_bytes)
+        );
+        if let Some(age) = q.oldest_age {
+            l.push_str(&format!(", oldest {}", human_duration(age)));
+        }
+        lines.push(l);
+    }
+    if s.oversized > 0 {
+        lines.push(format!(
+            "{} at or over {} ({})",
+            plural(s.oversized, "message"),
+            human_size(min),
+            human_size(s.oversized_bytes)
+        ));
+    }
+    if s.foreign_files > 0 {
+        let group = q
+            .site
+            .as_ref()
+            .and_then(|s| s.admin.clone())
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} files ({}) not in group {group}: not charged to its quota",
+            thousands(s.foreign_files),
+            human_size(s.foreign_bytes)
+        ));
+    }
+    let odd = anomalies(q);
+    if !odd.is_empty() {
+        lines.push(format!("anomalies: {}", odd.join(", ")));
+    }
+    if s.matching_incomplete {
+        lines.push(format!(
+            "over {} files: data files without qf not all counted",
+            thousands(crate::readers::mqueue::queue::MAX_TRACKED as u64)
+        ));
+    }
+    for l in &s.symlinks {
+        lines.push(format!("symlink not followed: {}", l));
+    }
+}
+
+/// `1 df without qf (3.0 MiB)`, `1 stale tf`, ...
+fn anomalies(q: &QueueReport) -> Vec<String> {
+    let a = &q.scan.anomalies;
+    let mut odd = Vec::new();
+    if a.df_without_qf > 0 {
+        odd.push(format!(
+            "{} df without qf ({})",
+            thousands(a.df_without_qf),
+            human_size(a.df_without_qf_bytes)
+        ));
+    }
+    let counted = [
+        (q.stale_tf, "stale tf"),
+        (a.lost_qf, "lost Qf"),
+        (a.quarantined, "quarantined hf"),
+        (a.other_files, "not queue files"),
+    ];
+    for (n, what) in counted {
+        if n > 0 {
+            odd.push(format!("{} {what}", thousands(n)));
+        }
+    }
+    odd
 }
 
 /// "2,074 copies of one 38.0 MiB message from x (77.0 GiB)" or "38.0 MiB message ID from x".
