@@ -6,11 +6,39 @@
 //! rule, the same one `mqueue fix` applies: `root:adminN`, setgid, group rwx (2770), or a world-writable
 //! mode (accepted, with a warning). Pure: every fact is passed in.
 
+use crate::finding::Finding;
 use crate::readers::mqueue::queue::Owner;
 use crate::readers::sendmail_cf::DefaultUser;
 use crate::readers::sites::Site;
 use crate::readers::users::UserDb;
-use serde::Serialize;
+use crate::status::Status;
+use serde::{Serialize, Serializer};
+
+/// Why a queue is not bound to its site's quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unbound {
+    /// The directory's group is not the site's: new queue files are not charged to it.
+    Group,
+    NotSetgid,
+    /// The group has no rwx: the site's sendmail cannot queue.
+    GroupMode,
+    /// A root-run sendmail cannot create files in it (safefile()).
+    RootCannotWrite,
+    /// The site's admin is not settled: `mqueue fix` refuses the site.
+    IdentityRefused,
+    /// DefaultUser is not the site's admin group.
+    DefaultUser,
+    NoDefaultUser,
+}
+
+/// One reason a queue is not bound. An unbound queue is a warning on its own; the `mqueue` status
+/// rests on queue sizes (SPEC 4), so these are shown and named in the fix, never counted into it.
+pub type Reason = Finding<Unbound>;
+
+fn reason(code: Unbound, text: impl Into<String>) -> Reason {
+    Finding::plain(code, Status::Warning, text)
+}
 
 #[derive(Debug, Serialize)]
 pub struct Binding {
@@ -23,10 +51,22 @@ pub struct Binding {
     pub world_writable: bool,
     pub default_user: Option<String>,
     pub default_user_file: Option<String>,
-    /// Why it is not bound (empty when bound).
-    pub reasons: Vec<String>,
+    /// Why it is not bound (empty when bound), shown in JSON as their sentences.
+    #[serde(serialize_with = "texts")]
+    pub reasons: Vec<Reason>,
     /// The command that binds it.
     pub fix: Option<String>,
+}
+
+fn texts<S: Serializer>(reasons: &[Reason], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(reasons.iter().map(|r| r.text.as_str()))
+}
+
+impl Binding {
+    /// The reasons' sentences, in order.
+    pub fn reason_texts(&self) -> Vec<&str> {
+        self.reasons.iter().map(|r| r.text.as_str()).collect()
+    }
 }
 
 /// The binding state of `site`'s queue directory, with the reasons it is not bound.
@@ -41,28 +81,40 @@ pub fn binding(
     let admin = site.admin.clone().unwrap_or_else(|| site.name.clone());
     let mut reasons = Vec::new();
     if gid != Some(dir.gid) {
-        reasons.push(format!(
-            "directory group is {}, not {admin}",
-            group_name(dir.gid)
+        reasons.push(reason(
+            Unbound::Group,
+            format!("directory group is {}, not {admin}", group_name(dir.gid)),
         ));
     }
     let setgid = dir.mode & 0o2000 != 0;
     if !setgid {
-        reasons.push("directory is not setgid".into());
+        reasons.push(reason(Unbound::NotSetgid, "directory is not setgid"));
     }
     if dir.mode & 0o070 != 0o070 {
-        reasons.push(format!("mode {:04o} does not give the group rwx", dir.mode));
+        reasons.push(reason(
+            Unbound::GroupMode,
+            format!("mode {:04o} does not give the group rwx", dir.mode),
+        ));
     }
     if let Some(why) = root_cannot_write(dir, users) {
-        reasons.push(why);
+        reasons.push(reason(Unbound::RootCannotWrite, why));
     }
     if site.refused.is_some() {
-        reasons.push("its admin is not settled (identity refused): mqueue fix refuses it".into());
+        reasons.push(reason(
+            Unbound::IdentityRefused,
+            "its admin is not settled (identity refused): mqueue fix refuses it",
+        ));
     }
     match default_user {
         Some(du) if du.gid.is_some() && du.gid == gid => {}
-        Some(du) => reasons.push(format!("DefaultUser={} in {}", du.value, du.file)),
-        None => reasons.push("no DefaultUser in the site's sendmail.cf".into()),
+        Some(du) => reasons.push(reason(
+            Unbound::DefaultUser,
+            format!("DefaultUser={} in {}", du.value, du.file),
+        )),
+        None => reasons.push(reason(
+            Unbound::NoDefaultUser,
+            "no DefaultUser in the site's sendmail.cf",
+        )),
     }
     let bound = reasons.is_empty();
     Binding {
@@ -148,6 +200,10 @@ mod tests {
         let b = binding(&site(), ok, Some(&du("511:511", 511)), &users());
         assert!(b.bound && b.reasons.is_empty() && b.fix.is_none());
         assert_eq!(
+            serde_json::to_value(&b).unwrap()["reasons"],
+            serde_json::json!([])
+        );
+        assert_eq!(
             (b.owner.as_str(), b.mode.as_str()),
             ("root:admin11", "2770")
         );
@@ -158,8 +214,23 @@ mod tests {
         };
         let b = binding(&site(), ensim, Some(&du("mail:mail", 12)), &users());
         assert!(!b.bound);
+        let codes: Vec<Unbound> = b.reasons.iter().map(|r| r.code).collect();
         assert_eq!(
-            b.reasons,
+            codes,
+            [
+                Unbound::Group,
+                Unbound::NotSetgid,
+                Unbound::GroupMode,
+                Unbound::DefaultUser
+            ]
+        );
+        // JSON shows the sentences, as it always has.
+        assert_eq!(
+            serde_json::to_value(&b).unwrap()["reasons"][0],
+            "directory group is mail, not admin11"
+        );
+        assert_eq!(
+            b.reason_texts(),
             [
                 "directory group is mail, not admin11",
                 "directory is not setgid",
@@ -180,7 +251,10 @@ mod tests {
         let b = binding(&site(), open, Some(&du("511:511", 511)), &users());
         assert!(b.bound && b.world_writable);
         let b = binding(&site(), ok, None, &users());
-        assert_eq!(b.reasons, ["no DefaultUser in the site's sendmail.cf"]);
+        assert_eq!(
+            b.reason_texts(),
+            ["no DefaultUser in the site's sendmail.cf"]
+        );
     }
 
     #[test]
@@ -196,7 +270,7 @@ mod tests {
             let b = binding(&site(), dir, Some(&du("511:511", 511)), &u);
             assert!(!b.bound, "{mode:o}");
             assert!(
-                b.reasons.iter().any(|r| r.starts_with(
+                b.reason_texts().iter().any(|r| r.starts_with(
                     "owned by admin11, not root: a root-run sendmail cannot queue in it"
                 )),
                 "{mode:o}: {:?}",
@@ -213,7 +287,7 @@ mod tests {
             mode: 0o2750,
         };
         let b = binding(&site(), no_group_write, Some(&du("511:511", 511)), &u);
-        assert_eq!(b.reasons, ["mode 2750 does not give the group rwx"]);
+        assert_eq!(b.reason_texts(), ["mode 2750 does not give the group rwx"]);
     }
 
     #[test]
@@ -230,7 +304,7 @@ mod tests {
         let b = binding(&s, ok, Some(&du("511:511", 511)), &users());
         assert!(!b.bound && b.fix.is_none());
         assert_eq!(
-            b.reasons,
+            b.reason_texts(),
             ["its admin is not settled (identity refused): mqueue fix refuses it"]
         );
     }

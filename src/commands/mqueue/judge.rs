@@ -1,11 +1,11 @@
-//! Pure judgement: what the readers found becomes the report: per-queue totals and quota binding,
-//! the oversized groups largest first, and the status from the largest queue against `-w/-c`.
+//! Pure judgement: what the readers found becomes the report: per-queue ages and quota binding, the
+//! oversized groups largest first, the totals, and the status from the largest queue against `-w/-c`
+//! (UNKNOWN when something could not be read, unless already CRITICAL).
 
-use super::binding::{binding, Binding};
+use super::binding::binding;
 use super::{Found, Scanned};
-use crate::readers::mqueue::delivery::Class;
 use crate::readers::mqueue::groups::Group;
-use crate::readers::mqueue::queue::Anomalies;
+use crate::readers::mqueue::queue::QueueScan;
 use crate::readers::sites::{Site, SiteDb};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
@@ -13,8 +13,10 @@ use crate::render::nagios::{self, Range};
 use crate::root::Root;
 use crate::safeops::read::Blocked;
 use crate::status::Status;
-use serde::Serialize;
-use std::collections::BTreeMap;
+
+pub use super::report::{
+    MqueueReport, Now, NowSource, OversizedGroup, QueueReport, QueueState, SiteRef, Totals,
+};
 
 /// A tf file older than this is left over from a crash, not being written.
 pub const STALE_TF_SECS: i64 = 3600;
@@ -27,13 +29,6 @@ pub struct Options {
     pub critical: Range,
 }
 
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Now {
-    pub unix: i64,
-    /// Where "now" came from: `clock`, `proc` (the fake root's), `newest queue file`.
-    pub source: &'static str,
-}
-
 pub struct Facts<'a> {
     pub root: &'a Root,
     pub users: &'a UserDb,
@@ -43,262 +38,138 @@ pub struct Facts<'a> {
     pub skips: Skips,
 }
 
-#[derive(Debug, Serialize)]
-pub struct MqueueReport {
-    pub status: Status,
-    pub now: Now,
-    pub min_bytes: u64,
-    /// --top: oversized groups listed, and queues detailed in text.
-    pub top: usize,
-    pub warning: String,
-    pub critical: String,
-    #[serde(skip)]
-    pub warning_range: Range,
-    #[serde(skip)]
-    pub critical_range: Range,
-    pub totals: Totals,
-    /// Queues, largest first.
-    pub queues: Vec<QueueReport>,
-    /// Oversized messages, identical copies grouped, largest first, at most --top.
-    pub oversized: Vec<OversizedGroup>,
-    /// Groups not listed because of --top.
-    pub oversized_not_listed: usize,
-    pub skipped: Skips,
-    /// Exim and Postfix spools, per hosting account (absent on a host without them).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mta: Option<super::accounts::MtaSection>,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct Totals {
-    pub queues: usize,
-    pub messages: u64,
-    pub bytes: u64,
-    pub disk_bytes: u64,
-    pub oversized: u64,
-    pub oversized_bytes: u64,
-    pub unbound_sites: usize,
-}
-
-#[derive(Debug, Serialize)]
-pub struct SiteRef {
-    pub name: String,
-    pub domains: Vec<String>,
-    pub admin: Option<String>,
-    pub uid: Option<u32>,
-    pub gid: Option<u32>,
-    /// siteinfo's admin_user: the site's own login, not a host user.
-    pub login: Option<String>,
-    pub admin_sources: Vec<String>,
-    /// Why `mqueue fix` refuses the site (its identity sources disagree or are missing).
-    pub refused: Option<String>,
-    pub notes: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct QueueReport {
-    /// `site11` or `host`.
-    pub label: String,
-    /// For a person: `site11 example.com`, `host /var/spool/mqueue`.
-    pub name: String,
-    pub site: Option<SiteRef>,
-    pub path: String,
-    /// `ok`, `missing`, `symlink` (not followed), `unreadable`.
-    pub state: &'static str,
-    pub problem: Option<String>,
-    pub messages: u64,
-    pub files: u64,
-    pub bytes: u64,
-    pub disk_bytes: u64,
-    pub oversized: u64,
-    pub oversized_bytes: u64,
-    /// Queue files not in the site's group: not charged to its quota.
-    pub foreign_files: u64,
-    pub foreign_bytes: u64,
-    pub oldest: Option<i64>,
-    pub oldest_age: Option<u64>,
-    pub anomalies: Anomalies,
-    pub stale_tf: u64,
-    pub subdirs: u64,
-    pub symlinks: Vec<String>,
-    /// Too many files to match every df with its qf: `df_without_qf` is a lower bound.
-    pub matching_incomplete: bool,
-    pub binding: Option<Binding>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct OversizedGroup {
-    pub queue: String,
-    pub site_domain: Option<String>,
-    pub count: u64,
-    pub size: u64,
-    pub bytes: u64,
-    pub sender: Option<String>,
-    pub subject: Option<String>,
-    pub ids: Vec<String>,
-    pub created: i64,
-    pub age: u64,
-    /// `root:mail`, one per distinct owner (at most three).
-    pub owners: Vec<String>,
-    pub recipient_count: usize,
-    pub recipients: Vec<String>,
-    pub attempts: Option<u32>,
-    pub status_class: Class,
-    pub status: Option<String>,
-    pub quarantine: Option<String>,
-    pub classes: BTreeMap<Class, u64>,
-    pub damaged: u64,
-    pub problem: Option<String>,
-}
-
-fn site_ref(s: &Site) -> SiteRef {
-    SiteRef {
-        name: s.name.clone(),
-        domains: s.domains.clone(),
-        admin: s.admin.clone(),
-        uid: s.uid,
-        gid: s.gid,
-        login: s.login.clone(),
-        admin_sources: s.admin_sources.clone(),
-        refused: s.refused.clone(),
-        notes: s.notes.clone(),
-    }
-}
-
 fn age(now: Now, t: i64) -> u64 {
-    (now.unix - t).max(0) as u64
+    now.unix.saturating_sub(t).max(0) as u64
 }
 
-pub fn judge(facts: &Facts, opts: &Options) -> MqueueReport {
-    let mut totals = Totals::default();
+/// Temporary control files older than `STALE_TF_SECS`.
+fn stale_tf(tf_mtimes: &[i64], now: Now) -> u64 {
+    tf_mtimes
+        .iter()
+        .filter(|&&t| now.unix.saturating_sub(t) > STALE_TF_SECS)
+        .count() as u64
+}
+
+pub fn judge(facts: Facts, opts: &Options) -> MqueueReport {
+    let Facts {
+        root,
+        users,
+        sites,
+        scanned,
+        now,
+        mut skips,
+    } = facts;
     let mut queues = Vec::new();
     let mut groups: Vec<OversizedGroup> = Vec::new();
-    let mut skips = facts.skips.clone();
-    for s in &facts.scanned {
-        skips.merge(s.skips.clone());
-        let site = s.target.site.map(|i| &facts.sites.sites[i]);
-        let label = site.map_or_else(|| "host".to_string(), |s| s.name.clone());
-        let path = facts.root.display(&s.target.path());
-        let name = match site {
-            Some(s) => match s.domains.first() {
-                Some(d) => format!("{} {d}", s.name),
-                None => s.name.clone(),
-            },
-            None => {
-                let p = s.target.path();
-                let rel = p.strip_prefix(facts.root.path()).unwrap_or(&p);
-                format!("host /{}", rel.display())
-            }
-        };
-        let mut q = QueueReport {
-            label: label.clone(),
-            name,
-            site: site.map(site_ref),
-            path,
-            state: "ok",
-            problem: None,
-            messages: 0,
-            files: 0,
-            bytes: 0,
-            disk_bytes: 0,
-            oversized: 0,
-            oversized_bytes: 0,
-            foreign_files: 0,
-            foreign_bytes: 0,
-            oldest: None,
-            oldest_age: None,
-            anomalies: Anomalies::default(),
-            stale_tf: 0,
-            subdirs: 0,
-            symlinks: Vec::new(),
-            matching_incomplete: false,
-            binding: None,
-        };
-        match &s.found {
+    for s in scanned {
+        skips.merge(s.skips);
+        let site = s.target.site.map(|i| &sites.sites[i]);
+        let mut q = queue(root, site, &s.target.path());
+        match s.found {
             Found::Blocked(Blocked::Missing) if s.target.optional => continue,
-            Found::Blocked(b) => {
-                q.state = match b {
-                    Blocked::Missing => "missing",
-                    Blocked::Symlink { .. } => "symlink",
-                    Blocked::NotDir { .. } | Blocked::Error { .. } => "unreadable",
-                };
-                q.problem = Some(b.describe(|p| facts.root.display(p)));
-                // A queue that could not be opened may hold anything: the scan is blind to it.
-                match b {
-                    Blocked::Error { at, errno } => {
-                        skips.add_unreadable(facts.root, at, errno.desc())
-                    }
-                    Blocked::NotDir { at } => skips.add(facts.root, at, "not a directory"),
-                    Blocked::Missing | Blocked::Symlink { .. } => {}
-                }
-            }
+            Found::Blocked(b) => blocked(&mut q, &b, root, &mut skips),
             Found::Queue(scan) => {
-                let scan = &**scan;
-                q.messages = scan.messages;
-                q.files = scan.files;
-                q.bytes = scan.bytes;
-                q.disk_bytes = scan.disk_bytes;
-                q.oversized = scan.oversized;
-                q.oversized_bytes = scan.oversized_bytes;
-                q.foreign_files = scan.foreign_files;
-                q.foreign_bytes = scan.foreign_bytes;
-                q.oldest = scan.oldest;
-                q.oldest_age = scan.oldest.map(|t| age(facts.now, t));
-                q.anomalies = scan.anomalies.clone();
-                q.stale_tf = scan
-                    .anomalies
-                    .tf_mtimes
-                    .iter()
-                    .filter(|&&t| facts.now.unix - t > STALE_TF_SECS)
-                    .count() as u64;
-                q.subdirs = scan.subdirs;
-                q.symlinks = scan.symlinks.clone();
-                q.matching_incomplete = scan.matching_incomplete;
-                if let Some(site) = site {
-                    let du = s.default_user.as_ref();
-                    q.binding = Some(binding(site, scan.dir, du, facts.users));
+                let mut scan = *scan;
+                let domain = site.and_then(|s| s.domains.first().cloned());
+                for g in std::mem::take(&mut scan.groups).into_sorted() {
+                    groups.push(oversized(g, &q.label, domain.clone(), users, now));
                 }
+                q.binding =
+                    site.map(|site| binding(site, scan.dir, s.default_user.as_ref(), users));
+                read(&mut q, scan, now);
             }
-        }
-        if let Found::Queue(scan) = &s.found {
-            let domain = site.and_then(|s| s.domains.first().cloned());
-            for g in scan.groups.sorted() {
-                groups.push(oversized(g, &label, domain.clone(), facts));
-            }
-        }
-        totals.queues += 1;
-        totals.messages += q.messages;
-        totals.bytes += q.bytes;
-        totals.disk_bytes += q.disk_bytes;
-        totals.oversized += q.oversized;
-        totals.oversized_bytes += q.oversized_bytes;
-        if q.binding.as_ref().is_some_and(|b| !b.bound) {
-            totals.unbound_sites += 1;
         }
         queues.push(q);
     }
-    queues.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.path.cmp(&b.path)));
+    queues.sort_by(|a, b| b.scan.bytes.cmp(&a.scan.bytes).then(a.path.cmp(&b.path)));
     let not_listed = top_groups(&mut groups, opts.top);
-    let largest = queues.first().map_or(0, |q| q.bytes);
-    // Never OK for what could not be read: a skipped queue or file may be the runaway one.
-    let status =
-        nagios::judge(largest as f64, &opts.warning, &opts.critical).when_blind(skips.blind());
     MqueueReport {
-        status,
-        now: facts.now,
+        status: status(&queues, opts, skips.blind()),
+        now,
         min_bytes: opts.min,
         top: opts.top,
-        warning: opts.warning.to_string(),
-        critical: opts.critical.to_string(),
         warning_range: opts.warning.clone(),
         critical_range: opts.critical.clone(),
-        totals,
+        totals: totals(&queues),
         queues,
         oversized: groups,
         oversized_not_listed: not_listed,
         skipped: skips,
         mta: None,
     }
+}
+
+/// A queue's entry before it is read: who it belongs to and where it is.
+fn queue(root: &Root, site: Option<&Site>, path: &std::path::Path) -> QueueReport {
+    let name = match site {
+        Some(s) => match s.domains.first() {
+            Some(d) => format!("{} {d}", s.name),
+            None => s.name.clone(),
+        },
+        None => {
+            let rel = path.strip_prefix(root.path()).unwrap_or(path);
+            format!("host /{}", rel.display())
+        }
+    };
+    QueueReport {
+        label: site.map_or_else(|| "host".to_string(), |s| s.name.clone()),
+        name,
+        site: site.map(SiteRef::of),
+        path: root.display(path),
+        state: QueueState::Ok,
+        problem: None,
+        scan: QueueScan::default(),
+        oldest_age: None,
+        stale_tf: 0,
+        binding: None,
+    }
+}
+
+/// A queue that could not be opened: why, and (unless it is simply absent or a symlink, which the
+/// entry says) counted as not read, since it may hold anything.
+fn blocked(q: &mut QueueReport, b: &Blocked, root: &Root, skips: &mut Skips) {
+    q.state = match b {
+        Blocked::Missing => QueueState::Missing,
+        Blocked::Symlink { .. } => QueueState::Symlink,
+        Blocked::NotDir { .. } | Blocked::Error { .. } => QueueState::Unreadable,
+    };
+    q.problem = Some(b.describe(|p| root.display(p)));
+    match b {
+        Blocked::Error { at, errno } => skips.add_unreadable(root, at, errno.desc()),
+        Blocked::NotDir { at } => skips.add(root, at, "not a directory"),
+        Blocked::Missing | Blocked::Symlink { .. } => {}
+    }
+}
+
+/// A queue that was walked: what was found, its ages judged against `now`.
+fn read(q: &mut QueueReport, scan: QueueScan, now: Now) {
+    q.oldest_age = scan.oldest.map(|t| age(now, t));
+    q.stale_tf = stale_tf(&scan.anomalies.tf_mtimes, now);
+    q.scan = scan;
+}
+
+/// The sums over every queue listed.
+fn totals(queues: &[QueueReport]) -> Totals {
+    let mut t = Totals {
+        queues: queues.len(),
+        ..Totals::default()
+    };
+    for q in queues {
+        t.messages += q.scan.messages;
+        t.bytes += q.scan.bytes;
+        t.disk_bytes += q.scan.disk_bytes;
+        t.oversized += q.scan.oversized;
+        t.oversized_bytes += q.scan.oversized_bytes;
+        t.unbound_sites += q.unbound() as usize;
+    }
+    t
+}
+
+/// The largest queue (`queues` is sorted largest first) against `-w/-c`; never OK for what could not
+/// be read: a skipped queue or file may be the runaway one.
+fn status(queues: &[QueueReport], opts: &Options, blind: bool) -> Status {
+    let largest = super::figures::largest(queues);
+    nagios::judge(largest as f64, &opts.warning, &opts.critical).when_blind(blind)
 }
 
 /// Orders oversized groups largest first (then most copies, then by queue and ids, so the listing is
@@ -316,19 +187,19 @@ pub(super) fn top_groups(groups: &mut Vec<OversizedGroup>, top: usize) -> usize 
     not_listed
 }
 
-fn oversized(g: Group, queue: &str, domain: Option<String>, facts: &Facts) -> OversizedGroup {
+fn oversized(
+    g: Group,
+    queue: &str,
+    domain: Option<String>,
+    users: &UserDb,
+    now: Now,
+) -> OversizedGroup {
     let owners = g
         .owners
         .iter()
-        .map(|&(u, gr)| {
-            format!(
-                "{}:{}",
-                facts.users.user_name(u),
-                facts.users.group_name(gr)
-            )
-        })
+        .map(|&(u, gr)| format!("{}:{}", users.user_name(u), users.group_name(gr)))
         .collect();
-    oversized_group(g, queue.to_string(), domain, facts.now, owners)
+    oversized_group(g, queue.to_string(), domain, now, owners)
 }
 
 /// One group of identical oversized messages as reported, for a sendmail queue or a hosting account.
@@ -360,5 +231,304 @@ pub(super) fn oversized_group(
         classes: g.classes,
         damaged: g.damaged,
         problem: g.problem,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::mqueue::targets::Target;
+    use crate::readers::mqueue::groups::Message;
+    use crate::readers::mqueue::queue::Owner;
+    use std::path::PathBuf;
+
+    const NOW: Now = Now {
+        unix: 1_800_000_000,
+        source: NowSource::Proc,
+    };
+
+    fn opts(top: usize) -> Options {
+        Options {
+            min: 100,
+            top,
+            warning: "1000".parse().unwrap(),
+            critical: "10000".parse().unwrap(),
+        }
+    }
+
+    fn users() -> UserDb {
+        let mut m = uzers::mock::MockUsers::with_current_uid(0);
+        m.add_user(uzers::User::new(0, "root", 0));
+        m.add_group(uzers::Group::new(0, "root"));
+        m.add_group(uzers::Group::new(12, "mail"));
+        m.add_group(uzers::Group::new(501, "admin1"));
+        UserDb::Files(m)
+    }
+
+    fn sites(root: &Root) -> SiteDb {
+        let site = |n: u32, domain: &str| Site {
+            name: format!("site{n}"),
+            dir: root.join(format!("home/virtual/site{n}")),
+            domains: vec![domain.into()],
+            admin: Some(format!("admin{n}")),
+            uid: Some(500 + n),
+            gid: Some(500 + n),
+            fst_gid: Some(500 + n),
+            ..Default::default()
+        };
+        SiteDb {
+            sites: vec![site(1, "example.com"), site(2, "shop.example.org")],
+            skips: Skips::default(),
+        }
+    }
+
+    fn target(root: &Root, site: Option<usize>, optional: bool) -> Target {
+        Target {
+            site,
+            base: match site {
+                Some(i) => root.join(format!("home/virtual/site{}", i + 1)),
+                None => root.path().to_path_buf(),
+            },
+            rel: PathBuf::from(match site {
+                Some(_) => "fst/var/spool/mqueue",
+                None if optional => "var/spool/clientmqueue",
+                None => "var/spool/mqueue",
+            }),
+            optional,
+        }
+    }
+
+    fn walked(t: Target, scan: QueueScan, default_user: Option<&str>) -> Scanned {
+        Scanned {
+            target: t,
+            found: Found::Queue(Box::new(scan)),
+            default_user: default_user.map(|v| (v.to_string(), "etc/sendmail.cf".to_string())),
+            skips: Skips::default(),
+        }
+    }
+
+    fn blocked_at(t: Target, b: Blocked) -> Scanned {
+        Scanned {
+            target: t,
+            found: Found::Blocked(b),
+            default_user: None,
+            skips: Skips::default(),
+        }
+    }
+
+    fn big(id: &str, size: u64, mtime: i64) -> Message {
+        Message {
+            id: id.into(),
+            size,
+            mtime,
+            owner: (0, 12),
+            control: None,
+            problem: None,
+        }
+    }
+
+    fn run(scanned: Vec<Scanned>, top: usize) -> (tempfile::TempDir, MqueueReport) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Root::new(dir.path()).unwrap();
+        let (users, sites) = (users(), sites(&root));
+        let scanned = scanned
+            .into_iter()
+            .map(|mut s| {
+                // Targets are built against a placeholder root; rebase them on this one.
+                s.target.base = root.path().join(s.target.base.strip_prefix("/").unwrap());
+                s
+            })
+            .collect();
+        let facts = Facts {
+            root: &root,
+            users: &users,
+            sites: &sites,
+            scanned,
+            now: NOW,
+            skips: Skips::default(),
+        };
+        let report = judge(facts, &opts(top));
+        (dir, report)
+    }
+
+    fn placeholder() -> Root {
+        Root::new(std::path::Path::new("/")).unwrap()
+    }
+
+    #[test]
+    fn ages_and_stale_temporary_files_against_now() {
+        assert_eq!(age(NOW, NOW.unix - 90), 90);
+        assert_eq!(
+            age(NOW, NOW.unix + 90),
+            0,
+            "a file from the future is age 0"
+        );
+        assert_eq!(age(NOW, i64::MIN), i64::MAX as u64);
+        let t = NOW.unix;
+        assert_eq!(stale_tf(&[t - 3601, t - 3600, t - 10, t + 5], NOW), 1);
+        assert_eq!(stale_tf(&[i64::MIN], NOW), 1);
+    }
+
+    #[test]
+    fn status_is_the_largest_queue_and_never_ok_when_blind() {
+        let q = |bytes| {
+            let mut q = queue(
+                &placeholder(),
+                None,
+                std::path::Path::new("/var/spool/mqueue"),
+            );
+            q.scan.bytes = bytes;
+            q
+        };
+        let o = opts(10);
+        assert_eq!(status(&[], &o, false), Status::Ok);
+        assert_eq!(
+            status(&[q(1000), q(20_000)], &o, false),
+            Status::Ok,
+            "sorted first"
+        );
+        assert_eq!(status(&[q(1001)], &o, false), Status::Warning);
+        assert_eq!(status(&[q(10_001)], &o, false), Status::Critical);
+        assert_eq!(status(&[q(10)], &o, true), Status::Unknown);
+        assert_eq!(status(&[q(1001)], &o, true), Status::Unknown);
+        assert_eq!(status(&[q(10_001)], &o, true), Status::Critical);
+    }
+
+    #[test]
+    fn queues_largest_first_with_totals_binding_and_groups() {
+        let r = placeholder();
+        let mut site1 = QueueScan {
+            dir: Owner {
+                uid: 0,
+                gid: 12,
+                mode: 0o700,
+            },
+            messages: 3,
+            files: 6,
+            bytes: 5000,
+            disk_bytes: 8192,
+            oversized: 3,
+            oversized_bytes: 4500,
+            oldest: Some(NOW.unix - 7200),
+            ..Default::default()
+        };
+        site1.anomalies.tf_mtimes = vec![NOW.unix - 4000, NOW.unix - 60];
+        for (id, size) in [("A1", 1500), ("A2", 1500), ("B1", 1500)] {
+            site1.groups.add(big(id, size, NOW.unix - 100));
+        }
+        site1.groups.add(big("C1", 200, NOW.unix - 100));
+        let site2 = QueueScan {
+            dir: Owner {
+                uid: 0,
+                gid: 502,
+                mode: 0o2770,
+            },
+            messages: 1,
+            files: 2,
+            bytes: 300,
+            ..Default::default()
+        };
+        let host = QueueScan {
+            bytes: 300,
+            messages: 1,
+            files: 1,
+            ..Default::default()
+        };
+        let (_d, rep) = run(
+            vec![
+                walked(target(&r, Some(1), false), site2, Some("502:502")),
+                walked(target(&r, None, false), host, None),
+                // An optional default queue that is not there is not a line.
+                blocked_at(target(&r, None, true), Blocked::Missing),
+                walked(target(&r, Some(0), false), site1, Some("mail:mail")),
+            ],
+            1,
+        );
+        let order: Vec<&str> = rep.queues.iter().map(|q| q.name.as_str()).collect();
+        // Largest first; equal sizes by path (ROOT/home/... before ROOT/var/...).
+        assert_eq!(
+            order,
+            [
+                "site1 example.com",
+                "site2 shop.example.org",
+                "host /var/spool/mqueue"
+            ]
+        );
+        let t = &rep.totals;
+        assert_eq!(
+            (t.queues, t.messages, t.bytes, t.disk_bytes),
+            (3, 5, 5600, 8192)
+        );
+        assert_eq!(
+            (t.oversized, t.oversized_bytes, t.unbound_sites),
+            (3, 4500, 1)
+        );
+        let q1 = &rep.queues[0];
+        assert_eq!((q1.oldest_age, q1.stale_tf), (Some(7200), 1));
+        let b1 = q1.binding.as_ref().unwrap();
+        assert!(!b1.bound);
+        assert_eq!(
+            b1.fix.as_deref(),
+            Some("toolkit mqueue fix --site example.com")
+        );
+        assert!(rep.queues[1].binding.as_ref().unwrap().bound);
+        assert!(rep.queues[2].binding.is_none(), "a host queue has no quota");
+        // 6,000 bytes > the 1,000 warning, under the 10,000 critical.
+        assert_eq!(rep.status, Status::Warning);
+        // --top 1: the largest group (three identical copies of 1500; the 200-byte one left out).
+        assert_eq!(rep.oversized.len(), 1);
+        assert_eq!(rep.oversized_not_listed, 1);
+        let g = &rep.oversized[0];
+        assert_eq!((g.queue.as_str(), g.count, g.bytes), ("site1", 3, 4500));
+        assert_eq!(g.site_domain.as_deref(), Some("example.com"));
+        assert_eq!(g.owners, ["root:mail"]);
+        assert_eq!(g.age, 100);
+        assert!(rep.skipped.is_empty());
+    }
+
+    #[test]
+    fn a_queue_that_cannot_be_opened_is_a_line_and_blinds_unless_simply_absent() {
+        let r = placeholder();
+        let at = PathBuf::from("/home/virtual/site1/fst/var/spool/mqueue");
+        // (what blocked it, the state shown, skips counted, blind)
+        let cases = [
+            (Blocked::Missing, QueueState::Missing, 0, false),
+            (
+                Blocked::Symlink {
+                    at: at.clone(),
+                    target: "/etc".into(),
+                },
+                QueueState::Symlink,
+                0,
+                false,
+            ),
+            // A file where the queue should be: reported, but it holds no queue to be blind to.
+            (
+                Blocked::NotDir { at: at.clone() },
+                QueueState::Unreadable,
+                1,
+                false,
+            ),
+            (
+                Blocked::Error {
+                    at: at.clone(),
+                    errno: nix::Error::EACCES,
+                },
+                QueueState::Unreadable,
+                1,
+                true,
+            ),
+        ];
+        for (b, state, count, blind) in cases {
+            let (_d, rep) = run(vec![blocked_at(target(&r, Some(0), false), b)], 10);
+            let q = &rep.queues[0];
+            assert_eq!(q.state, state);
+            assert!(q.problem.is_some() && q.binding.is_none());
+            assert_eq!(rep.skipped.count, count, "{state:?}");
+            assert_eq!(rep.skipped.blind(), blind, "{state:?}");
+            let expected = if blind { Status::Unknown } else { Status::Ok };
+            assert_eq!(rep.status, expected, "{state:?}");
+            assert_eq!(rep.totals.queues, 1);
+        }
     }
 }

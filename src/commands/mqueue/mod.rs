@@ -6,10 +6,12 @@
 
 pub mod accounts;
 mod binding;
+pub mod figures;
 pub mod fix;
 pub mod judge;
 pub mod purge;
 pub(crate) mod render;
+pub mod report;
 pub mod targets;
 pub(crate) mod text;
 
@@ -24,7 +26,7 @@ use crate::readers::users::UserDb;
 use crate::safeops::read::{open_dir_beneath, Blocked};
 use crate::status::Status;
 use crate::ui::Progress;
-pub use judge::{MqueueReport, Now, Options};
+pub use judge::{MqueueReport, Now, NowSource, Options};
 use rayon::prelude::*;
 use targets::Target;
 
@@ -114,7 +116,7 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     let now = now(ctx, &scanned);
     skips.merge(sites.skips.clone());
     let mut report = judge::judge(
-        &judge::Facts {
+        judge::Facts {
             root,
             users: &users,
             sites: &sites,
@@ -164,7 +166,11 @@ fn scan_target(ctx: &Context, sites: &SiteDb, users: &UserDb, target: Target, mi
 /// has them, else the newest queue file, so that a fake root gives the same ages whenever it is read.
 fn now(ctx: &Context, scanned: &[Scanned]) -> Now {
     if let Some(unix) = ctx.root.now_unix() {
-        let source = if ctx.root.is_live() { "clock" } else { "proc" };
+        let source = if ctx.root.is_live() {
+            NowSource::Clock
+        } else {
+            NowSource::Proc
+        };
         return Now {
             unix: unix as i64,
             source,
@@ -180,6 +186,6 @@ fn now(ctx: &Context, scanned: &[Scanned]) -> Now {
         .unwrap_or(0);
     Now {
         unix: newest,
-        source: "newest queue file",
+        source: NowSource::NewestQueueFile,
     }
 }

@@ -1,6 +1,7 @@
 //! The mqueue report in text, Nagios and Prometheus terms (JSON is its serde form).
 
-use super::judge::{MqueueReport, QueueReport};
+use super::figures;
+use super::judge::{MqueueReport, QueueReport, QueueState};
 use super::text::{details, group, group_title, notable};
 use crate::render::text::{printable, wrap};
 use crate::render::{Family, Perf, Report, Style};
@@ -16,12 +17,6 @@ pub(crate) fn plural(n: u64, word: &str) -> String {
 const PERF_QUEUES: usize = 50;
 /// Unbound queues given their own line in the Nagios long output.
 const DETAIL_QUEUES: usize = 10;
-
-impl QueueReport {
-    pub(super) fn unbound(&self) -> bool {
-        self.binding.as_ref().is_some_and(|b| !b.bound)
-    }
-}
 
 impl MqueueReport {
     fn skipped_lines(&self, out: &mut dyn Write) -> io::Result<()> {
@@ -43,22 +38,134 @@ impl MqueueReport {
         Ok(())
     }
 
+    /// The status and headline, the status word coloured.
+    fn head_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let head = format!("{} {}", self.status.word(), self.headline());
+        for (i, l) in wrap(&head, 80, 2).iter().enumerate() {
+            // The status word is coloured on the first line only; the rest is bold.
+            let l = match l.strip_prefix(self.status.word()) {
+                Some(rest) if i == 0 => {
+                    format!("{}{}", style.status(self.status), style.bold(rest))
+                }
+                _ => style.bold(l),
+            };
+            writeln!(out, "{l}")?;
+        }
+        Ok(())
+    }
+
+    /// The totals, the table of the --top largest queues and the details of the notable ones.
+    fn queue_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let totals = format!(
+            "{}, {}, {} apparent, {} on disk; {} oversized ({})",
+            plural(self.totals.queues as u64, "queue"),
+            plural(self.totals.messages, "message"),
+            human_size(self.totals.bytes),
+            human_size(self.totals.disk_bytes),
+            thousands(self.totals.oversized),
+            human_size(self.totals.oversized_bytes)
+        );
+        for l in wrap(&totals, 80, 2) {
+            writeln!(out, "{l}")?;
+        }
+        // A person reads the --top largest queues; --json has them all.
+        let top = self.top.max(1);
+        let shown = &self.queues[..self.queues.len().min(top)];
+        super::text::table(out, style, shown, self.min_bytes)?;
+        let rest = &self.queues[shown.len()..];
+        if !rest.is_empty() {
+            let bytes: u64 = rest.iter().map(|q| q.scan.bytes).sum();
+            writeln!(
+                out,
+                "... {} holding {} (--top {} lists more)",
+                plural(rest.len() as u64, "more queue"),
+                human_size(bytes),
+                top * 5
+            )?;
+        }
+        let notables: Vec<&QueueReport> = self.queues.iter().filter(|q| notable(q)).collect();
+        for q in notables.iter().take(top) {
+            writeln!(out)?;
+            details(out, style, q, self.min_bytes)?;
+        }
+        if notables.len() > top {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "... details of {} in --json",
+                plural((notables.len() - top) as u64, "more queue")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The unbound queues not detailed (empty ones), and the command that binds them all.
+    fn unbound_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let idle: Vec<String> = self
+            .queues
+            .iter()
+            .filter(|q| q.unbound() && !notable(q))
+            .map(|q| q.name.clone())
+            .collect();
+        if !idle.is_empty() {
+            writeln!(out)?;
+            let mut names = idle.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+            if idle.len() > 10 {
+                names.push_str(&format!(" and {} more", idle.len() - 10));
+            }
+            let text = format!("Not bound to their quota (empty for now): {names}");
+            for l in wrap(&text, 80, 2) {
+                writeln!(out, "{l}")?;
+            }
+        }
+        if self.totals.unbound_sites > 1 {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} sites not bound to their quota; bind them all: {}",
+                thousands(self.totals.unbound_sites as u64),
+                style.bold("toolkit mqueue fix --all")
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The oversized groups, largest first.
+    fn oversized_lines(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        if self.oversized.is_empty() {
+            return Ok(());
+        }
+        writeln!(out)?;
+        let head = format!(
+            "Oversized messages (>= {}), largest first",
+            human_size(self.min_bytes)
+        );
+        writeln!(out, "{}", style.bold(&head))?;
+        for g in &self.oversized {
+            group(out, g)?;
+        }
+        if self.oversized_not_listed > 0 {
+            writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
+        }
+        Ok(())
+    }
+
     fn headline(&self) -> String {
         if let Some(m) = &self.mta {
             let sendmail = self
                 .queues
                 .iter()
-                .find(|q| q.state == "ok")
-                .map(|q| q.bytes);
+                .find(|q| q.state == QueueState::Ok)
+                .map(|q| q.scan.bytes);
             let account = m.accounts.first().map_or(0, |a| a.bytes);
             if sendmail.is_none_or(|b| account > b) {
                 return m.headline(self.min_bytes);
             }
         }
-        let Some(q) = self.queues.iter().find(|q| q.state == "ok") else {
+        let Some(q) = self.queues.iter().find(|q| q.state == QueueState::Ok) else {
             return "no mail queue found".into();
         };
-        if q.bytes == 0 {
+        if q.scan.bytes == 0 {
             return match self.totals.queues {
                 1 => "the one queue is empty".into(),
                 n => format!("all {} queues empty", thousands(n as u64)),
@@ -67,13 +174,13 @@ impl MqueueReport {
         let mut s = format!(
             "{}: {} in {}",
             q.name,
-            human_size(q.bytes),
-            plural(q.messages, "message")
+            human_size(q.scan.bytes),
+            plural(q.scan.messages, "message")
         );
-        if q.oversized > 0 {
+        if q.scan.oversized > 0 {
             s.push_str(&format!(
                 ", {} >= {}",
-                thousands(q.oversized),
+                thousands(q.scan.oversized),
                 human_size(self.min_bytes)
             ));
         }
@@ -109,17 +216,7 @@ impl Report for MqueueReport {
     }
 
     fn text(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
-        let head = format!("{} {}", self.status.word(), self.headline());
-        for (i, l) in wrap(&head, 80, 2).iter().enumerate() {
-            // The status word is coloured on the first line only; the rest is bold.
-            let l = match l.strip_prefix(self.status.word()) {
-                Some(rest) if i == 0 => {
-                    format!("{}{}", style.status(self.status), style.bold(rest))
-                }
-                _ => style.bold(l),
-            };
-            writeln!(out, "{l}")?;
-        }
+        self.head_lines(out, style)?;
         if let (true, Some(m)) = (self.queues.is_empty(), &self.mta) {
             m.text(out, style, self.min_bytes)?;
             return self.skipped_lines(out);
@@ -134,86 +231,9 @@ impl Report for MqueueReport {
             }
             return self.skipped_lines(out);
         }
-        let totals = format!(
-            "{}, {}, {} apparent, {} on disk; {} oversized ({})",
-            plural(self.totals.queues as u64, "queue"),
-            plural(self.totals.messages, "message"),
-            human_size(self.totals.bytes),
-            human_size(self.totals.disk_bytes),
-            thousands(self.totals.oversized),
-            human_size(self.totals.oversized_bytes)
-        );
-        for l in wrap(&totals, 80, 2) {
-            writeln!(out, "{l}")?;
-        }
-        // A person reads the --top largest queues; --json has them all.
-        let top = self.top.max(1);
-        let shown = &self.queues[..self.queues.len().min(top)];
-        super::text::table(out, style, shown, self.min_bytes)?;
-        let rest = &self.queues[shown.len()..];
-        if !rest.is_empty() {
-            let bytes: u64 = rest.iter().map(|q| q.bytes).sum();
-            writeln!(
-                out,
-                "... {} holding {} (--top {} lists more)",
-                plural(rest.len() as u64, "more queue"),
-                human_size(bytes),
-                top * 5
-            )?;
-        }
-        let notables: Vec<&QueueReport> = self.queues.iter().filter(|q| notable(q)).collect();
-        for q in notables.iter().take(top) {
-            writeln!(out)?;
-            details(out, style, q, self.min_bytes)?;
-        }
-        if notables.len() > top {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "... details of {} in --json",
-                plural((notables.len() - top) as u64, "more queue")
-            )?;
-        }
-        let idle: Vec<String> = self
-            .queues
-            .iter()
-            .filter(|q| q.unbound() && !notable(q))
-            .map(|q| q.name.clone())
-            .collect();
-        if !idle.is_empty() {
-            writeln!(out)?;
-            let mut names = idle.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
-            if idle.len() > 10 {
-                names.push_str(&format!(" and {} more", idle.len() - 10));
-            }
-            let text = format!("Not bound to their quota (empty for now): {names}");
-            for l in wrap(&text, 80, 2) {
-                writeln!(out, "{l}")?;
-            }
-        }
-        if self.totals.unbound_sites > 1 {
-            writeln!(out)?;
-            writeln!(
-                out,
-                "{} sites not bound to their quota; bind them all: {}",
-                thousands(self.totals.unbound_sites as u64),
-                style.bold("toolkit mqueue fix --all")
-            )?;
-        }
-        if !self.oversized.is_empty() {
-            writeln!(out)?;
-            let head = format!(
-                "Oversized messages (>= {}), largest first",
-                human_size(self.min_bytes)
-            );
-            writeln!(out, "{}", style.bold(&head))?;
-            for g in &self.oversized {
-                group(out, g)?;
-            }
-            if self.oversized_not_listed > 0 {
-                writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
-            }
-        }
+        self.queue_lines(out, style)?;
+        self.unbound_lines(out, style)?;
+        self.oversized_lines(out, style)?;
         if let Some(m) = &self.mta {
             m.text(out, style, self.min_bytes)?;
         }
@@ -221,25 +241,26 @@ impl Report for MqueueReport {
     }
 
     fn perfdata(&self) -> Vec<Perf> {
-        let largest = self.queues.first().map_or(0, |q| q.bytes);
         let (w, c) = (&self.warning_range, &self.critical_range);
-        let mut perf = vec![
-            Perf::new("largest_queue", largest as f64, "B")
-                .thresholds(w, c)
-                .min(0.0),
-            Perf::new("messages", self.totals.messages as f64, "").min(0.0),
-            Perf::new("oversized", self.totals.oversized as f64, "").min(0.0),
-            Perf::new("unbound_sites", self.totals.unbound_sites as f64, "").min(0.0),
-        ];
+        let mut perf: Vec<Perf> = figures::REPORT_FIGURES
+            .iter()
+            .filter_map(|f| f.perf(self, None, w, c))
+            .collect();
         // Largest first and at most PERF_QUEUES: Nagios truncates long plugin output, perfdata last.
-        let busy = self.queues.iter().filter(|q| q.messages > 0 || q.bytes > 0);
+        let busy = self
+            .queues
+            .iter()
+            .filter(|q| q.scan.messages > 0 || q.scan.bytes > 0);
         for q in busy.take(PERF_QUEUES) {
             let label = match &q.site {
                 Some(site) => site.name.clone(),
                 None => q.name.trim_start_matches("host ").to_string(),
             };
-            perf.push(Perf::new(format!("{label} bytes"), q.bytes as f64, "B").min(0.0));
-            perf.push(Perf::new(format!("{label} oversized"), q.oversized as f64, "").min(0.0));
+            perf.extend(
+                figures::QUEUE_FIGURES
+                    .iter()
+                    .filter_map(|f| f.perf(q, Some(&label), w, c)),
+            );
         }
         if let Some(m) = &self.mta {
             perf.extend(m.perfdata(w, c));
@@ -252,20 +273,20 @@ impl Report for MqueueReport {
         let unbound: Vec<&QueueReport> = self
             .queues
             .iter()
-            .filter(|q| q.unbound() && q.files > 0)
+            .filter(|q| q.unbound() && q.scan.files > 0)
             .collect();
         for q in unbound.iter().take(DETAIL_QUEUES) {
             if let Some(fix) = q.binding.as_ref().and_then(|b| b.fix.as_ref()) {
                 d.push(format!(
                     "{}: {} not bound to quota; run: {fix}",
                     q.name,
-                    human_size(q.bytes)
+                    human_size(q.scan.bytes)
                 ));
             } else if let Some(why) = q.site.as_ref().and_then(|s| s.refused.as_ref()) {
                 d.push(format!(
                     "{}: {} not bound to quota; identity refused: {}",
                     q.name,
-                    human_size(q.bytes),
+                    human_size(q.scan.bytes),
                     crate::render::text::printable(why)
                 ));
             }
@@ -287,41 +308,11 @@ impl Report for MqueueReport {
     }
 
     fn metrics(&self) -> Vec<Family> {
-        let gauge = |n: &str, h: &str| Family::gauge(n, h);
-        let mut f = [
-            gauge(
-                "toolkit_mqueue_bytes",
-                "Apparent size of the queue's files, in bytes.",
-            ),
-            gauge(
-                "toolkit_mqueue_disk_bytes",
-                "Disk space used by the queue, in bytes (hard links once).",
-            ),
-            gauge(
-                "toolkit_mqueue_messages",
-                "Messages (qf control files) in the queue.",
-            ),
-            gauge(
-                "toolkit_mqueue_oversized_messages",
-                "Messages at least --min bytes.",
-            ),
-            gauge(
-                "toolkit_mqueue_oversized_bytes",
-                "Bytes of the messages at least --min bytes.",
-            ),
-            gauge(
-                "toolkit_mqueue_uncharged_bytes",
-                "Bytes of queue files not in the site's group (outside its quota).",
-            ),
-            gauge(
-                "toolkit_mqueue_oldest_age_seconds",
-                "Age of the oldest message in the queue.",
-            ),
-        ];
-        let mut bound = gauge(
-            "toolkit_mqueue_bound",
-            "1 when the site's queue is bound to its quota.",
-        );
+        let with_metric: Vec<_> = figures::QUEUE_FIGURES
+            .iter()
+            .filter_map(|f| Some((*f, f.family()?)))
+            .collect();
+        let (figs, mut families): (Vec<_>, Vec<Family>) = with_metric.into_iter().unzip();
         for q in &self.queues {
             let labels = || {
                 let site = q.site.as_ref();
@@ -335,34 +326,16 @@ impl Report for MqueueReport {
                     ("path", q.path.clone()),
                 ]
             };
-            let values = [
-                q.bytes as f64,
-                q.disk_bytes as f64,
-                q.messages as f64,
-                q.oversized as f64,
-                q.oversized_bytes as f64,
-                q.foreign_bytes as f64,
-                q.oldest_age.unwrap_or(0) as f64,
-            ];
-            for (fam, v) in f.iter_mut().zip(values) {
-                fam.push(labels(), v);
-            }
-            if let Some(b) = &q.binding {
-                bound.push(labels(), if b.bound { 1.0 } else { 0.0 });
+            for (f, fam) in figs.iter().zip(families.iter_mut()) {
+                if let Some(v) = (f.value)(q) {
+                    fam.push(labels(), v);
+                }
             }
         }
-        let mut out: Vec<Family> = f.into_iter().collect();
-        out.push(bound);
-        out.push(
-            gauge(
-                "toolkit_mqueue_unreadable",
-                "Queue files or directories the scan could not read.",
-            )
-            .single(self.skipped.unreadable as f64),
-        );
+        // What could not be read is the one `toolkit_mqueue_skipped` gauge (`render::metrics_of`).
         if let Some(m) = &self.mta {
-            out.extend(m.metrics());
+            families.extend(m.metrics());
         }
-        out
+        families
     }
 }

@@ -1,7 +1,8 @@
 //! Text pieces of the mqueue report: the queue table, a queue's details, an oversized group. Every
 //! line fits 80 columns; names from the queue (ids, senders, subjects) are printed escaped.
 
-use super::judge::{OversizedGroup, QueueReport};
+use super::figures::{self, Figure};
+use super::judge::{OversizedGroup, QueueReport, QueueState};
 use super::render::plural;
 use crate::render::text::{printable, truncate, width, wrap};
 use crate::render::Style;
@@ -10,11 +11,19 @@ use std::io::{self, Write};
 
 const SHOWN_RECIPIENTS: usize = 3;
 
+/// The queue table's figures, their column widths, and whether the head names --min (`>=20M`).
+const COLUMNS: [(&Figure<QueueReport>, usize, bool); 4] = [
+    (&figures::MESSAGES, 7, false),
+    (&figures::BYTES, 10, false),
+    (&figures::DISK_BYTES, 10, false),
+    (&figures::OVERSIZED, 6, true),
+];
+
 /// Worth its own paragraph: something in it, or something wrong with it.
 pub fn notable(q: &QueueReport) -> bool {
-    q.files > 0
+    q.scan.files > 0
         || q.problem.is_some()
-        || !q.symlinks.is_empty()
+        || !q.scan.symlinks.is_empty()
         || q.site
             .as_ref()
             .is_some_and(|s| !s.notes.is_empty() || s.refused.is_some())
@@ -27,35 +36,31 @@ pub fn table(
     min: u64,
 ) -> io::Result<()> {
     writeln!(out)?;
-    let head = format!(
-        "{:<29} {:>7} {:>10} {:>10} {:>6}  {}",
-        "QUEUE",
-        "MSGS",
-        "APPARENT",
-        "ON DISK",
-        format!(">={}", short_size(min)),
-        "QUOTA"
-    );
+    let mut head = format!("{:<29}", "QUEUE");
+    for (f, width, sized) in COLUMNS {
+        let name = f.column.unwrap_or_default();
+        let name = match sized {
+            true => format!("{name}{}", short_size(min)),
+            false => name.to_string(),
+        };
+        head.push_str(&format!(" {name:>width$}"));
+    }
+    head.push_str(&format!("  {}", "QUOTA"));
     writeln!(out, "{}", style.bold(&head))?;
     for q in queues {
         let quota = match (&q.binding, q.state) {
-            (_, "ok") if q.site.is_none() => "-",
+            (_, QueueState::Ok) if q.site.is_none() => "-",
             (Some(b), _) if b.bound => "bound",
             (Some(_), _) => "NOT BOUND",
-            (None, "symlink") => "SYMLINK",
-            (None, "missing") => "no queue",
-            (None, _) => "UNREADABLE",
+            (None, QueueState::Symlink) => "SYMLINK",
+            (None, QueueState::Missing) => "no queue",
+            (None, QueueState::Ok | QueueState::Unreadable) => "UNREADABLE",
         };
-        writeln!(
-            out,
-            "{:<29} {:>7} {:>10} {:>10} {:>6}  {}",
-            truncate(&printable(&q.name), 29),
-            thousands(q.messages),
-            human_size(q.bytes),
-            human_size(q.disk_bytes),
-            thousands(q.oversized),
-            quota
-        )?;
+        let mut line = format!("{:<29}", truncate(&printable(&q.name), 29));
+        for (f, width, _) in COLUMNS {
+            line.push_str(&format!(" {:>width$}", f.human(q)));
+        }
+        writeln!(out, "{line}  {quota}")?;
     }
     Ok(())
 }
@@ -85,90 +90,8 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
     if let Some(p) = &q.problem {
         lines.push(format!("queue {}", p));
     }
-    if let Some(b) = &q.binding {
-        let owner = format!("{} mode {}", b.owner, b.mode);
-        if width(&printable(&q.path)) + 2 + width(&owner) <= 78 {
-            lines.push(format!("{}  {owner}", q.path));
-        } else {
-            // A long path alone on its line, whole, so it can be copied.
-            lines.push(q.path.clone());
-            lines.push(owner);
-        }
-        if !b.reasons.is_empty() {
-            lines.push(format!("{}.", b.reasons.join("; ")));
-        }
-        if b.world_writable {
-            lines.push("world-writable: any local user can delete queued mail".into());
-        }
-    } else if q.site.is_some() && q.problem.is_none() {
-        lines.push(q.path.clone());
-    }
-    if q.files > 0 {
-        let mut s = format!(
-            "{}, {} files, {} apparent, {} on disk",
-            plural(q.messages, "message"),
-            thousands(q.files),
-            human_size(q.bytes),
-            human_size(q.disk_bytes)
-        );
-        if let Some(age) = q.oldest_age {
-            s.push_str(&format!(", oldest {}", human_duration(age)));
-        }
-        lines.push(s);
-    }
-    if q.oversized > 0 {
-        lines.push(format!(
-            "{} at or over {} ({})",
-            plural(q.oversized, "message"),
-            human_size(min),
-            human_size(q.oversized_bytes)
-        ));
-    }
-    if q.foreign_files > 0 {
-        let group = q
-            .site
-            .as_ref()
-            .and_then(|s| s.admin.clone())
-            .unwrap_or_default();
-        lines.push(format!(
-            "{} files ({}) not in group {group}: not charged to its quota",
-            thousands(q.foreign_files),
-            human_size(q.foreign_bytes)
-        ));
-    }
-    let a = &q.anomalies;
-    let mut odd = Vec::new();
-    if a.df_without_qf > 0 {
-        odd.push(format!(
-            "{} df without qf ({})",
-            thousands(a.df_without_qf),
-            human_size(a.df_without_qf_bytes)
-        ));
-    }
-    if q.stale_tf > 0 {
-        odd.push(format!("{} stale tf", thousands(q.stale_tf)));
-    }
-    if a.lost_qf > 0 {
-        odd.push(format!("{} lost Qf", thousands(a.lost_qf)));
-    }
-    if a.quarantined > 0 {
-        odd.push(format!("{} quarantined hf", thousands(a.quarantined)));
-    }
-    if a.other_files > 0 {
-        odd.push(format!("{} not queue files", thousands(a.other_files)));
-    }
-    if !odd.is_empty() {
-        lines.push(format!("anomalies: {}", odd.join(", ")));
-    }
-    if q.matching_incomplete {
-        lines.push(format!(
-            "over {} files: data files without qf not all counted",
-            thousands(crate::readers::mqueue::queue::MAX_TRACKED as u64)
-        ));
-    }
-    for s in &q.symlinks {
-        lines.push(format!("symlink not followed: {}", s));
-    }
+    where_and_binding(q, &mut lines);
+    contents(q, min, &mut lines);
     if let Some(site) = &q.site {
         if let Some(why) = &site.refused {
             lines.push(format!("identity refused: {why}"));
@@ -186,6 +109,106 @@ pub fn details(out: &mut dyn Write, style: &Style, q: &QueueReport, min: u64) ->
         }
     }
     Ok(())
+}
+
+/// The queue's path, owner and mode, and why it is not bound.
+fn where_and_binding(q: &QueueReport, lines: &mut Vec<String>) {
+    let Some(b) = &q.binding else {
+        if q.site.is_some() && q.problem.is_none() {
+            lines.push(q.path.clone());
+        }
+        return;
+    };
+    let owner = format!("{} mode {}", b.owner, b.mode);
+    if width(&printable(&q.path)) + 2 + width(&owner) <= 78 {
+        lines.push(format!("{}  {owner}", q.path));
+    } else {
+        // A long path alone on its line, whole, so it can be copied.
+        lines.push(q.path.clone());
+        lines.push(owner);
+    }
+    if !b.reasons.is_empty() {
+        lines.push(format!("{}.", b.reason_texts().join("; ")));
+    }
+    if b.world_writable {
+        lines.push("world-writable: any local user can delete queued mail".into());
+    }
+}
+
+/// What the queue holds: sizes, oversized messages, files outside the quota, anomalies, symlinks.
+fn contents(q: &QueueReport, min: u64, lines: &mut Vec<String>) {
+    let s = &q.scan;
+    if s.files > 0 {
+        let mut l = format!(
+            "{}, {} files, {} apparent, {} on disk",
+            plural(s.messages, "message"),
+            thousands(s.files),
+            human_size(s.bytes),
+            human_size(s.disk_bytes)
+        );
+        if let Some(age) = q.oldest_age {
+            l.push_str(&format!(", oldest {}", human_duration(age)));
+        }
+        lines.push(l);
+    }
+    if s.oversized > 0 {
+        lines.push(format!(
+            "{} at or over {} ({})",
+            plural(s.oversized, "message"),
+            human_size(min),
+            human_size(s.oversized_bytes)
+        ));
+    }
+    if s.foreign_files > 0 {
+        let group = q
+            .site
+            .as_ref()
+            .and_then(|s| s.admin.clone())
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} files ({}) not in group {group}: not charged to its quota",
+            thousands(s.foreign_files),
+            human_size(s.foreign_bytes)
+        ));
+    }
+    let odd = anomalies(q);
+    if !odd.is_empty() {
+        lines.push(format!("anomalies: {}", odd.join(", ")));
+    }
+    if s.matching_incomplete {
+        lines.push(format!(
+            "over {} files: data files without qf not all counted",
+            thousands(crate::readers::mqueue::queue::MAX_TRACKED as u64)
+        ));
+    }
+    for l in &s.symlinks {
+        lines.push(format!("symlink not followed: {}", l));
+    }
+}
+
+/// `1 df without qf (3.0 MiB)`, `1 stale tf`, ...
+fn anomalies(q: &QueueReport) -> Vec<String> {
+    let a = &q.scan.anomalies;
+    let mut odd = Vec::new();
+    if a.df_without_qf > 0 {
+        odd.push(format!(
+            "{} df without qf ({})",
+            thousands(a.df_without_qf),
+            human_size(a.df_without_qf_bytes)
+        ));
+    }
+    let counted = [
+        (q.stale_tf, "stale tf"),
+        (a.lost_qf, "lost Qf"),
+        (a.quarantined, "quarantined hf"),
+        (a.other_files, "not queue files"),
+    ];
+    for (n, what) in counted {
+        if n > 0 {
+            odd.push(format!("{} {what}", thousands(n)));
+        }
+    }
+    odd
 }
 
 /// "2,074 copies of one 38.0 MiB message from x (77.0 GiB)" or "38.0 MiB message ID from x".

@@ -154,9 +154,17 @@ impl Groups {
         }
     }
 
-    /// Groups largest message first, then most copies.
+    /// As `into_sorted`, keeping these.
     pub fn sorted(&self) -> Vec<Group> {
-        let mut v: Vec<Group> = self.map.values().cloned().collect();
+        Groups {
+            map: self.map.clone(),
+        }
+        .into_sorted()
+    }
+
+    /// Groups largest message first, then most copies.
+    pub fn into_sorted(self) -> Vec<Group> {
+        let mut v: Vec<Group> = self.map.into_values().collect();
         for g in &mut v {
             g.ids.sort();
         }
@@ -197,7 +205,7 @@ mod tests {
         g.add(copy("A1", &["user1@x"]));
         g.add(copy("A2", &["user2@x"]));
         g.add(copy("A3", &["user3@x", "USER1@x"]));
-        let v = g.sorted();
+        let v = g.into_sorted();
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].count, 3);
         assert_eq!(v[0].recipient_count, 3);

@@ -5,7 +5,7 @@
 
 mod render;
 
-use super::judge::{oversized_group, top_groups, Now, OversizedGroup};
+use super::judge::{oversized_group, top_groups, Now, NowSource, OversizedGroup};
 use super::targets::MtaTarget;
 use crate::readers::accounts::{AccountDb, Attribution};
 use crate::readers::mqueue::delivery::{self, Class};
@@ -215,9 +215,9 @@ pub fn scan(
     let now = Now {
         unix: now.or(newest).unwrap_or(0),
         source: if now.is_some() {
-            "clock"
+            NowSource::Clock
         } else {
-            "newest message"
+            NowSource::NewestMessage
         },
     };
     let section = judge(spools, &accounts, per, &skips, now, opts);

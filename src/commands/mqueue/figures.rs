@@ -1,0 +1,382 @@
+//! mqueue's figures, each defined once: its JSON field, unit, help text, and where it is shown (the
+//! text table's column, the Nagios perfdata label, the Prometheus metric). The renderers take names,
+//! units and values from here, so a figure cannot be called one thing in one format and another in
+//! the next. Metric names are `toolkit_mqueue_<stem>` with the unit's suffix (`_bytes`, `_seconds`).
+
+use super::report::{MqueueReport, QueueReport};
+use crate::render::{Family, Perf, Range};
+use crate::units::{human_size, thousands};
+
+/// What a figure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Bytes,
+    Seconds,
+    Count,
+    /// 1 or 0.
+    Flag,
+}
+
+impl Unit {
+    /// The Prometheus name suffix (base units, as its naming guide asks).
+    fn metric_suffix(self) -> &'static str {
+        match self {
+            Unit::Bytes => "bytes",
+            Unit::Seconds => "seconds",
+            Unit::Count | Unit::Flag => "",
+        }
+    }
+
+    /// The Nagios unit of measure.
+    pub fn uom(self) -> &'static str {
+        match self {
+            Unit::Bytes => "B",
+            Unit::Seconds => "s",
+            Unit::Count | Unit::Flag => "",
+        }
+    }
+
+    /// As a person reads it.
+    pub fn human(self, v: u64) -> String {
+        match self {
+            Unit::Bytes => human_size(v),
+            Unit::Seconds => crate::units::human_duration(v),
+            Unit::Count | Unit::Flag => thousands(v),
+        }
+    }
+}
+
+/// One figure of `T` (a queue, or the whole report).
+pub struct Figure<T> {
+    /// Its JSON field (a path for nested ones: `totals.messages`); None when JSON has it only as the
+    /// figures it is made of (`largest_queue` is the first queue's `bytes`).
+    pub field: Option<&'static str>,
+    pub unit: Unit,
+    /// What it is (the Prometheus HELP).
+    pub help: &'static str,
+    /// Prometheus metric stem, named `toolkit_mqueue_<stem>_<unit>`; None: not a metric.
+    pub metric: Option<&'static str>,
+    /// Nagios perfdata label (a queue's is prefixed with the queue's name); None: not in perfdata.
+    pub perf: Option<&'static str>,
+    /// Text table column head; None: not a column.
+    pub column: Option<&'static str>,
+    /// The figure `-w/-c` judge: its perfdata carries the thresholds.
+    pub judged: bool,
+    /// Its value; None when it does not apply (a host queue has no quota binding).
+    pub value: fn(&T) -> Option<f64>,
+}
+
+impl<T> Figure<T> {
+    /// The Prometheus metric name.
+    pub fn metric_name(&self) -> Option<String> {
+        let stem = self.metric?;
+        let parts = ["toolkit_mqueue", stem, self.unit.metric_suffix()];
+        Some(
+            parts
+                .iter()
+                .filter(|p| !p.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join("_"),
+        )
+    }
+
+    /// An empty gauge family for it.
+    pub fn family(&self) -> Option<Family> {
+        Some(Family::gauge(&self.metric_name()?, self.help))
+    }
+
+    /// Its perfdata item for `of`, the label prefixed with `prefix` (a queue's name) when given,
+    /// with the thresholds when it is the judged figure.
+    pub fn perf(&self, of: &T, prefix: Option<&str>, w: &Range, c: &Range) -> Option<Perf> {
+        let label = self.perf?;
+        let value = (self.value)(of)?;
+        let label = match prefix {
+            Some(p) => format!("{p} {label}"),
+            None => label.to_string(),
+        };
+        let p = Perf::new(label, value, self.unit.uom());
+        let p = if self.judged { p.thresholds(w, c) } else { p };
+        Some(p.min(0.0))
+    }
+
+    /// Its value for a person (0 when it does not apply).
+    pub fn human(&self, of: &T) -> String {
+        self.unit.human((self.value)(of).unwrap_or(0.0) as u64)
+    }
+}
+
+pub const BYTES: Figure<QueueReport> = Figure {
+    field: Some("bytes"),
+    unit: Unit::Bytes,
+    help: "Apparent size of the queue's files, in bytes.",
+    metric: Some(""),
+    perf: Some("bytes"),
+    column: Some("APPARENT"),
+    judged: false,
+    value: |q| Some(q.scan.bytes as f64),
+};
+
+pub const DISK_BYTES: Figure<QueueReport> = Figure {
+    field: Some("disk_bytes"),
+    unit: Unit::Bytes,
+    help: "Disk space used by the queue, in bytes (hard links once).",
+    metric: Some("disk"),
+    perf: None,
+    column: Some("ON DISK"),
+    judged: false,
+    value: |q| Some(q.scan.disk_bytes as f64),
+};
+
+pub const MESSAGES: Figure<QueueReport> = Figure {
+    field: Some("messages"),
+    unit: Unit::Count,
+    help: "Messages (qf control files) in the queue.",
+    metric: Some("messages"),
+    perf: None,
+    column: Some("MSGS"),
+    judged: false,
+    value: |q| Some(q.scan.messages as f64),
+};
+
+/// Its column head is completed with the size (`>=20M`): see `text::table`.
+pub const OVERSIZED: Figure<QueueReport> = Figure {
+    field: Some("oversized"),
+    unit: Unit::Count,
+    help: "Messages at least --min bytes.",
+    metric: Some("oversized_messages"),
+    perf: Some("oversized"),
+    column: Some(">="),
+    judged: false,
+    value: |q| Some(q.scan.oversized as f64),
+};
+
+pub const OVERSIZED_BYTES: Figure<QueueReport> = Figure {
+    field: Some("oversized_bytes"),
+    unit: Unit::Bytes,
+    help: "Bytes of the messages at least --min bytes.",
+    metric: Some("oversized"),
+    perf: None,
+    column: None,
+    judged: false,
+    value: |q| Some(q.scan.oversized_bytes as f64),
+};
+
+pub const UNCHARGED_BYTES: Figure<QueueReport> = Figure {
+    field: Some("foreign_bytes"),
+    unit: Unit::Bytes,
+    help: "Bytes of queue files not in the site's group (outside its quota).",
+    metric: Some("uncharged"),
+    perf: None,
+    column: None,
+    judged: false,
+    value: |q| Some(q.scan.foreign_bytes as f64),
+};
+
+/// 0 for an empty queue (Prometheus has no "absent" sample worth alerting on).
+pub const OLDEST_AGE: Figure<QueueReport> = Figure {
+    field: Some("oldest_age"),
+    unit: Unit::Seconds,
+    help: "Age of the oldest message in the queue.",
+    metric: Some("oldest_age"),
+    perf: None,
+    column: None,
+    judged: false,
+    value: |q| Some(q.oldest_age.unwrap_or(0) as f64),
+};
+
+pub const BOUND: Figure<QueueReport> = Figure {
+    field: Some("binding.bound"),
+    unit: Unit::Flag,
+    help: "1 when the site's queue is bound to its quota.",
+    metric: Some("bound"),
+    perf: None,
+    column: None,
+    judged: false,
+    value: |q| q.binding.as_ref().map(|b| f64::from(u8::from(b.bound))),
+};
+
+/// Every queue figure, in the order the metrics and the per-queue perfdata are written.
+pub const QUEUE_FIGURES: [&Figure<QueueReport>; 8] = [
+    &BYTES,
+    &DISK_BYTES,
+    &MESSAGES,
+    &OVERSIZED,
+    &OVERSIZED_BYTES,
+    &UNCHARGED_BYTES,
+    &OLDEST_AGE,
+    &BOUND,
+];
+
+/// The size of the largest queue (`queues` is sorted largest first): what the status is judged on.
+pub fn largest(queues: &[QueueReport]) -> u64 {
+    queues.first().map_or(0, |q| q.scan.bytes)
+}
+
+/// The figure `-w/-c` judge; its perfdata carries the thresholds.
+pub const LARGEST_QUEUE: Figure<MqueueReport> = Figure {
+    field: None,
+    unit: Unit::Bytes,
+    help: "Size of the largest queue, in bytes: what -w/-c judge.",
+    metric: None,
+    perf: Some("largest_queue"),
+    column: None,
+    judged: true,
+    value: |r| Some(largest(&r.queues) as f64),
+};
+
+pub const TOTAL_MESSAGES: Figure<MqueueReport> = Figure {
+    field: Some("totals.messages"),
+    unit: Unit::Count,
+    help: "Messages in every queue.",
+    metric: None,
+    perf: Some("messages"),
+    column: None,
+    judged: false,
+    value: |r| Some(r.totals.messages as f64),
+};
+
+pub const TOTAL_OVERSIZED: Figure<MqueueReport> = Figure {
+    field: Some("totals.oversized"),
+    unit: Unit::Count,
+    help: "Messages at least --min bytes, in every queue.",
+    metric: None,
+    perf: Some("oversized"),
+    column: None,
+    judged: false,
+    value: |r| Some(r.totals.oversized as f64),
+};
+
+pub const UNBOUND_SITES: Figure<MqueueReport> = Figure {
+    field: Some("totals.unbound_sites"),
+    unit: Unit::Count,
+    help: "Sites whose queue is not bound to their quota.",
+    metric: None,
+    perf: Some("unbound_sites"),
+    column: None,
+    judged: false,
+    value: |r| Some(r.totals.unbound_sites as f64),
+};
+
+/// The report's own figures, in perfdata order (the queues' follow).
+pub const REPORT_FIGURES: [&Figure<MqueueReport>; 4] = [
+    &LARGEST_QUEUE,
+    &TOTAL_MESSAGES,
+    &TOTAL_OVERSIZED,
+    &UNBOUND_SITES,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::mqueue::binding::Binding;
+    use crate::readers::mqueue::queue::QueueScan;
+
+    fn queue() -> QueueReport {
+        QueueReport {
+            label: "site1".into(),
+            name: "site1 example.com".into(),
+            site: None,
+            path: "/home/virtual/site1/fst/var/spool/mqueue".into(),
+            state: super::super::report::QueueState::Ok,
+            problem: None,
+            scan: QueueScan {
+                messages: 3,
+                files: 7,
+                bytes: 5001,
+                disk_bytes: 8192,
+                oversized: 2,
+                oversized_bytes: 4000,
+                foreign_files: 1,
+                foreign_bytes: 17,
+                ..Default::default()
+            },
+            oldest_age: Some(7200),
+            stale_tf: 0,
+            binding: Some(Binding {
+                bound: true,
+                owner: "root:admin1".into(),
+                mode: "2770".into(),
+                setgid: true,
+                world_writable: false,
+                default_user: None,
+                default_user_file: None,
+                reasons: Vec::new(),
+                fix: None,
+            }),
+        }
+    }
+
+    fn at<'v>(v: &'v serde_json::Value, path: &str) -> &'v serde_json::Value {
+        path.split('.').fold(v, |v, k| &v[k])
+    }
+
+    #[test]
+    fn every_queue_figure_is_the_json_field_it_names() {
+        let q = queue();
+        let json = serde_json::to_value(&q).unwrap();
+        for f in QUEUE_FIGURES {
+            let field = f.field.expect("a queue figure is in JSON");
+            let v = (f.value)(&q).unwrap();
+            let j = at(&json, field);
+            let j = j.as_f64().or(j.as_bool().map(|b| f64::from(u8::from(b))));
+            assert_eq!(j, Some(v), "{field}");
+        }
+    }
+
+    #[test]
+    fn metric_names_have_one_prefix_and_their_unit() {
+        let names: Vec<String> = QUEUE_FIGURES
+            .iter()
+            .filter_map(|f| f.metric_name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "toolkit_mqueue_bytes",
+                "toolkit_mqueue_disk_bytes",
+                "toolkit_mqueue_messages",
+                "toolkit_mqueue_oversized_messages",
+                "toolkit_mqueue_oversized_bytes",
+                "toolkit_mqueue_uncharged_bytes",
+                "toolkit_mqueue_oldest_age_seconds",
+                "toolkit_mqueue_bound",
+            ]
+        );
+        for f in QUEUE_FIGURES {
+            let n = f.metric_name().unwrap();
+            match f.unit {
+                Unit::Bytes => assert!(n.ends_with("_bytes"), "{n}"),
+                Unit::Seconds => assert!(n.ends_with("_seconds"), "{n}"),
+                Unit::Count | Unit::Flag => {
+                    assert!(!n.ends_with("_bytes") && !n.ends_with("_seconds"), "{n}")
+                }
+            }
+        }
+        assert!(REPORT_FIGURES.iter().all(|f| f.metric.is_none()));
+    }
+
+    #[test]
+    fn perfdata_and_text_take_the_figures_names_and_units() {
+        let q = queue();
+        let (w, c): (Range, Range) = ("10".parse().unwrap(), "20".parse().unwrap());
+        let perf: Vec<String> = QUEUE_FIGURES
+            .iter()
+            .filter_map(|f| f.perf(&q, Some("site1"), &w, &c))
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(perf, ["'site1 bytes'=5001B;;;0", "'site1 oversized'=2;;;0"]);
+        let judged: Vec<&str> = REPORT_FIGURES
+            .iter()
+            .filter(|f| f.judged)
+            .filter_map(|f| f.perf)
+            .collect();
+        assert_eq!(judged, ["largest_queue"]);
+        assert!(QUEUE_FIGURES.iter().all(|f| !f.judged));
+        assert_eq!(BYTES.human(&q), "4.9 KiB");
+        assert_eq!(MESSAGES.human(&q), "3");
+        let mut unbound = queue();
+        unbound.binding = None;
+        assert_eq!((BOUND.value)(&unbound), None, "no sample for a host queue");
+    }
+}
