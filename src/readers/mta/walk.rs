@@ -212,7 +212,7 @@ struct Parsed {
 }
 
 /// Messages handed to the parser threads at a time (bounds what is held in memory).
-const CHUNK: usize = 512;
+const CHUNK: usize = 256;
 
 fn exim_dir(
     root: &Root,
@@ -370,9 +370,9 @@ fn exim_message(
 
 /// The stat of the regular file `ID` + `suffix` in a listing sorted by name.
 fn regular<'a>(list: &'a [Entry], id: &str, suffix: &[u8]) -> Option<&'a FileStat> {
-    let key = [id.as_bytes(), suffix].concat();
+    let key = || id.as_bytes().iter().chain(suffix);
     let i = list
-        .binary_search_by(|e| e.name.as_bytes().cmp(&key))
+        .binary_search_by(|e| e.name.as_bytes().iter().cmp(key()))
         .ok()?;
     Some(&list[i].st).filter(|st| is(**st, SFlag::S_IFREG))
 }
