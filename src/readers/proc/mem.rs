@@ -5,7 +5,7 @@
 //! box cannot afford, and the kernel's own counters in `status` say what the verdict needs. Kernel
 //! threads and zombies hold no user memory and are left out without being counted as skipped.
 
-use super::{list_pids, read_record, ProcError, Skips};
+use super::{list_pids, read_record, ProcError, Record, Skips};
 use crate::error::Result;
 use crate::root::Root;
 use serde::Serialize;
@@ -80,7 +80,12 @@ pub fn read_all(root: &Root, proc_dir: &Path) -> Result<(Vec<ProcMem>, Skips)> {
 
 /// One process's memory; `Ok(None)` for a kernel thread, a zombie or an exiting process.
 pub fn read_one(proc_dir: &Path, pid: i32) -> std::result::Result<Option<ProcMem>, ProcError> {
-    let r = read_record(proc_dir, pid)?;
+    from_record(&read_record(proc_dir, pid)?)
+}
+
+/// The memory view of a record already read; `Ok(None)` as for [`read_one`].
+pub fn from_record(r: &Record) -> std::result::Result<Option<ProcMem>, ProcError> {
+    let pid = r.pid();
     let stat = &r.stat;
     if stat.flags & PF_KTHREAD != 0 || matches!(stat.state, 'Z' | 'X' | 'x') {
         return Ok(None);
@@ -104,7 +109,12 @@ pub fn read_one(proc_dir: &Path, pid: i32) -> std::result::Result<Option<ProcMem
         major_faults: stat.majflt,
         uid: status.uid,
         // The cgroup only names the group a process belongs to: unreadable, it is just not known.
-        cgroup: r.cgroup.clone().ok().flatten(),
+        cgroup: r
+            .cgroup
+            .as_ref()
+            .ok()
+            .and_then(|c| c.systemd())
+            .map(String::from),
     }))
 }
 

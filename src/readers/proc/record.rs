@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 pub struct Record {
     pub stat: stat::Stat,
     pub status: Result<status::Status, ProcError>,
-    /// The systemd cgroup path (see [`cgroup::parse`]); `Ok(None)` when the file names none.
-    pub cgroup: Result<Option<String>, ProcError>,
+    /// Its paths in the cgroup hierarchies.
+    pub cgroup: Result<cgroup::Cgroups, ProcError>,
     /// The `proc/PID` directory it was read from.
     pub dir: PathBuf,
 }
@@ -127,8 +127,8 @@ mod tests {
         assert!(st.complete);
         assert_eq!(st.uid, Some(1000));
         assert_eq!(
-            r.cgroup,
-            Ok(Some("/system.slice/crond.service".to_string()))
+            r.cgroup.as_ref().unwrap().systemd(),
+            Some("/system.slice/crond.service")
         );
         assert_eq!(read_cmdline(&r.dir), ["/usr/sbin/cron", "-f"]);
         assert_eq!(read_wchan(&r.dir), None);

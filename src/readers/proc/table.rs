@@ -49,7 +49,8 @@ impl ProcTable {
 
     /// The systemd cgroup path of a process in the table, when its `cgroup` file named one.
     pub fn cgroup(&self, pid: i32) -> Option<String> {
-        self.records.get(&pid)?.cgroup.clone().ok().flatten()
+        let r = self.records.get(&pid)?;
+        r.cgroup.as_ref().ok()?.systemd().map(String::from)
     }
 }
 
@@ -137,7 +138,7 @@ pub fn read_detail(table: &ProcTable, pid: i32) -> std::result::Result<Detail, P
         ));
     }
     let cgroup = match &r.cgroup {
-        Ok(c) => c.clone(),
+        Ok(c) => c.systemd().map(String::from),
         Err(ProcError::Vanished) => return Err(ProcError::Vanished),
         Err(_) => None,
     };

@@ -20,7 +20,7 @@ use crate::cli::MemFenceArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::readers::memory::read_meminfo;
-use crate::readers::proc::{read_cmdline, read_file, read_stat, ProcError};
+use crate::readers::proc::{read_cmdline, read_record, read_stat, ProcError};
 use crate::readers::procmem;
 use crate::readers::service::systemd_host;
 use crate::root::Root;
@@ -50,26 +50,25 @@ pub struct Record {
 
 /// The process as read now, its cgroups and the host's controller.
 pub fn read_target(root: &Root, pid: i32) -> Result<(Target, Host)> {
-    let dir = root.proc().join(pid.to_string());
-    let p = procmem::read_one(&root.proc(), pid)
-        .map_err(|e| match e {
-            ProcError::Vanished => Error::Usage(format!(
-                "no process {pid} under {}",
-                root.display(&root.proc())
-            )),
-            ProcError::Unreadable { path, reason } | ProcError::Malformed { path, reason } => {
-                Error::malformed(path, None, reason)
-            }
-        })?
+    let unreadable = |e: ProcError| match e {
+        ProcError::Vanished => Error::Usage(format!(
+            "no process {pid} under {}",
+            root.display(&root.proc())
+        )),
+        ProcError::Unreadable { path, reason } | ProcError::Malformed { path, reason } => {
+            Error::malformed(path, None, reason)
+        }
+    };
+    let record = read_record(&root.proc(), pid).map_err(unreadable)?;
+    let p = procmem::from_record(&record)
+        .map_err(unreadable)?
         .ok_or_else(|| {
             Error::Refused(format!(
                 "process {pid} holds no user memory (a kernel thread, a zombie or exiting)"
             ))
         })?;
-    let cg_text = read_file(&dir.join("cgroup"))
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let cgroups = host::parse_proc_cgroup(&cg_text);
+    let dir = &record.dir;
+    let cgroups = record.cgroup.clone().unwrap_or_default();
     let memory = host::controller(root, &cgroups);
     let (cgroup, usage) = match &memory {
         Ok((c, path)) => (Some(path.clone()), host::usage(root, c, path)),
@@ -82,7 +81,7 @@ pub fn read_target(root: &Root, pid: i32) -> Result<(Target, Host)> {
         rss: p.rss,
         swap: p.swap,
         vsize: p.vsize,
-        cmdline: read_cmdline(&dir),
+        cmdline: read_cmdline(dir),
         cgroup,
         usage,
     };

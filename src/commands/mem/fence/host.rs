@@ -135,32 +135,8 @@ pub fn mounts(root: &Root) -> (Vec<Mount>, String) {
     (v, "no mount table: probed /sys/fs/cgroup".into())
 }
 
-/// The paths of a process in the hierarchies, from its `cgroup` file: the v2 line `0::PATH` and
-/// the v1 line whose controllers include `memory`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProcCgroups {
-    pub v2: Option<String>,
-    pub v1_memory: Option<String>,
-}
-
-pub fn parse_proc_cgroup(text: &str) -> ProcCgroups {
-    let mut out = ProcCgroups::default();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (Some(id), Some(ctrl), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        if !path.starts_with('/') {
-            continue;
-        }
-        if id == "0" && ctrl.is_empty() {
-            out.v2 = Some(path.to_string());
-        } else if ctrl.split(',').any(|c| c == "memory") {
-            out.v1_memory = Some(path.to_string());
-        }
-    }
-    out
-}
+/// The paths of a process in the hierarchies (the v2 one and the v1 `memory` one), from its record.
+pub use crate::readers::proc::cgroup::Cgroups as ProcCgroups;
 
 fn read_trim(path: &Path) -> Option<String> {
     std::fs::read_to_string(path)
@@ -268,22 +244,5 @@ mod tests {
         let mounts = "cgroup /sys/fs/cgroup/my\\040memory cgroup rw,relatime,memory 0 0\n";
         assert_eq!(parse_mounts(mounts)[0].point, "/sys/fs/cgroup/my memory");
         assert!(parse_mounts(mounts)[0].memory);
-    }
-
-    #[test]
-    fn proc_cgroup_lines() {
-        let v1 =
-            "11:memory:/user.slice\n10:cpu,cpuacct:/\n1:name=systemd:/user.slice/session-3.scope\n";
-        let c = parse_proc_cgroup(v1);
-        assert_eq!((c.v2, c.v1_memory.as_deref()), (None, Some("/user.slice")));
-        let c = parse_proc_cgroup("0::/user.slice/user-500.slice/session-3.scope\n");
-        assert_eq!(
-            c.v2.as_deref(),
-            Some("/user.slice/user-500.slice/session-3.scope")
-        );
-        assert_eq!(
-            parse_proc_cgroup("x\n3:memory:relative\n"),
-            ProcCgroups::default()
-        );
     }
 }
