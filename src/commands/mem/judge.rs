@@ -4,6 +4,7 @@
 
 use super::reason::{Code, Reason};
 use super::thresholds::{self, Thresholds};
+use crate::cli::MemThresholds;
 use crate::finding::Finding;
 use crate::readers::memory::{Meminfo, Psi, Vmstat};
 use crate::readers::procmem::ProcMem;
@@ -166,7 +167,8 @@ fn check(
     });
 }
 
-/// Every signal of SPEC 6 against its threshold; only the ones that alert are returned, worst first.
+/// Every signal of SPEC 6 against its threshold; only the ones that alert are returned, worst first
+/// (in SPEC order within a severity).
 pub fn reasons(
     f: &Figures,
     rates: Option<&Rates>,
@@ -190,9 +192,25 @@ pub fn reasons(
             )
         },
     );
+    activity(&mut out, rates, psi, t);
+    out.extend(figures_reasons(f, t));
+    if let Some(n) = rates.and_then(|r| r.oom_kills).filter(|&n| n > 0) {
+        out.push(oom_kill(
+            Code::OomKill,
+            n,
+            format!("{n} OOM kill(s)"),
+            format!("{n} process(es) killed by the OOM killer during the interval"),
+        ));
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.status().rank()));
+    out
+}
+
+/// Swapping and stalls over the interval (rates and PSI).
+fn activity(out: &mut Vec<Reason>, rates: Option<&Rates>, psi: Option<&Psi>, t: &MemThresholds) {
     if let Some(so) = rates.and_then(|r| r.swap_out) {
         check(
-            &mut out,
+            out,
             Code::SwapOut,
             so,
             (&t.swap_out_warning, Some(&t.swap_out_critical)),
@@ -202,7 +220,7 @@ pub fn reasons(
     }
     if let Some(full) = psi.and_then(|p| p.full_avg10) {
         check(
-            &mut out,
+            out,
             Code::PsiFull,
             full,
             (&t.psi_warning, Some(&t.psi_critical)),
@@ -212,6 +230,11 @@ pub fn reasons(
             },
         );
     }
+}
+
+/// Swap, kernel slab and overcommit, from meminfo alone.
+fn figures_reasons(f: &Figures, t: &MemThresholds) -> Vec<Reason> {
+    let mut out = Vec::new();
     if let Some(sp) = f.swap_used_percent {
         check(
             &mut out,
@@ -258,15 +281,6 @@ pub fn reasons(
             },
         );
     }
-    if let Some(n) = rates.and_then(|r| r.oom_kills).filter(|&n| n > 0) {
-        out.push(oom_kill(
-            Code::OomKill,
-            n,
-            format!("{n} OOM kill(s)"),
-            format!("{n} process(es) killed by the OOM killer during the interval"),
-        ));
-    }
-    out.sort_by_key(|r| std::cmp::Reverse(r.status().rank()));
     out
 }
 

@@ -24,6 +24,7 @@ fn rate(v: Option<f64>) -> String {
 }
 
 impl MemReport {
+    /// The figures of `free`, the 75% rule, and swap.
     fn text_figures(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
         let f = &self.memory;
         let h = human_size;
@@ -85,6 +86,13 @@ impl MemReport {
             )?,
             None => writeln!(out, "{}     none configured", style.bold("Swap"))?,
         }
+        self.text_activity(out, style)
+    }
+
+    /// Swap and page activity, pressure, kernel memory, overcommit and OOM kills.
+    fn text_activity(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let f = &self.memory;
+        let h = human_size;
         if let Some(r) = &self.rates {
             writeln!(
                 out,

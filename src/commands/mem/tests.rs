@@ -310,3 +310,49 @@ fn every_figure_is_the_json_field_of_its_name() {
         }
     }
 }
+
+#[test]
+fn a_figure_without_a_critical_range_is_never_critical() {
+    let mut m = healthy();
+    m.swap_free = 0;
+    m.sunreclaim = 900 * MIB;
+    let r = reasons(&figures(&m), None, None, &t());
+    let codes: Vec<(Code, Status)> = r.iter().map(|r| (r.code(), r.status())).collect();
+    assert_eq!(
+        codes,
+        vec![
+            (Code::SwapUsed, Status::Warning),
+            (Code::SlabUnreclaimable, Status::Warning)
+        ]
+    );
+    assert_eq!(r[0].finding.figure, Some(100.0));
+    assert_eq!(r[0].threshold_text(), "80");
+    assert!(r[0].text().contains("warning above 80%"), "{}", r[0].text());
+    assert_eq!(r[0].short, "swap 100% used");
+}
+
+#[test]
+fn blame_prefers_the_history_leaker_and_matches_it_by_start_time() {
+    use super::judge::blame;
+    let now = vec![p(1, 400), p(2, 200)];
+    let before = vec![p(1, 300), p(2, 200)];
+    let top = consumers(&now, Some(&before), 1000 * MIB, 10);
+    // No history: one interval's evidence, the big one that grew.
+    assert_eq!(blame(None, &top, 1000 * MIB).unwrap().proc.pid, 1);
+    // The history's leaker wins, and keeps its top-list entry (growth included).
+    let leaker = p(2, 200);
+    let b = blame(Some(&leaker), &top, 1000 * MIB).unwrap();
+    assert_eq!((b.proc.pid, b.ram_percent, b.growth), (2, 20.0, Some(0)));
+    // A leaker outside the list is still the one blamed, with its share of RAM.
+    let small = p(9, 30);
+    let b = blame(Some(&small), &top, 1000 * MIB).unwrap();
+    assert_eq!((b.proc.pid, b.ram_percent, b.growth), (9, 3.0, None));
+}
+
+#[test]
+fn growth_saturates_on_absurd_kernel_figures() {
+    let mut big = p(1, 0);
+    big.rss = u64::MAX;
+    let c = consumers(&[big], Some(&[p(1, 10)]), 1000 * MIB, 1);
+    assert_eq!(c[0].growth, Some(i64::MAX - 10 * MIB as i64));
+}

@@ -304,160 +304,180 @@ pub fn plan(t: &Target, total: u64, host: &Host, ask: Sizes) -> Fence {
             .map_or(parts.len(), |i| i + 1);
         parts[..end].join("/")
     });
-    let next_argv = |high: u64, max: u64| -> Option<String> {
-        if !host.systemd || t.cmdline.is_empty() {
-            return None;
-        }
-        let props = match c.version {
-            Version::V2 => format!("-p MemoryHigh={} -p MemoryMax={}", mib(high), mib(max)),
-            Version::V1 => format!("-p MemoryLimit={}", mib(max)),
-        };
-        Some(format!(
-            "systemd-run --scope {props} -- {}",
-            quoted(&t.cmdline)
-        ))
-    };
-    if let (Some(unit), Some(unit_rel)) = (unit, unit_rel) {
-        let scope = unit.ends_with(".scope");
-        let base = t.rss.max(t.usage.unwrap_or(0));
-        let (high, max) = sizes(base, total, ask);
-        f.sized_from = base;
-        (f.memory_high, f.memory_max) = (high, max);
-        let mut argv = vec!["systemctl".to_string(), "set-property".to_string()];
-        if scope {
-            argv.push("--runtime".into());
-        }
-        argv.push(unit.clone());
-        let mut undo = argv.clone();
-        let sets = match c.version {
-            Version::V2 => {
-                argv.push(format!("MemoryHigh={}", mib(high)));
-                argv.push(format!("MemoryMax={}", mib(max)));
-                undo.push("MemoryHigh=infinity".into());
-                undo.push("MemoryMax=infinity".into());
-                vec![
-                    (join(&unit_rel, "memory.high"), high.to_string()),
-                    (join(&unit_rel, "memory.max"), max.to_string()),
-                ]
-            }
-            Version::V1 => {
-                argv.push(format!("MemoryLimit={}", mib(max)));
-                undo.push("MemoryLimit=infinity".into());
-                vec![(join(&unit_rel, "memory.limit_in_bytes"), max.to_string())]
-            }
-        };
-        f.method = if scope {
-            Method::SystemdScope
-        } else {
-            Method::SystemdUnit
-        };
-        f.note = if scope {
-            format!(
-                "applies at once to every process of {unit} (for a login session: everything \
-                 started from it), until the scope ends"
-            )
-        } else {
-            format!("applies at once to every process of {unit} and persists across restarts")
-        };
-        f.steps = vec![Step::Run { argv, sets }];
-        f.undo = vec![quoted(&undo)];
-        f.next_run = if scope { next_argv(high, max) } else { None };
-        f.unit = Some(unit);
-    } else {
-        let (high, max) = sizes(t.rss, total, ask);
-        (f.memory_high, f.memory_max) = (high, max);
-        let own = format!("{PREFIX}{}", t.pid);
-        let already = leaf == own;
-        let dir = if already { rel.clone() } else { own };
-        if c.version == Version::V2 && !c.subtree_memory && !already {
-            f.steps.push(Step::Write {
-                file: "cgroup.subtree_control".into(),
-                value: "+memory".into(),
-            });
-        }
-        if !already {
-            f.steps.push(Step::Mkdir { dir: dir.clone() });
-        }
-        let limits: Vec<(&str, u64)> = match c.version {
-            Version::V2 => vec![("memory.high", high), ("memory.max", max)],
-            Version::V1 => {
-                let mut v = vec![
-                    ("memory.soft_limit_in_bytes", high),
-                    ("memory.limit_in_bytes", max),
-                ];
-                if c.swap_accounting {
-                    // Memory plus swap: the hard limit plus what it has swapped out now, so that
-                    // it cannot grow in swap either.
-                    v.push(("memory.memsw.limit_in_bytes", round_up(max + t.swap)));
-                }
-                v
-            }
-        };
-        for (file, v) in limits {
-            f.steps.push(Step::Write {
-                file: join(&dir, file),
-                value: v.to_string(),
-            });
-        }
-        if !already {
-            f.steps.push(Step::Move {
-                pid: t.pid,
-                from: rel.clone(),
-                to: dir.clone(),
-                file: c.procs_file.into(),
-            });
-            f.undo = vec![
-                Step::Move {
-                    pid: t.pid,
-                    from: dir.clone(),
-                    to: rel.clone(),
-                    file: c.procs_file.into(),
-                }
-                .command(&c.mount),
-                Step::Rmdir { dir: dir.clone() }.command(&c.mount),
-            ];
-        } else {
-            let lift = match c.version {
-                Version::V2 => ["memory.max", "memory.high"],
-                Version::V1 => ["memory.limit_in_bytes", "memory.soft_limit_in_bytes"],
-            };
-            let unlimited = if c.version == Version::V2 {
-                "max"
-            } else {
-                "-1"
-            };
-            f.undo = lift
-                .iter()
-                .map(|file| {
-                    Step::Write {
-                        file: join(&dir, file),
-                        value: unlimited.into(),
-                    }
-                    .command(&c.mount)
-                })
-                .collect();
-        }
-        f.method = match c.version {
-            Version::V2 => Method::CgroupV2,
-            Version::V1 => Method::CgroupV1,
-        };
-        f.note = if already {
-            format!("already in its own cgroup {dir}: only the limits are set")
-        } else {
-            let v1 = if c.version == Version::V1 {
-                "; v1 has no memory.high: the soft limit applies only when the whole box is short"
-            } else {
-                ""
-            };
-            format!(
-                "moves the running process (not its existing children) into a cgroup of its \
-                 own{v1}"
-            )
-        };
-        f.next_run = next_argv(high, max);
+    match (unit, unit_rel) {
+        (Some(unit), Some(unit_rel)) => by_unit(&mut f, t, (total, host, c), unit, &unit_rel, ask),
+        _ => own_cgroup(&mut f, t, (total, host, c), &rel, leaf, ask),
     }
     f.commands = f.steps.iter().map(|s| s.command(&c.mount)).collect();
     f
+}
+
+/// How to start the command again under the same limits (`systemd-run --scope`), on systemd.
+fn next_run(t: &Target, host: &Host, c: &Controller, high: u64, max: u64) -> Option<String> {
+    if !host.systemd || t.cmdline.is_empty() {
+        return None;
+    }
+    let props = match c.version {
+        Version::V2 => format!("-p MemoryHigh={} -p MemoryMax={}", mib(high), mib(max)),
+        Version::V1 => format!("-p MemoryLimit={}", mib(max)),
+    };
+    Some(format!(
+        "systemd-run --scope {props} -- {}",
+        quoted(&t.cmdline)
+    ))
+}
+
+/// The box: RAM, host and its memory controller.
+type On<'a> = (u64, &'a Host, &'a Controller);
+
+/// A systemd unit or scope: `systemctl set-property`, sized from the whole unit's usage.
+fn by_unit(f: &mut Fence, t: &Target, on: On, unit: String, unit_rel: &str, ask: Sizes) {
+    let (total, host, c) = on;
+    let scope = unit.ends_with(".scope");
+    let base = t.rss.max(t.usage.unwrap_or(0));
+    let (high, max) = sizes(base, total, ask);
+    f.sized_from = base;
+    (f.memory_high, f.memory_max) = (high, max);
+    let mut argv = vec!["systemctl".to_string(), "set-property".to_string()];
+    if scope {
+        argv.push("--runtime".into());
+    }
+    argv.push(unit.clone());
+    let mut undo = argv.clone();
+    let sets = match c.version {
+        Version::V2 => {
+            argv.push(format!("MemoryHigh={}", mib(high)));
+            argv.push(format!("MemoryMax={}", mib(max)));
+            undo.push("MemoryHigh=infinity".into());
+            undo.push("MemoryMax=infinity".into());
+            vec![
+                (join(unit_rel, "memory.high"), high.to_string()),
+                (join(unit_rel, "memory.max"), max.to_string()),
+            ]
+        }
+        Version::V1 => {
+            argv.push(format!("MemoryLimit={}", mib(max)));
+            undo.push("MemoryLimit=infinity".into());
+            vec![(join(unit_rel, "memory.limit_in_bytes"), max.to_string())]
+        }
+    };
+    f.method = if scope {
+        Method::SystemdScope
+    } else {
+        Method::SystemdUnit
+    };
+    f.note = if scope {
+        format!(
+            "applies at once to every process of {unit} (for a login session: everything \
+             started from it), until the scope ends"
+        )
+    } else {
+        format!("applies at once to every process of {unit} and persists across restarts")
+    };
+    f.steps = vec![Step::Run { argv, sets }];
+    f.undo = vec![quoted(&undo)];
+    f.next_run = if scope {
+        next_run(t, host, c, high, max)
+    } else {
+        None
+    };
+    f.unit = Some(unit);
+}
+
+/// Any other process: a cgroup of its own (`toolkit-fence-PID`) with the limits, then the move.
+fn own_cgroup(f: &mut Fence, t: &Target, on: On, rel: &str, leaf: &str, ask: Sizes) {
+    let (total, host, c) = on;
+    let (high, max) = sizes(t.rss, total, ask);
+    (f.memory_high, f.memory_max) = (high, max);
+    let own = format!("{PREFIX}{}", t.pid);
+    let already = leaf == own;
+    let dir = if already { rel.to_string() } else { own };
+    if c.version == Version::V2 && !c.subtree_memory && !already {
+        f.steps.push(Step::Write {
+            file: "cgroup.subtree_control".into(),
+            value: "+memory".into(),
+        });
+    }
+    if !already {
+        f.steps.push(Step::Mkdir { dir: dir.clone() });
+    }
+    let limits: Vec<(&str, u64)> = match c.version {
+        Version::V2 => vec![("memory.high", high), ("memory.max", max)],
+        Version::V1 => {
+            let mut v = vec![
+                ("memory.soft_limit_in_bytes", high),
+                ("memory.limit_in_bytes", max),
+            ];
+            if c.swap_accounting {
+                // Memory plus swap: the hard limit plus what it has swapped out now, so that
+                // it cannot grow in swap either.
+                v.push(("memory.memsw.limit_in_bytes", round_up(max + t.swap)));
+            }
+            v
+        }
+    };
+    for (file, v) in limits {
+        f.steps.push(Step::Write {
+            file: join(&dir, file),
+            value: v.to_string(),
+        });
+    }
+    if !already {
+        f.steps.push(Step::Move {
+            pid: t.pid,
+            from: rel.to_string(),
+            to: dir.clone(),
+            file: c.procs_file.into(),
+        });
+        f.undo = vec![
+            Step::Move {
+                pid: t.pid,
+                from: dir.clone(),
+                to: rel.to_string(),
+                file: c.procs_file.into(),
+            }
+            .command(&c.mount),
+            Step::Rmdir { dir: dir.clone() }.command(&c.mount),
+        ];
+    } else {
+        let lift = match c.version {
+            Version::V2 => ["memory.max", "memory.high"],
+            Version::V1 => ["memory.limit_in_bytes", "memory.soft_limit_in_bytes"],
+        };
+        let unlimited = if c.version == Version::V2 {
+            "max"
+        } else {
+            "-1"
+        };
+        f.undo = lift
+            .iter()
+            .map(|file| {
+                Step::Write {
+                    file: join(&dir, file),
+                    value: unlimited.into(),
+                }
+                .command(&c.mount)
+            })
+            .collect();
+    }
+    f.method = match c.version {
+        Version::V2 => Method::CgroupV2,
+        Version::V1 => Method::CgroupV1,
+    };
+    f.note = if already {
+        format!("already in its own cgroup {dir}: only the limits are set")
+    } else {
+        let v1 = if c.version == Version::V1 {
+            "; v1 has no memory.high: the soft limit applies only when the whole box is short"
+        } else {
+            ""
+        };
+        format!(
+            "moves the running process (not its existing children) into a cgroup of its \
+             own{v1}"
+        )
+    };
+    f.next_run = next_run(t, host, c, high, max);
 }
 
 /// No memory controller: cap the address space of the running process instead.
