@@ -230,3 +230,34 @@ fn lost_and_quarantined_control_files() {
         .stdout_has("anomalies: 1 df without qf (5 B), 1 lost Qf, 1 quarantined hf")
         .stdout_has("quarantined by sendmail: suspected spam");
 }
+
+/// An NIS compat line (`+`, `+@netgroup`, `-user`) in etc/passwd used to reject the whole file: every
+/// site lost its admin and the scan went UNKNOWN. Now compat lines are passed over and a malformed
+/// line is one counted, named, non-blinding skip; the sites keep their admins and the fix stays
+/// possible.
+#[test]
+fn nis_compat_and_malformed_passwd_lines_do_not_reject_the_file() {
+    let s = fakeroot();
+    let passwd = std::fs::read_to_string(s.join("etc/passwd")).unwrap();
+    let lines = passwd.lines().count();
+    let odd = format!("{passwd}+@sysadmins\n-baduser\nbroken line without colons\n+::::::\n");
+    s.write("etc/passwd", odd);
+    let group = std::fs::read_to_string(s.join("etc/group")).unwrap();
+    s.write("etc/group", format!("# local groups\n{group}+:::\n"));
+    let j = s.run(&["mqueue", "scan", "--json"]).status(0).json();
+    assert_eq!(j["status"], "OK");
+    assert_eq!(j["skipped"]["count"], 1);
+    assert_eq!(j["skipped"]["unreadable"], 0);
+    let bad = j["skipped"]["first"][0]["path"].as_str().unwrap();
+    assert!(
+        bad.ends_with(&format!("/etc/passwd:{}", lines + 3)),
+        "{bad}"
+    );
+    let site1 = queue(&j, "site1");
+    assert_eq!(site1["site"]["admin"], "admin1");
+    assert_eq!(site1["site"]["uid"], 501);
+    assert!(site1["site"]["refused"].is_null(), "{site1}");
+    s.run(&["mqueue", "fix", "--site", "site1", "--dry-run"])
+        .status(0)
+        .stdout_has("would change");
+}
