@@ -257,12 +257,12 @@ mod tests {
     }
 
     fn users() -> UserDb {
-        let mut m = uzers::mock::MockUsers::with_current_uid(0);
-        m.add_user(uzers::User::new(0, "root", 0));
-        m.add_group(uzers::Group::new(0, "root"));
-        m.add_group(uzers::Group::new(12, "mail"));
-        m.add_group(uzers::Group::new(501, "admin1"));
-        UserDb::Files(m)
+        let mut m = UserDb::empty();
+        m.add_user(crate::readers::users::User::new(0, "root", 0));
+        m.add_group(crate::readers::users::Group::new(0, "root"));
+        m.add_group(crate::readers::users::Group::new(12, "mail"));
+        m.add_group(crate::readers::users::Group::new(501, "admin1"));
+        m
     }
 
     fn sites(root: &Root) -> SiteDb {
@@ -302,7 +302,13 @@ mod tests {
         Scanned {
             target: t,
             found: Found::Queue(Box::new(scan)),
-            default_user: default_user.map(|v| (v.to_string(), "etc/sendmail.cf".to_string())),
+            default_user: default_user.map(|v| {
+                crate::readers::sendmail_cf::resolve(
+                    v.to_string(),
+                    "etc/sendmail.cf".into(),
+                    &users(),
+                )
+            }),
             skips: Skips::default(),
         }
     }
