@@ -53,9 +53,16 @@ mod tests {
 
     #[test]
     fn procfs_core_truncated_stat_does_not_escape() {
-        use procfs_core::FromRead;
-        // ')' as the last byte makes procfs-core slice past the end.
-        let r = guarded(|| procfs_core::process::Stat::from_read(&b"(x)"[..]));
-        assert!(r.is_err() || r.unwrap().is_err());
+        use procfs_core::{process::Stat, FromRead};
+        // ')' as the last byte makes procfs-core slice past the end. Unguarded it panics (else this
+        // input no longer tests the guard and another must be found)...
+        let unguarded = std::panic::catch_unwind(|| Stat::from_read(&b"(x)"[..]));
+        assert!(
+            unguarded.is_err(),
+            "procfs-core no longer panics on this input"
+        );
+        // ...and guarded, the panic comes back as an error carrying its message.
+        let e = guarded(|| Stat::from_read(&b"(x)"[..])).expect_err("the guard caught the panic");
+        assert!(e.starts_with("parser failed: "), "{e}");
     }
 }
