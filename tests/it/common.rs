@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -155,18 +156,21 @@ impl Scenario {
 
     /// `fixtures/fakeroot` as `fixtures/build-fakeroot.sh` lays it out: with the owners, setgid bits,
     /// sparse sizes and times of `fixtures/fakeroot.manifest` that git cannot hold (run as root).
+    /// The script runs once per test binary (`Template::FakeRoot`); each test gets a `cp -a` copy.
     pub fn built_fakeroot() -> Scenario {
+        Scenario::from_template(Template::FakeRoot)
+    }
+
+    /// `fixtures/build-fakeroot.sh --runaway`: site1's queue grown to the real case (2,074 copies of
+    /// one 38 MiB message, sparse), built once per test binary and copied.
+    pub fn built_runaway() -> Scenario {
+        Scenario::from_template(Template::Runaway)
+    }
+
+    /// A `cp -a` copy of a fake root built once per test binary.
+    pub fn from_template(t: Template) -> Scenario {
         let s = Scenario::empty();
-        let out = Command::new("bash")
-            .arg(manifest_dir().join("fixtures/build-fakeroot.sh"))
-            .arg(s.path())
-            .output()
-            .expect("run build-fakeroot.sh");
-        assert!(
-            out.status.success(),
-            "build-fakeroot.sh failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        t.copy_to(s.path());
         s
     }
 
@@ -174,17 +178,7 @@ impl Scenario {
     /// than building another one.
     pub fn clone_tree(&self) -> Scenario {
         let s = Scenario::empty();
-        let out = Command::new("cp")
-            .arg("-a")
-            .arg(self.path().join("."))
-            .arg(s.path())
-            .output()
-            .expect("run cp -a");
-        assert!(
-            out.status.success(),
-            "cp -a failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        cp_a(self.path(), s.path());
         s
     }
 
@@ -225,6 +219,183 @@ impl Scenario {
         cmd.arg("--root").arg(self.path()).args(args);
         run_cmd(&mut cmd)
     }
+}
+
+/// `cp -a FROM/. TO`: owners, modes (setgid), sparse files, symlinks and times kept, and TO itself
+/// given FROM's mode, owner and times.
+pub fn cp_a(from: &Path, to: &Path) {
+    let out = Command::new("cp")
+        .arg("-a")
+        .arg(from.join("."))
+        .arg(to)
+        .output()
+        .expect("run cp -a");
+    assert!(
+        out.status.success(),
+        "cp -a {} {} failed: {}",
+        from.display(),
+        to.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A fake root that a script builds: built once per test binary into a template directory (the first
+/// test that asks builds it; the others wait for it), then copied for each test with `cp -a`, which
+/// keeps what the build gave it (owners, setgid bits, sparse files, times, and the Postfix queue ids
+/// that are inode numbers). Building the runaway queue costs seconds; a copy a fraction of that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    /// `fixtures/build-fakeroot.sh DEST`.
+    FakeRoot,
+    /// `fixtures/build-fakeroot.sh --runaway DEST`.
+    Runaway,
+    /// `fixtures/mta/gen-runaway.py DEST exim 300` beside a cPanel-style user map (jdoe, uid 1001,
+    /// owns example.com): 300 copies of one 38 MiB message in Exim's spool.
+    Exim,
+    /// The same for Postfix, with the inode part of each queue id made stable (see `stable_postfix_ids`).
+    Postfix,
+}
+
+const TEMPLATES: [Template; 4] = [
+    Template::FakeRoot,
+    Template::Runaway,
+    Template::Exim,
+    Template::Postfix,
+];
+
+impl Template {
+    fn name(self) -> &'static str {
+        match self {
+            Template::FakeRoot => "fakeroot",
+            Template::Runaway => "runaway",
+            Template::Exim => "exim",
+            Template::Postfix => "postfix",
+        }
+    }
+
+    /// The built template (built on first use). Never handed to a test: tests get copies.
+    fn path(self) -> &'static Path {
+        static BUILT: [OnceLock<PathBuf>; 4] = [const { OnceLock::new() }; 4];
+        let i = TEMPLATES.iter().position(|&t| t == self).unwrap();
+        BUILT[i].get_or_init(|| {
+            let dir = templates_dir().join(self.name());
+            self.build(&dir);
+            dir
+        })
+    }
+
+    /// Copies the template into `dest` (an existing, empty directory).
+    pub fn copy_to(self, dest: &Path) {
+        cp_a(self.path(), dest);
+    }
+
+    fn build(self, dir: &Path) {
+        match self {
+            Template::FakeRoot | Template::Runaway => {
+                let mut cmd = Command::new("bash");
+                cmd.arg(manifest_dir().join("fixtures/build-fakeroot.sh"));
+                if self == Template::Runaway {
+                    cmd.arg("--runaway");
+                }
+                must_succeed(cmd.arg(dir), "build-fakeroot.sh");
+            }
+            Template::Exim | Template::Postfix => {
+                std::fs::create_dir_all(dir.join("etc")).unwrap();
+                std::fs::write(
+                    dir.join("etc/passwd"),
+                    "root:x:0:0::/root:/bin/sh\njdoe:x:1001:1001::/home/jdoe:/bin/sh\n",
+                )
+                .unwrap();
+                std::fs::write(dir.join("etc/group"), "root:x:0:\njdoe:x:1001:\n").unwrap();
+                std::fs::write(dir.join("etc/userdomains"), "example.com: jdoe\n").unwrap();
+                let mut cmd = Command::new("python3");
+                cmd.arg(manifest_dir().join("fixtures/mta/gen-runaway.py"))
+                    .arg(dir)
+                    .args([self.name(), "300"]);
+                must_succeed(&mut cmd, "gen-runaway.py");
+                if self == Template::Postfix {
+                    stable_postfix_ids(&dir.join("var/spool/postfix"));
+                }
+            }
+        }
+    }
+}
+
+/// Postfix names a queue file by its arrival's microseconds (5 hex digits) and its inode number, and
+/// gen-runaway.py does the same, so the ids (which the reports list) change with every build. Here
+/// each queue file (and its defer log) is renamed to the id it would have had with inode
+/// 0x5B4000 + N, N its rank by the microseconds part: the ids stay as long and as Postfix-like as the
+/// real ones and are the same on every machine. The reader takes the id from the name only.
+fn stable_postfix_ids(spool: &Path) {
+    let mut ids: Vec<(String, PathBuf)> = Vec::new();
+    for sub in std::fs::read_dir(spool.join("deferred")).unwrap() {
+        let sub = sub.unwrap().path();
+        for f in std::fs::read_dir(&sub).unwrap() {
+            let f = f.unwrap();
+            ids.push((f.file_name().into_string().unwrap(), sub.clone()));
+        }
+    }
+    ids.sort();
+    for (n, (id, sub)) in ids.iter().enumerate() {
+        let stable = format!("{}{:X}", &id[..5], 0x5B4000 + n);
+        let hash = &stable[..1];
+        assert_eq!(&id[..1], hash, "the hashed subdirectory stays the same");
+        std::fs::rename(sub.join(id), sub.join(&stable)).unwrap();
+        let log = spool.join("defer").join(hash);
+        std::fs::rename(log.join(id), log.join(&stable)).unwrap();
+    }
+}
+
+#[track_caller]
+fn must_succeed(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("run {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// This test binary's directory of templates: `target/tmp/templates/PID-START` (START: the process's
+/// start time in clock ticks after boot, so a reused pid, or the same pid in another PID namespace,
+/// is not taken for this process). Removed when the binary exits (an `atexit` handler: libtest ends
+/// with `exit`, whether tests passed or failed); those of binaries that were killed are removed by
+/// the next run.
+fn templates_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("templates");
+        std::fs::create_dir_all(&base).unwrap();
+        for e in std::fs::read_dir(&base).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let alive = name
+                .split_once('-')
+                .and_then(|(pid, start)| Some((pid.parse::<u32>().ok()?, start.to_string())))
+                .is_some_and(|(pid, start)| start_ticks(pid).is_some_and(|s| s == start));
+            if !alive {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let me = std::process::id();
+        let dir = base.join(format!("{me}-{}", start_ticks(me).expect("own /proc stat")));
+        std::fs::create_dir_all(&dir).unwrap();
+        extern "C" fn remove_templates() {
+            if let Some(dir) = DIR.get() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        // SAFETY: registers a function without arguments that only removes a directory.
+        unsafe { libc::atexit(remove_templates) };
+        dir
+    })
+}
+
+/// Field 22 of `/proc/PID/stat` (start time, clock ticks after boot), `None` when PID is not running.
+fn start_ticks(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    after_comm.split_whitespace().nth(19).map(str::to_string)
 }
 
 pub fn copy_tree(from: &Path, to: &Path) {

@@ -4,7 +4,7 @@
 //! site (through its domain or adminN link, or another site's tree), through a symlink, owned by
 //! someone else, or leaving the root is refused before anything is touched.
 
-use crate::common::{manifest_dir, purge_snapshot, purge_snapshot_diff, PurgeMeta, Scenario};
+use crate::common::{purge_snapshot, purge_snapshot_diff, PurgeMeta, Scenario};
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -321,18 +321,7 @@ fn next(seed: &mut u64) -> u64 {
 
 #[test]
 fn random_sigkills_on_the_runaway_queue_never_leave_a_split_message() {
-    let s = Scenario::empty();
-    let out = Command::new("bash")
-        .arg(manifest_dir().join("fixtures/build-fakeroot.sh"))
-        .arg("--runaway")
-        .arg(s.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let s = Scenario::built_runaway();
     let big = oversized(&s);
     assert_eq!(big.len(), 2074);
     let before = queue_files(&s);

@@ -22,7 +22,7 @@
 //! line (exactly, else the output line sharing the longest prefix with it); the first piece stays at
 //! the start and the last at the end unless a cut stands there. Review the diff.
 
-use crate::common::manifest_dir;
+use crate::common::{manifest_dir, Template};
 use std::path::Path;
 use std::process::Command;
 
@@ -182,17 +182,12 @@ fn new_dir() -> tempfile::TempDir {
 
 fn build(runaway: bool) -> tempfile::TempDir {
     let dir = new_dir();
-    let mut cmd = Command::new("bash");
-    cmd.arg(manifest_dir().join("fixtures/build-fakeroot.sh"));
-    if runaway {
-        cmd.arg("--runaway");
-    }
-    let out = cmd.arg(dir.path()).output().expect("run build-fakeroot.sh");
-    assert!(
-        out.status.success(),
-        "build-fakeroot.sh failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let template = if runaway {
+        Template::Runaway
+    } else {
+        Template::FakeRoot
+    };
+    template.copy_to(dir.path());
     dir
 }
 

@@ -112,10 +112,20 @@ fn an_empty_pressure_or_vmstat_file_is_a_note_like_a_missing_one() {
             "{file}: {notes}"
         );
         assert_eq!(j["status"], "CRITICAL", "{file}: the rest is still judged");
-        // A missing one reads the same way.
+        // A missing one reads the same way: a note naming it, and the rest still judged.
         s.remove(file);
         let out = s.run(&["mem", "verdict", "--json"]);
         assert_ne!(out.status, 3, "{file} missing: {}", out.stderr);
+        let j = out.json();
+        let notes = j["not_judged"].to_string();
+        assert!(
+            notes.contains(file.trim_start_matches("proc/")),
+            "{file} missing: {notes}"
+        );
+        assert_eq!(
+            j["status"], "CRITICAL",
+            "{file} missing: the rest is still judged"
+        );
     }
 }
 

@@ -7,7 +7,7 @@
 //! command word). Such a line is never broken, so it can be copied and pasted whole. Nor is a line
 //! that is one word alone (its trimmed text has no space: a path or an address longer than a line).
 
-use crate::common::{copy_tree, manifest_dir, Scenario};
+use crate::common::{copy_tree, manifest_dir, Scenario, Template};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use unicode_width::UnicodeWidthStr;
@@ -157,16 +157,7 @@ impl Widest {
 fn host() -> (tempfile::TempDir, PathBuf) {
     let base = tempfile::tempdir().unwrap();
     let root = long_dir(base.path());
-    let out = Command::new("bash")
-        .arg(manifest_dir().join("fixtures/build-fakeroot.sh"))
-        .arg(&root)
-        .output()
-        .expect("run build-fakeroot.sh");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Template::FakeRoot.copy_to(&root);
     // A 60-character domain for site1, and a hard link that fix must refuse.
     assert_eq!(DOMAIN.len(), 60);
     replace_in(
