@@ -648,3 +648,43 @@ fn read_image(
     }
     Ok(img)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The listing's stat stands in for a second one: a file that grew or shrank since is still
+    /// read whole, one longer than the cap is read to the cap and said to be longer, and a symlink
+    /// is never followed.
+    #[test]
+    fn listed_files_are_read_whole_as_they_are_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = std::fs::File::open(dir.path()).unwrap();
+        let f = dir.path().join("m-H");
+        std::fs::write(&f, b"abc").unwrap();
+        let listed = stat_at(&d, OsStr::new("m-H")).unwrap();
+        assert_eq!(
+            read_listed(&d, OsStr::new("m-H"), &listed, 64).unwrap(),
+            (b"abc".to_vec(), false)
+        );
+        std::fs::write(&f, b"abcdefgh").unwrap();
+        assert_eq!(
+            read_listed(&d, OsStr::new("m-H"), &listed, 64).unwrap(),
+            (b"abcdefgh".to_vec(), false),
+            "grown since the listing"
+        );
+        assert_eq!(
+            read_listed(&d, OsStr::new("m-H"), &listed, 5).unwrap(),
+            (b"abcde".to_vec(), true),
+            "grown past the cap"
+        );
+        std::fs::write(&f, b"a").unwrap();
+        assert_eq!(
+            read_listed(&d, OsStr::new("m-H"), &listed, 64).unwrap(),
+            (b"a".to_vec(), false),
+            "shrunk since the listing"
+        );
+        std::os::unix::fs::symlink(&f, dir.path().join("l-H")).unwrap();
+        assert!(read_listed(&d, OsStr::new("l-H"), &listed, 64).is_err());
+    }
+}
