@@ -125,67 +125,75 @@ pub fn inspect(fs: &Cgroupfs, s: &Step, explicit: bool) -> Inspect {
                 }
             }
         }
-        Step::Run { argv, sets } => {
-            if sets.is_empty() {
-                // prlimit: nothing to read back; it is applied every time (it is idempotent).
-                let mut inverse_argv = argv.clone();
-                if let Some(last) = inverse_argv.last_mut() {
-                    *last = "--as=unlimited".into();
-                }
-                return Inspect {
-                    needed: true,
-                    note: String::new(),
-                    inverse: Some(Step::Run {
-                        argv: inverse_argv,
-                        sets: Vec::new(),
-                    }),
-                };
-            }
-            let cur: Vec<Option<String>> = sets.iter().map(|(f, _)| fs.read(f)).collect();
-            let all_same = sets
-                .iter()
-                .zip(&cur)
-                .all(|((_, want), c)| c.as_deref().is_some_and(|c| same(c, want)));
-            if all_same {
-                return ok("");
-            }
-            if !explicit
-                && cur
-                    .iter()
-                    .all(|c| c.as_deref().is_some_and(|c| !unlimited(c)))
-            {
-                let shown: Vec<String> = cur.iter().flatten().cloned().collect();
-                return ok(&format!(
-                    "already limited to {} (--high/--max change it)",
-                    shown.join(" / ")
-                ));
-            }
-            // The same command with the values there were before (`max` is `infinity`).
-            let keep = argv
-                .iter()
-                .take_while(|a| !a.contains('='))
-                .cloned()
-                .collect::<Vec<_>>();
-            let mut inverse_argv = keep;
-            let mut inverse_sets = Vec::new();
-            for (((file, _), prev), arg) in sets
-                .iter()
-                .zip(&cur)
-                .zip(argv.iter().filter(|a| a.contains('=')))
-            {
-                let prev = prev.clone().unwrap_or_else(|| "max".into());
-                let key = arg.split('=').next().unwrap_or_default();
-                inverse_argv.push(format!("{key}={}", property(&prev)));
-                inverse_sets.push((file.clone(), prev));
-            }
-            Inspect {
-                needed: true,
-                note: String::new(),
-                inverse: Some(Step::Run {
-                    argv: inverse_argv,
-                    sets: inverse_sets,
-                }),
-            }
+        Step::Run { argv, sets } => run(fs, argv, sets, explicit),
+    }
+}
+
+/// A `systemctl set-property` (the cgroup files it sets are read back) or a `prlimit`.
+fn run(fs: &Cgroupfs, argv: &[String], sets: &[(String, String)], explicit: bool) -> Inspect {
+    let ok = |note: &str| Inspect {
+        needed: false,
+        note: note.into(),
+        inverse: None,
+    };
+    if sets.is_empty() {
+        // prlimit: nothing to read back; it is applied every time (it is idempotent).
+        let mut inverse_argv = argv.to_vec();
+        if let Some(last) = inverse_argv.last_mut() {
+            *last = "--as=unlimited".into();
         }
+        return Inspect {
+            needed: true,
+            note: String::new(),
+            inverse: Some(Step::Run {
+                argv: inverse_argv,
+                sets: Vec::new(),
+            }),
+        };
+    }
+    let cur: Vec<Option<String>> = sets.iter().map(|(f, _)| fs.read(f)).collect();
+    let all_same = sets
+        .iter()
+        .zip(&cur)
+        .all(|((_, want), c)| c.as_deref().is_some_and(|c| same(c, want)));
+    if all_same {
+        return ok("");
+    }
+    if !explicit
+        && cur
+            .iter()
+            .all(|c| c.as_deref().is_some_and(|c| !unlimited(c)))
+    {
+        let shown: Vec<String> = cur.iter().flatten().cloned().collect();
+        return ok(&format!(
+            "already limited to {} (--high/--max change it)",
+            shown.join(" / ")
+        ));
+    }
+    // The same command with the values there were before (`max` is `infinity`).
+    let keep = argv
+        .iter()
+        .take_while(|a| !a.contains('='))
+        .cloned()
+        .collect::<Vec<_>>();
+    let mut inverse_argv = keep;
+    let mut inverse_sets = Vec::new();
+    for (((file, _), prev), arg) in sets
+        .iter()
+        .zip(&cur)
+        .zip(argv.iter().filter(|a| a.contains('=')))
+    {
+        let prev = prev.clone().unwrap_or_else(|| "max".into());
+        let key = arg.split('=').next().unwrap_or_default();
+        inverse_argv.push(format!("{key}={}", property(&prev)));
+        inverse_sets.push((file.clone(), prev));
+    }
+    Inspect {
+        needed: true,
+        note: String::new(),
+        inverse: Some(Step::Run {
+            argv: inverse_argv,
+            sets: inverse_sets,
+        }),
     }
 }
