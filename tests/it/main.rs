@@ -22,6 +22,7 @@ mod mqueue_m4;
 mod mqueue_purge;
 mod mqueue_purge_safety;
 mod mta;
+mod plan_applied;
 mod readme;
 mod sendmail_m4;
 mod usability;
