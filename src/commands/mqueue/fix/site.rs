@@ -238,17 +238,20 @@ impl Planner<'_> {
         }
         if !warnings.is_empty() {
             let step = match &mut first {
-                Part::Fixed(s) => &mut s[0],
+                Part::Fixed(s) => s.first_mut(),
                 Part::Meta { step, warn, .. } => {
+                    // Applying it gives a new note (the reason if it fails): the warnings follow it.
                     *warn = Some(warnings.join("; "));
-                    step
+                    Some(step)
                 }
-                _ => unreachable!("a queue directory step is a metadata change"),
+                Part::Pair { .. } | Part::Queued { .. } => None,
             };
-            if !step.note.is_empty() {
-                warnings.insert(0, step.note.clone());
+            if let Some(step) = step {
+                if !step.note.is_empty() {
+                    warnings.insert(0, step.note.clone());
+                }
+                step.note = warnings.join("; ");
             }
-            step.note = warnings.join("; ");
         }
         let mut parts = vec![first];
         for sub in QUEUE_SUBDIRS {
