@@ -284,3 +284,22 @@ fn a_queued_message_rewritten_after_the_purge_plan_is_left_whole_in_the_queue() 
         );
     }
 }
+
+#[test]
+fn a_planned_name_that_is_not_utf8_is_applied_to_that_very_file() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let s = Scenario::built_fakeroot();
+    let smrsh = s.join(&format!("{FST}/etc/smrsh"));
+    let odd = smrsh.join(std::ffi::OsStr::from_bytes(b"prog\xff"));
+    // Its lossy spelling names another file (planned too): a lookup by that spelling would find the
+    // wrong file, and the step would be refused or change the other one.
+    let lossy = smrsh.join("prog\u{fffd}");
+    std::fs::write(&odd, "#!/bin/sh\n").unwrap();
+    std::fs::write(&lossy, "#!/bin/sh\n").unwrap();
+    std::os::unix::fs::lchown(&lossy, Some(0), Some(0)).unwrap();
+    let out = s.run(&["mqueue", "fix", "--site", "example.com", "--yes", "--json"]);
+    out.status(0);
+    let m = odd.symlink_metadata().unwrap();
+    assert_eq!((m.uid(), m.gid()), (501, 501), "{}", out.stdout);
+}
