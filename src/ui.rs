@@ -7,8 +7,7 @@ use crate::render::sanitize::printable;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::Duration;
 
-/// A spinner or bar that exists only when it can be seen. Lines printed through it go to stderr
-/// whether or not it is visible (indicatif's own `println` prints nothing when hidden).
+/// A spinner or bar that exists only when it can be seen.
 pub struct Progress {
     bar: Option<ProgressBar>,
 }
@@ -45,14 +44,6 @@ impl Progress {
     pub fn inc(&self, n: u64) {
         if let Some(b) = &self.bar {
             b.inc(n);
-        }
-    }
-
-    /// Prints a line on stderr without tearing the bar.
-    pub fn eprintln(&self, line: &str) {
-        match &self.bar {
-            Some(b) => b.suspend(|| eprintln!("{}", printable(line))),
-            None => eprintln!("{}", printable(line)),
         }
     }
 

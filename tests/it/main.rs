@@ -24,6 +24,7 @@ mod mqueue_purge;
 mod mqueue_purge_safety;
 mod mta;
 mod outputs;
+mod plan_applied;
 mod readme;
 mod sendmail_m4;
 mod usability;

@@ -4,7 +4,8 @@
 //! is offered.
 
 use super::judge::{plural, Options, Remedy, ZombiesReport};
-use super::plan::{zombie_now, Outcome, Step, StepKind};
+use super::plan::{word, zombie_now, Outcome, Step, StepKind};
+use crate::act::show_plan;
 use crate::context::Context;
 use crate::error::Result;
 use crate::render::sanitize::{printable, Guard};
@@ -29,6 +30,7 @@ pub struct Action {
     pub comm: String,
     pub action: StepKind,
     pub command: String,
+    #[serde(serialize_with = "super::plan::serialize_outcome")]
     pub outcome: Outcome,
     pub detail: String,
     pub zombies_before: usize,
@@ -47,18 +49,80 @@ pub struct ActReport {
     pub after: Option<ZombiesReport>,
 }
 
+/// How the run tells what it does, decided once from the format: the text report is written as
+/// the stages go (each stage's plan before it is asked for, what it did after it); any other format
+/// gets each plan on stderr and one document at the end.
+enum Narration {
+    Text,
+    Document(Format),
+}
+
+impl Narration {
+    fn for_format(format: Format) -> Narration {
+        match format {
+            Format::Text => Narration::Text,
+            f => Narration::Document(f),
+        }
+    }
+
+    fn begin(&self, out: &mut dyn Write, before: &ZombiesReport, style: &Style) -> io::Result<()> {
+        if let Narration::Text = self {
+            before.text(out, style)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    fn plan(
+        &self,
+        out: &mut dyn Write,
+        style: &Style,
+        title: &str,
+        lines: &[String],
+    ) -> io::Result<()> {
+        let lines: Vec<String> = lines.iter().map(|l| printable(l)).collect();
+        match self {
+            Narration::Text => show_plan(out, style, title, &lines),
+            Narration::Document(_) => {
+                show_plan(&mut io::stderr(), &Style { color: false }, title, &lines)
+            }
+        }
+    }
+
+    fn stage(
+        &self,
+        out: &mut dyn Write,
+        heading: Option<&str>,
+        style: &Style,
+        done: &[Action],
+    ) -> io::Result<()> {
+        if let Narration::Text = self {
+            if let Some(h) = heading {
+                writeln!(out, "{}", style.bold(h))?;
+            }
+            write_actions(out, done)?;
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    fn end(&self, out: &mut dyn Write, report: &ActReport, style: &Style) -> io::Result<()> {
+        match self {
+            Narration::Text => report.write_end(out),
+            Narration::Document(f) => emit(report, *f, style, out),
+        }
+    }
+}
+
 pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) -> Result<Status> {
     let approval = Approval::decide(ctx)?;
     let stdout = io::stdout();
     let mut out = Guard::for_format(io::BufWriter::new(stdout.lock()), ctx.format, &ctx.style);
-    let text = ctx.format == Format::Text;
+    let narration = Narration::for_format(ctx.format);
     let live = ctx.root.is_live();
-    if text {
-        before
-            .text(&mut out, &ctx.style)
-            .map_err(crate::error::Error::Output)?;
-        writeln!(out).map_err(crate::error::Error::Output)?;
-    }
+    narration
+        .begin(&mut out, &before, &ctx.style)
+        .map_err(crate::error::Error::Output)?;
     let kinds = if restart {
         &StepKind::ALL[..]
     } else {
@@ -68,6 +132,7 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
     let mut actions = Vec::new();
     let mut stage = 0;
     for &kind in kinds {
+        // The stage's plan, computed once from the last reading: shown, confirmed, applied.
         let steps: Vec<Step> = current
             .parents
             .iter()
@@ -79,10 +144,14 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         stage += 1;
         let lines: Vec<String> = steps.iter().flat_map(Step::describe).collect();
         let title = format!("Step {stage}: {}", kind.title());
-        show_plan(&mut out, text, &ctx.style, &title, &lines)
+        narration
+            .plan(&mut out, &ctx.style, &title, &lines)
             .map_err(crate::error::Error::Output)?;
         let go = !kind.gentle()
             || approval.confirm(&format!("{}: {} parent(s)?", kind.title(), steps.len()))?;
+        if go && approval != Approval::DryRun {
+            crate::act::pause_after_confirm();
+        }
         let mut done = Vec::new();
         for step in &steps {
             let (outcome, detail) = if approval == Approval::DryRun {
@@ -106,26 +175,25 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
                 remaining: Vec::new(),
             });
         }
-        if done.iter().any(|a| a.outcome == Outcome::Done) {
+        if done.iter().any(|a| a.outcome == Outcome::Changed) {
             settle(ctx, &steps, &done, kind);
             for (a, step) in done.iter_mut().zip(&steps) {
-                if a.outcome == Outcome::Done {
+                if a.outcome == Outcome::Changed {
                     tally(ctx, a, step);
                 }
             }
             current = super::scan(ctx, opts)?;
         }
-        if text {
-            write_actions(&mut out, &done).map_err(crate::error::Error::Output)?;
-            writeln!(out).map_err(crate::error::Error::Output)?;
-        }
+        narration
+            .stage(&mut out, None, &ctx.style, &done)
+            .map_err(crate::error::Error::Output)?;
         actions.extend(done);
     }
     let skipped = not_offered(&current, &actions, restart);
-    if text && !skipped.is_empty() {
-        writeln!(out, "{}", ctx.style.bold("Not offered")).map_err(crate::error::Error::Output)?;
-        write_actions(&mut out, &skipped).map_err(crate::error::Error::Output)?;
-        writeln!(out).map_err(crate::error::Error::Output)?;
+    if !skipped.is_empty() {
+        narration
+            .stage(&mut out, Some("Not offered"), &ctx.style, &skipped)
+            .map_err(crate::error::Error::Output)?;
     }
     actions.extend(skipped);
     let after = if live && !ctx.dry_run {
@@ -142,13 +210,9 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         actions,
         after,
     };
-    if text {
-        report
-            .write_end(&mut out)
-            .map_err(crate::error::Error::Output)?;
-    } else {
-        emit(&report, ctx.format, &ctx.style, &mut out).map_err(crate::error::Error::Output)?;
-    }
+    narration
+        .end(&mut out, &report, &ctx.style)
+        .map_err(crate::error::Error::Output)?;
     out.flush().map_err(crate::error::Error::Output)?;
     Ok(status)
 }
@@ -194,7 +258,7 @@ fn not_offered(current: &ZombiesReport, actions: &[Action], restart: bool) -> Ve
                     StepKind::Nudge
                 },
                 command: format!("(parent {} {})", p.comm, p.pid),
-                outcome: Outcome::Skipped,
+                outcome: Outcome::Refused,
                 detail,
                 zombies_before: p.zombie_count,
                 zombies_cleared: 0,
@@ -204,35 +268,13 @@ fn not_offered(current: &ZombiesReport, actions: &[Action], restart: bool) -> Ve
         .collect()
 }
 
-fn show_plan(
-    out: &mut dyn Write,
-    text: bool,
-    style: &Style,
-    title: &str,
-    lines: &[String],
-) -> io::Result<()> {
-    if text {
-        writeln!(out, "{}", style.bold(&printable(title)))?;
-        for l in lines {
-            writeln!(out, "  {}", printable(l))?;
-        }
-        out.flush()
-    } else {
-        eprintln!("{}", printable(title));
-        for l in lines {
-            eprintln!("  {}", printable(l));
-        }
-        Ok(())
-    }
-}
-
 /// Waits until the zombies of the steps that were done are gone, or the stage's time is up.
 fn settle(ctx: &Context, steps: &[Step], done: &[Action], kind: StepKind) {
     let start = Instant::now();
     let watched: Vec<_> = steps
         .iter()
         .zip(done)
-        .filter(|(_, a)| a.outcome == Outcome::Done)
+        .filter(|(_, a)| a.outcome == Outcome::Changed)
         .flat_map(|(s, _)| &s.zombies)
         .collect();
     while start.elapsed() < kind.settle() {
@@ -276,18 +318,16 @@ fn fix_status(actions: &[Action]) -> Status {
             .sum::<usize>()
             >= a.zombies_before
     };
-    Status::worst_of(actions.iter().map(|a| match a.outcome {
-        Outcome::Done | Outcome::WouldDo => Status::Ok,
-        Outcome::NoEffect if all_cleared(a) => Status::Ok,
-        Outcome::Declined | Outcome::Skipped | Outcome::NoEffect => Status::Warning,
-        Outcome::Failed => Status::Critical,
+    crate::act::status_of(actions.iter().map(|a| match a.outcome {
+        Outcome::NoEffect if all_cleared(a) => Outcome::Changed,
+        o => o,
     }))
 }
 
 fn write_actions(out: &mut dyn Write, actions: &[Action]) -> io::Result<()> {
     for a in actions {
         let mut detail = a.detail.clone();
-        if matches!(a.outcome, Outcome::Done | Outcome::NoEffect) {
+        if matches!(a.outcome, Outcome::Changed | Outcome::NoEffect) {
             detail.push_str(&format!(
                 "; {} of {} cleared",
                 a.zombies_cleared,
@@ -310,13 +350,13 @@ fn write_actions(out: &mut dyn Write, actions: &[Action]) -> io::Result<()> {
             let body = format!("{command} {detail}");
             for (i, l) in crate::render::text::wrap(&body, 66, 0).iter().enumerate() {
                 if i == 0 {
-                    writeln!(out, "  {:<9} {l}", a.outcome.word())?;
+                    writeln!(out, "  {:<9} {l}", word(a.outcome))?;
                 } else {
                     writeln!(out, "            {l}")?;
                 }
             }
         } else {
-            writeln!(out, "  {:<9} {command}", a.outcome.word())?;
+            writeln!(out, "  {:<9} {command}", word(a.outcome))?;
             for l in crate::render::text::wrap(&detail, 66, 0) {
                 writeln!(out, "            {l}")?;
             }
@@ -353,7 +393,7 @@ impl Report for ActReport {
         let done = self
             .actions
             .iter()
-            .filter(|a| a.outcome == Outcome::Done)
+            .filter(|a| a.outcome == Outcome::Changed)
             .count();
         let cleared: usize = self.actions.iter().map(|a| a.zombies_cleared).sum();
         let now = self

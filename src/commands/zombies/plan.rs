@@ -8,6 +8,7 @@
 //! SIGCHLD; under a fake root nothing is signalled and nothing is run.
 
 use super::judge::{plural, Clears, Parent, Remedy, Zombie};
+pub use crate::act::Outcome;
 use crate::context::Context;
 use crate::readers::proc::read_stat;
 use crate::ui::Approval;
@@ -15,28 +16,22 @@ use nix::sys::signal::Signal;
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Done,
-    WouldDo,
-    Declined,
-    Skipped,
-    NoEffect,
-    Failed,
+/// The zombie steps' words for the shared outcomes (`act::Outcome`): in the text and, snake_cased,
+/// in the JSON.
+pub fn word(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Changed => "done",
+        Outcome::WouldChange => "would do",
+        Outcome::Declined => "declined",
+        Outcome::Refused => "skipped",
+        Outcome::NoEffect => "no effect",
+        Outcome::Failed => "FAILED",
+        Outcome::Ok => "ok",
+    }
 }
 
-impl Outcome {
-    pub fn word(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::WouldDo => "would do",
-            Outcome::Declined => "declined",
-            Outcome::Skipped => "skipped",
-            Outcome::NoEffect => "no effect",
-            Outcome::Failed => "FAILED",
-        }
-    }
+pub fn serialize_outcome<S: serde::Serializer>(o: &Outcome, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&word(*o).to_ascii_lowercase().replace(' ', "_"))
 }
 
 /// The kinds of step, gentlest first: the order in which their stages run.
@@ -154,7 +149,7 @@ impl Step {
 
     pub fn apply(&self, ctx: &Context, approval: Approval) -> (Outcome, String) {
         if approval == Approval::DryRun {
-            return (Outcome::WouldDo, "dry run: nothing done".into());
+            return (Outcome::WouldChange, "dry run: nothing done".into());
         }
         if !ctx.root.is_live() {
             let what = if self.kind == StepKind::Restart {
@@ -162,7 +157,7 @@ impl Step {
             } else {
                 "fake root: nothing is signalled"
             };
-            return (Outcome::WouldDo, what.into());
+            return (Outcome::WouldChange, what.into());
         }
         let result = match self.kind {
             StepKind::Continue => self.signal(ctx, Signal::SIGCONT).map(|()| "sent".into()),
@@ -171,7 +166,7 @@ impl Step {
             StepKind::Restart => self.run(),
         };
         match result {
-            Ok(detail) => (Outcome::Done, detail),
+            Ok(detail) => (Outcome::Changed, detail),
             Err(e) => e,
         }
     }
@@ -181,7 +176,7 @@ impl Step {
         match (read_stat(&ctx.root.proc(), self.pid), self.starttime) {
             (Ok(stat), Some(start)) if stat.starttime == start => Ok(stat.state != 'Z'),
             (Ok(_), _) => Err((
-                Outcome::Skipped,
+                Outcome::Refused,
                 "pid was reused by another process since the scan".into(),
             )),
             (Err(_), _) => Ok(false),
@@ -191,12 +186,12 @@ impl Step {
     fn signal(&self, ctx: &Context, sig: Signal) -> Result<(), (Outcome, String)> {
         if self.pid <= 1 && sig != Signal::SIGCHLD {
             return Err((
-                Outcome::Skipped,
+                Outcome::Refused,
                 "PID 1 is never sent anything but SIGCHLD".into(),
             ));
         }
         if !self.alive(ctx)? {
-            return Err((Outcome::Skipped, "the parent exited since the scan".into()));
+            return Err((Outcome::Refused, "the parent exited since the scan".into()));
         }
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid), sig)
             .map_err(|e| (Outcome::Failed, format!("kill: {e}")))
@@ -231,7 +226,7 @@ impl Step {
 
     fn run(&self) -> Result<String, (Outcome, String)> {
         let Some((program, args)) = self.argv.split_first() else {
-            return Err((Outcome::Skipped, "no restart command".into()));
+            return Err((Outcome::Refused, "no restart command".into()));
         };
         match std::process::Command::new(program).args(args).output() {
             Ok(o) if o.status.success() => Ok("restarted".into()),

@@ -7,6 +7,8 @@ mod plan;
 mod read;
 mod render;
 mod site;
+#[cfg(test)]
+mod tests;
 
 use crate::act::Outcome;
 use crate::cli::{MqueueFixArgs, QueueOwner};

@@ -181,3 +181,23 @@ pub fn parent(fst: &Dir, rel: &str) -> Result<Option<Dir>, SafeError> {
     }
     fst.subdir(parent).map(Some)
 }
+
+/// Snapshots made of plain values, for the planner's tests.
+#[cfg(test)]
+impl Snapshot {
+    pub fn with_entry(mut self, rel: &str, seen: Seen) -> Snapshot {
+        self.entries.insert(PathBuf::from(rel), seen);
+        self
+    }
+
+    pub fn with_listing(mut self, rel: &str, listing: Listing) -> Snapshot {
+        self.listings.insert(PathBuf::from(rel), listing);
+        self
+    }
+
+    pub fn with_text(mut self, rel: &str, text: &str) -> Snapshot {
+        self.texts
+            .insert(PathBuf::from(rel), Ok(Some(text.as_bytes().to_vec())));
+        self
+    }
+}

@@ -3,7 +3,7 @@
 //! to the site's `fst` directory.
 
 use super::plan::{plan_meta, reason, set_group_batch, Names, Owner, SetMeta, Step};
-use super::read::{parent, Listing, Snapshot};
+use super::read::{Listing, Snapshot};
 use crate::act::Outcome;
 use crate::safeops::journal::Journal;
 use crate::safeops::{Dir, Kind, SafeError};
@@ -236,17 +236,20 @@ impl Planner<'_> {
         }
         if !warnings.is_empty() {
             let step = match &mut first {
-                Part::Fixed(s) => &mut s[0],
+                Part::Fixed(s) => s.first_mut(),
                 Part::Meta { step, warn, .. } => {
+                    // Applying it gives a new note (the reason if it fails): the warnings follow it.
                     *warn = Some(warnings.join("; "));
-                    step
+                    Some(step)
                 }
-                _ => unreachable!("a queue directory step is a metadata change"),
+                Part::Pair { .. } | Part::Queued { .. } => None,
             };
-            if !step.note.is_empty() {
-                warnings.insert(0, step.note.clone());
+            if let Some(step) = step {
+                if !step.note.is_empty() {
+                    warnings.insert(0, step.note.clone());
+                }
+                step.note = warnings.join("; ");
             }
-            step.note = warnings.join("; ");
         }
         let mut parts = vec![first];
         for sub in QUEUE_SUBDIRS {
@@ -418,10 +421,15 @@ pub struct Applier<'a> {
 
 impl Applier<'_> {
     fn set_meta(&mut self, planned: &Step, set: &SetMeta) -> Step {
-        let rel = set.path.to_string_lossy();
-        let parent = match parent(self.fst, &rel) {
-            Ok(p) => p,
-            Err(e) => return planned.became(Outcome::of(&e), reason(&e)),
+        // The exact bytes of the planned path, never its lossy spelling (a name that is not UTF-8
+        // must find the file planned, and no other).
+        let dir_rel = set.path.parent().unwrap_or(Path::new(""));
+        let parent = match dir_rel.as_os_str().is_empty() {
+            true => None,
+            false => match self.fst.subdir(dir_rel) {
+                Ok(d) => Some(d),
+                Err(e) => return planned.became(Outcome::of(&e), reason(&e)),
+            },
         };
         let dir = parent.as_ref().unwrap_or(self.fst);
         let name = set.path.file_name().unwrap_or(OsStr::new(""));

@@ -2,6 +2,7 @@
 //! xf together), never one sendmail holds locked; by default into a quarantine outside the site tree,
 //! so nothing is lost. Shown as a plan, confirmed, applied through the safe operations.
 
+use crate::act;
 use crate::cli::MqueuePurgeArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -9,7 +10,7 @@ use crate::readers::mqueue::qf;
 use crate::readers::sites::{discover, Site};
 use crate::readers::users::UserDb;
 use crate::render::sanitize::{decode, printable};
-use crate::safeops::{Dir, SafeError};
+use crate::safeops::{Dir, Meta, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
 use crate::units::human_size;
@@ -39,6 +40,31 @@ pub enum Outcome {
     /// Locked by sendmail, or a file of it is a symlink: left alone.
     Skipped,
     Failed,
+}
+
+impl Outcome {
+    /// The shared outcome of what was (or would be) done to a message: the purge's words for it.
+    pub fn effect(self, dry_run: bool) -> act::Outcome {
+        match self {
+            Outcome::WouldPurge | Outcome::WouldHold if dry_run => act::Outcome::WouldChange,
+            Outcome::WouldPurge | Outcome::WouldHold => act::Outcome::Declined,
+            Outcome::Quarantined | Outcome::Deleted | Outcome::Held => act::Outcome::Changed,
+            Outcome::Skipped => act::Outcome::Refused,
+            Outcome::Failed => act::Outcome::Failed,
+        }
+    }
+}
+
+/// The status of a purge, by the rule every fixing command shares (`act::status_of`): a failed
+/// message or recovery is critical; a skipped or declined message, a message of an interrupted run
+/// left locked, or journal entries a dry run left to recover, a warning.
+pub(super) fn status_of(sites: &[SitePurge], dry_run: bool) -> Status {
+    act::status_of(sites.iter().flat_map(|s| {
+        let messages = s.messages.iter().map(move |m| m.outcome.effect(dry_run));
+        let recovered = s.recovered.iter().map(|r| r.outcome.effect());
+        let pending = (s.pending > 0).then_some(act::Outcome::Refused);
+        messages.chain(recovered).chain(pending)
+    }))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -110,34 +136,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
     for site in sites {
         out.push(purge_site(ctx, args, site, now, approval, &quarantine_rel)?);
     }
-    let recovered = |o: pending::Recovery| {
-        out.iter()
-            .flat_map(|s| &s.recovered)
-            .any(|r| r.outcome == o)
-    };
-    let failed = recovered(pending::Recovery::Failed)
-        || out
-            .iter()
-            .flat_map(|s| &s.messages)
-            .any(|m| m.outcome == Outcome::Failed);
-    let skipped = recovered(pending::Recovery::Locked)
-        || out.iter().any(|s| s.pending > 0)
-        || out
-            .iter()
-            .flat_map(|s| &s.messages)
-            .any(|m| m.outcome == Outcome::Skipped);
-    let declined = !ctx.dry_run
-        && out
-            .iter()
-            .flat_map(|s| &s.messages)
-            .any(|m| m.outcome == Outcome::WouldPurge);
-    let status = if failed {
-        Status::Critical
-    } else if skipped || declined {
-        Status::Warning
-    } else {
-        Status::Ok
-    };
+    let status = status_of(&out, ctx.dry_run);
     let report = PurgeReport {
         status,
         dry_run: ctx.dry_run,
@@ -148,7 +147,8 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
     super::super::output(ctx, &report)
 }
 
-/// One candidate message: its id and the names of its files, per directory.
+/// One candidate message: its id and the names of its files, per directory, with its qf and df as
+/// they were when planned.
 struct Candidate {
     id: String,
     /// (subdirectory relative to the queue dir, or "", file name)
@@ -157,6 +157,37 @@ struct Candidate {
     age: Option<u64>,
     sender: Option<String>,
     subject: Option<String>,
+    /// The qf and df when the plan was made: a message whose files changed since (sendmail ran it,
+    /// rewrote it, or someone swapped a file) is left alone.
+    seen: [Option<Meta>; 2],
+}
+
+impl Candidate {
+    fn shown(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .map(|(d, n)| {
+                if d.is_empty() {
+                    decode(n.as_bytes())
+                } else {
+                    format!("{d}/{}", decode(n.as_bytes()))
+                }
+            })
+            .collect()
+    }
+
+    fn entry(&self, outcome: Outcome, detail: &str) -> Purged {
+        Purged {
+            id: self.id.clone(),
+            size: self.size,
+            age: self.age,
+            sender: self.sender.clone(),
+            subject: self.subject.clone(),
+            files: self.shown(),
+            outcome,
+            detail: detail.to_string(),
+        }
+    }
 }
 
 pub(super) fn sender_matches(sender: Option<&str>, want: &str) -> bool {
@@ -177,6 +208,8 @@ pub(super) fn sender_matches(sender: Option<&str>, want: &str) -> bool {
     }
 }
 
+/// One site: recover what an interrupted run left, read and select the messages (the plan), show
+/// and confirm it, then apply it batch by batch, journaled.
 fn purge_site(
     ctx: &Context,
     args: &MqueuePurgeArgs,
@@ -193,22 +226,7 @@ fn purge_site(
         pending: 0,
         messages: Vec::new(),
     };
-    let queue = Dir::open_trusted(&site.fst()).and_then(|f| f.subdir(Path::new(QUEUE)));
-    let queue = match queue {
-        Ok(q) => q,
-        Err(e) => return Err(Error::Refused(format!("{}: {e}", site.name))),
-    };
-    // sendmail's split layout keeps qf, df and xf files in subdirectories of the same names.
-    let subs = QUEUE_SUBDIRS
-        .into_iter()
-        .filter_map(|name| match queue.entry(OsStr::new(name)) {
-            Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::Dir => {
-                e.open_dir().ok().map(|d| (name.to_string(), d))
-            }
-            _ => None,
-        })
-        .collect();
-    let q = QueueDirs { queue, subs };
+    let q = open_queue(site)?;
     let journal = if approval == Approval::DryRun {
         report.pending = pending::left_behind(ctx.root.path(), &site.name);
         None
@@ -224,6 +242,68 @@ fn purge_site(
         })?;
         Some(j)
     };
+    let candidates = select(&q, args, now)?;
+    let Some(mut journal) = journal.filter(|_| !candidates.is_empty()) else {
+        let why = if ctx.dry_run { "dry run" } else { "" };
+        report.messages = candidates
+            .iter()
+            .map(|c| c.entry(Outcome::WouldPurge, why))
+            .collect();
+        return Ok(report);
+    };
+    if !confirm(approval, site, args, &candidates)? {
+        report.messages = candidates
+            .iter()
+            .map(|c| c.entry(Outcome::WouldPurge, "declined"))
+            .collect();
+        return Ok(report);
+    }
+    act::pause_after_confirm();
+    let (quarantine, run_rel) = if args.delete {
+        (None, None)
+    } else {
+        let stamp = crate::units::utc_stamp(now.unwrap_or(0));
+        let dir = quarantine::open(ctx.root.path(), quarantine_rel, true)
+            .and_then(|base| {
+                let base = base.expect("made when missing");
+                quarantine::run_dir(&base, &site.name, &stamp)
+            })
+            .map_err(|e| Error::Refused(format!("quarantine: {e}")))?;
+        let run_rel = quarantine_rel.join(&site.name).join(&stamp);
+        report.quarantine = Some(ctx.root.display(&ctx.root.join(&run_rel)));
+        (Some(dir), Some(run_rel))
+    };
+    let dest = Dest {
+        dir: quarantine.as_ref(),
+        rel: run_rel.as_deref(),
+    };
+    report.messages = apply(&q, &mut journal, &candidates, &dest)
+        .map_err(|e| Error::Refused(format!("{}: purge journal: {e}", site.name)))?;
+    Ok(report)
+}
+
+/// The site's queue directory, and sendmail's qf/df/xf subdirectories when it has them.
+fn open_queue(site: &Site) -> Result<QueueDirs> {
+    let queue = Dir::open_trusted(&site.fst()).and_then(|f| f.subdir(Path::new(QUEUE)));
+    let queue = match queue {
+        Ok(q) => q,
+        Err(e) => return Err(Error::Refused(format!("{}: {e}", site.name))),
+    };
+    // sendmail's split layout keeps qf, df and xf files in subdirectories of the same names.
+    let subs = QUEUE_SUBDIRS
+        .into_iter()
+        .filter_map(|name| match queue.entry(OsStr::new(name)) {
+            Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::Dir => {
+                e.open_dir().ok().map(|d| (name.to_string(), d))
+            }
+            _ => None,
+        })
+        .collect();
+    Ok(QueueDirs { queue, subs })
+}
+
+/// The plan: the queued messages the options select (`--min`, `--older`, `--sender`), biggest first.
+fn select(q: &QueueDirs, args: &MqueuePurgeArgs, now: Option<u64>) -> Result<Vec<Candidate>> {
     let qdir = q.dir("qf");
     let names = qdir.names().map_err(|e| Error::Refused(e.to_string()))?;
     let mut candidates = Vec::new();
@@ -236,10 +316,11 @@ fn purge_site(
         let id = decode(raw_id);
         let companion = |kind: &[u8]| OsString::from_vec([kind, raw_id].concat());
         let df_name = companion(b"df");
-        let size = match q.dir("df").entry(&df_name) {
-            Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::File => e.meta.size,
-            _ => 0,
+        let df = match q.dir("df").entry(&df_name) {
+            Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::File => Some(e.meta),
+            _ => None,
         };
+        let size = df.map_or(0, |m| m.size);
         if size < args.min.0 {
             continue;
         }
@@ -263,6 +344,7 @@ fn purge_site(
                 continue;
             }
         }
+        let qf = qdir.entry(&name).ok().flatten().map(|e| e.meta);
         let mut files = vec![
             (q.sub("qf").to_string(), name.clone()),
             (q.sub("df").to_string(), df_name),
@@ -278,94 +360,72 @@ fn purge_site(
             age,
             sender,
             subject: control.as_ref().and_then(|c| c.subject.clone()),
+            seen: [qf, df],
         });
     }
     candidates.sort_by(|a, b| b.size.cmp(&a.size).then(a.id.cmp(&b.id)));
-    let shown = |c: &Candidate| -> Vec<String> {
-        c.files
-            .iter()
-            .map(|(d, n)| {
-                if d.is_empty() {
-                    decode(n.as_bytes())
-                } else {
-                    format!("{d}/{}", decode(n.as_bytes()))
-                }
-            })
-            .collect()
-    };
-    let entry = |c: &Candidate, outcome: Outcome, detail: &str| Purged {
-        id: c.id.clone(),
-        size: c.size,
-        age: c.age,
-        sender: c.sender.clone(),
-        subject: c.subject.clone(),
-        files: shown(c),
-        outcome,
-        detail: detail.to_string(),
-    };
-    let Some(mut journal) = journal.filter(|_| !candidates.is_empty()) else {
-        report.messages = candidates
-            .iter()
-            .map(|c| {
-                entry(
-                    c,
-                    Outcome::WouldPurge,
-                    if ctx.dry_run { "dry run" } else { "" },
-                )
-            })
-            .collect();
-        return Ok(report);
-    };
+    Ok(candidates)
+}
+
+/// Shows the plan (when asking) and asks for it.
+fn confirm(
+    approval: Approval,
+    site: &Site,
+    args: &MqueuePurgeArgs,
+    candidates: &[Candidate],
+) -> Result<bool> {
     let total: u64 = candidates.iter().map(|c| c.size).sum();
     let verb = if args.delete { "Delete" } else { "Quarantine" };
     if approval == Approval::Ask {
-        eprintln!(
+        let title = format!(
             "Plan for {}: {} {} message(s), {}",
-            printable(&site.label()),
+            site.label(),
             verb.to_lowercase(),
             candidates.len(),
             human_size(total)
         );
-        for c in candidates.iter().take(10) {
-            eprintln!(
-                "  {}  {}  {}",
-                printable(&c.id),
-                human_size(c.size),
-                c.sender.as_deref().map(printable).unwrap_or_default()
-            );
-        }
+        let lines: Vec<String> = candidates
+            .iter()
+            .take(10)
+            .map(|c| {
+                format!(
+                    "{}  {}  {}",
+                    printable(&c.id),
+                    human_size(c.size),
+                    c.sender.as_deref().map(printable).unwrap_or_default()
+                )
+            })
+            .collect();
+        let plain = crate::render::Style { color: false };
+        let _ = act::show_plan(&mut std::io::stderr(), &plain, &title, &lines);
     }
-    if !approval.confirm(&format!(
+    approval.confirm(&format!(
         "{verb} {} message(s) ({}) of {}?",
         candidates.len(),
         human_size(total),
         site.label()
-    ))? {
-        report.messages = candidates
-            .iter()
-            .map(|c| entry(c, Outcome::WouldPurge, "declined"))
-            .collect();
-        return Ok(report);
-    }
-    let (quarantine, run_rel) = if args.delete {
-        (None, None)
-    } else {
-        let stamp = crate::units::utc_stamp(now.unwrap_or(0));
-        let dir = quarantine::open(ctx.root.path(), quarantine_rel, true)
-            .and_then(|base| {
-                let base = base.expect("made when missing");
-                quarantine::run_dir(&base, &site.name, &stamp)
-            })
-            .map_err(|e| Error::Refused(format!("quarantine: {e}")))?;
-        let run_rel = quarantine_rel.join(&site.name).join(&stamp);
-        report.quarantine = Some(ctx.root.display(&ctx.root.join(&run_rel)));
-        (Some(dir), Some(run_rel))
-    };
+    ))
+}
+
+/// Where the messages go: the run's quarantine directory (and its path under the root, for the
+/// journal), or nowhere with --delete.
+struct Dest<'a> {
+    dir: Option<&'a Dir>,
+    rel: Option<&'a Path>,
+}
+
+/// Applies the plan a journaled batch at a time: each batch's entry is written before any of its
+/// messages is touched, and removed once all their moves are on disk.
+fn apply(
+    q: &QueueDirs,
+    journal: &mut PurgeJournal,
+    candidates: &[Candidate],
+    dest: &Dest,
+) -> std::result::Result<Vec<Purged>, SafeError> {
+    let mut messages = Vec::with_capacity(candidates.len());
     for batch in candidates.chunks(pending::BATCH) {
         let entry_name = journal.begin(&pending::Batch {
-            quarantine: run_rel
-                .as_ref()
-                .map(|r| r.as_os_str().as_encoded_bytes().to_vec()),
+            quarantine: dest.rel.map(|r| r.as_os_str().as_encoded_bytes().to_vec()),
             messages: batch
                 .iter()
                 .map(|c| pending::msg(&c.id, &c.files))
@@ -375,36 +435,25 @@ fn purge_site(
             Ok(n) => n,
             Err(e) => {
                 let why = format!("not journaled, not touched: {e}");
-                report
-                    .messages
-                    .extend(batch.iter().map(|c| entry(c, Outcome::Failed, &why)));
+                messages.extend(batch.iter().map(|c| c.entry(Outcome::Failed, &why)));
                 continue;
             }
         };
         let mut whole = true;
         for c in batch {
-            let (outcome, detail) = purge_one(&q, c, quarantine.as_ref());
+            let (outcome, detail) = purge_one(q, c, dest.dir);
             whole &= outcome != Outcome::Failed;
-            report.messages.push(entry(c, outcome, &detail));
+            messages.push(c.entry(outcome, &detail));
         }
         // Every move of the batch on disk before its entry goes. A failed message may be half-moved
         // (its put-back failed too): the entry stays, and the next run makes it whole.
-        let synced = quarantine
-            .as_ref()
-            .map_or(Ok(()), |d| d.sync(OsStr::new(".")))
-            .and_then(|_| q.sync())
-            .and_then(|_| {
-                if whole {
-                    journal.end(&entry_name)
-                } else {
-                    Ok(())
-                }
-            });
-        if let Err(e) = synced {
-            return Err(Error::Refused(format!("{}: purge journal: {e}", site.name)));
+        dest.dir.map_or(Ok(()), |d| d.sync(OsStr::new(".")))?;
+        q.sync()?;
+        if whole {
+            journal.end(&entry_name)?;
         }
     }
-    Ok(report)
+    Ok(messages)
 }
 
 /// Moves (or deletes) one whole message: the qf first, under sendmail's lock, so sendmail never sees a
@@ -419,6 +468,31 @@ fn purge_one(q: &QueueDirs, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome
         Err(e @ SafeError::Failed { .. }) => return (Outcome::Failed, e.to_string()),
         Err(e) => return (Outcome::Skipped, e.to_string()),
     };
+    // Under the lock, the message must still be the one planned (its qf and df as they were).
+    let (_, dfname) = &c.files[1];
+    let now = [
+        qdir.entry(qname).ok().flatten().map(|e| e.meta),
+        q.dir(&c.files[1].0)
+            .entry(dfname)
+            .ok()
+            .flatten()
+            .map(|e| e.meta),
+    ];
+    for (planned, now) in c.seen.iter().zip(&now) {
+        let changed = match (planned, now) {
+            (Some(p), Some(n)) => act::unchanged(p, n),
+            (None, None) => None,
+            (Some(_), None) => Some("vanished".to_string()),
+            (None, Some(_)) => Some("appeared".to_string()),
+        };
+        if let Some(what) = changed {
+            lock.release();
+            return (
+                Outcome::Skipped,
+                format!("changed since the plan was made ({what}): left alone"),
+            );
+        }
+    }
     for (sub, name) in &c.files[1..] {
         if let Ok(Some(e)) = q.dir(sub).entry(name) {
             if e.meta.kind != crate::safeops::Kind::File {

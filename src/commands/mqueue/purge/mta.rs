@@ -266,17 +266,7 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
             s.messages.push(p);
         }
     }
-    let all = || sites.iter().flat_map(|s| &s.messages);
-    let status = if all().any(|m| m.outcome == Outcome::Failed) {
-        Status::Critical
-    } else if all().any(|m| m.outcome == Outcome::Skipped)
-        || (!ctx.dry_run
-            && all().any(|m| matches!(m.outcome, Outcome::WouldPurge | Outcome::WouldHold)))
-    {
-        Status::Warning
-    } else {
-        Status::Ok
-    };
+    let status = super::status_of(&sites, ctx.dry_run);
     let report = PurgeReport {
         status,
         dry_run: ctx.dry_run,

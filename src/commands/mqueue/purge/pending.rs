@@ -100,6 +100,19 @@ pub enum Recovery {
     Failed,
 }
 
+impl Recovery {
+    /// The shared outcome of a recovery (`act::Outcome`), for the run's status.
+    pub fn effect(self) -> crate::act::Outcome {
+        use crate::act::Outcome;
+        match self {
+            Recovery::Whole => Outcome::Ok,
+            Recovery::Completed | Recovery::RolledBack => Outcome::Changed,
+            Recovery::Locked => Outcome::Refused,
+            Recovery::Failed => Outcome::Failed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Recovered {
     pub id: String,
