@@ -2,10 +2,9 @@
 //! the `Test` builder: `UPDATE_EXPECTED=1 cargo test --test it outputs` rewrites tests/it/expected/.
 //! These pin the output while the code under it is refactored (issue 15).
 //!
-//! Left out on purpose: `zombies` on fixtures/mem/php-pool and fixtures/mem/fence/*, whose process
-//! files lack the fields `zombies` needs: it lists them as skipped in the order the directory is read,
-//! which differs between filesystems (tmpfs and ext4 give different orders), so no expected file can
-//! hold it on every machine. The applying commands (fix, purge and reap without --dry-run) write
+//! `zombies` on fixtures/mem/php-pool and fixtures/mem/fence/*, whose process files lack the fields
+//! `zombies` needs, lists them as skipped in pid order (the proc reader sorts the directory, whose
+//! order differs between filesystems), and is UNKNOWN: not one process could be parsed. The applying commands (fix, purge and reap without --dry-run) write
 //! times of the wall clock into their journals and are covered by their own tests.
 
 use crate::common::manifest_dir;
@@ -791,4 +790,64 @@ fn every_expected_file_belongs_to_a_case() {
         orphans.is_empty(),
         "expected files no test uses: {orphans:?}"
     );
+}
+
+#[test]
+fn zombies_mem_php_pool() {
+    Test::new()
+        .fixture("mem/php-pool")
+        .args(["zombies"])
+        .stdout_file("zombies-mem-php-pool.txt")
+        .status(3)
+        .run();
+}
+
+#[test]
+fn zombies_fence_none() {
+    Test::new()
+        .fixture("mem/fence/none")
+        .args(["zombies"])
+        .stdout_file("zombies-fence-none.txt")
+        .status(3)
+        .run();
+}
+
+#[test]
+fn zombies_fence_v1() {
+    Test::new()
+        .fixture("mem/fence/v1")
+        .args(["zombies"])
+        .stdout_file("zombies-fence-v1.txt")
+        .status(3)
+        .run();
+}
+
+#[test]
+fn zombies_fence_v2_bare() {
+    Test::new()
+        .fixture("mem/fence/v2-bare")
+        .args(["zombies"])
+        .stdout_file("zombies-fence-v2-bare.txt")
+        .status(3)
+        .run();
+}
+
+#[test]
+fn zombies_fence_v2_scope() {
+    Test::new()
+        .fixture("mem/fence/v2-scope")
+        .args(["zombies"])
+        .stdout_file("zombies-fence-v2-scope.txt")
+        .status(3)
+        .run();
+}
+
+#[test]
+fn zombies_fence_v2_unit() {
+    Test::new()
+        .fixture("mem/fence/v2-unit")
+        .args(["zombies"])
+        .stdout_file("zombies-fence-v2-unit.txt")
+        .status(3)
+        .run();
 }

@@ -62,6 +62,15 @@ pub fn scan(ctx: &Context, opts: &Options) -> Result<ZombiesReport> {
     if let Some(why) = crate::readers::hidepid::hidden_from_reader(&ctx.root) {
         report.skipped.add_unreadable_shown("/proc", &why);
     }
+    // Damaged process files are reported, not blinding; but when not one process could be parsed,
+    // "no zombies" would be said of nothing.
+    if table.procs.is_empty() && report.skipped.count > 0 {
+        let why = format!(
+            "none of its {} processes could be parsed",
+            report.skipped.count
+        );
+        report.skipped.add_unreadable_shown("/proc", &why);
+    }
     report.status = report.status.when_blind(report.skipped.blind());
     Ok(report)
 }

@@ -56,7 +56,7 @@ impl Skips {
     }
 }
 
-/// The pids under a `proc` directory (the root's, or a fake root's earlier snapshot).
+/// The pids under a `proc` directory (the root's, or a fake root's earlier snapshot), in pid order.
 pub fn list_pids(proc_dir: &Path) -> Result<Vec<i32>> {
     let entries = std::fs::read_dir(proc_dir).map_err(|e| Error::io(proc_dir, e))?;
     let mut pids = Vec::new();
@@ -72,6 +72,9 @@ pub fn list_pids(proc_dir: &Path) -> Result<Vec<i32>> {
             }
         }
     }
+    // In pid order, as ps lists them: what is skipped is then reported in the same order whatever
+    // order the filesystem returns the entries in.
+    pids.sort_unstable();
     Ok(pids)
 }
 
