@@ -12,6 +12,8 @@
 
 use super::quarantine;
 use crate::safeops::{Dir, Kind, SafeError};
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -123,6 +125,8 @@ pub struct Recovered {
 pub struct PurgeJournal {
     dir: Dir,
     seq: u32,
+    /// Released when the journal is dropped.
+    _lock: Flock<std::os::fd::OwnedFd>,
 }
 
 impl PurgeJournal {
@@ -134,16 +138,35 @@ impl PurgeJournal {
         for part in JOURNALS.split('/').chain([site]) {
             dir = dir.ensure_dir(OsStr::new(part), 0o700)?;
         }
-        use std::os::fd::{AsFd, AsRawFd};
-        // SAFETY: flock on a descriptor the Dir owns for as long as the journal lives.
-        if unsafe { libc::flock(dir.as_fd().as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            return Err(SafeError::Refused {
+        // The lock is held by a second descriptor of the same open directory, for as long as the
+        // journal lives (flock belongs to the open file, which both descriptors share).
+        let locked = std::os::fd::AsFd::as_fd(&dir)
+            .try_clone_to_owned()
+            .map_err(|e| SafeError::Failed {
                 path: dir.path().display().to_string(),
-                reason: "another mqueue purge of this site is running (its journal is locked)"
-                    .into(),
-            });
-        }
-        Ok(PurgeJournal { dir, seq: 0 })
+                errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            })?;
+        let lock = match Flock::lock(locked, FlockArg::LockExclusiveNonblock) {
+            Ok(l) => l,
+            Err((_, Errno::EWOULDBLOCK)) => {
+                return Err(SafeError::Refused {
+                    path: dir.path().display().to_string(),
+                    reason: "another mqueue purge of this site is running (its journal is locked)"
+                        .into(),
+                })
+            }
+            Err((_, errno)) => {
+                return Err(SafeError::Failed {
+                    path: dir.path().display().to_string(),
+                    errno,
+                })
+            }
+        };
+        Ok(PurgeJournal {
+            dir,
+            seq: 0,
+            _lock: lock,
+        })
     }
 
     /// Writes a batch's entry (exclusively, synced) before any of it is touched.
