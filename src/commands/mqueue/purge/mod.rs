@@ -242,7 +242,12 @@ fn purge_site(
         })?;
         Some(j)
     };
-    let candidates = select(&q, args, now)?;
+    let wanted = Wanted {
+        min: args.min.0,
+        older: args.older.map(|o| o.secs()),
+        sender: args.sender.as_deref(),
+    };
+    let candidates = plan(read_queue(&q, wanted.min)?, &wanted, now);
     let Some(mut journal) = journal.filter(|_| !candidates.is_empty()) else {
         let why = if ctx.dry_run { "dry run" } else { "" };
         report.messages = candidates
@@ -303,17 +308,18 @@ fn open_queue(site: &Site) -> Result<QueueDirs> {
 }
 
 /// The plan: the queued messages the options select (`--min`, `--older`, `--sender`), biggest first.
-fn select(q: &QueueDirs, args: &MqueuePurgeArgs, now: Option<u64>) -> Result<Vec<Candidate>> {
+/// Reads the site's queue once: each message whose data is at least `min` bytes (the smaller ones are
+/// never candidates, so their qf files are not read), with its files as they are now.
+fn read_queue(q: &QueueDirs, min: u64) -> Result<Vec<Queued>> {
     let qdir = q.dir("qf");
     let names = qdir.names().map_err(|e| Error::Refused(e.to_string()))?;
-    let mut candidates = Vec::new();
+    let mut queued = Vec::new();
     for name in names {
         // The names of the companion files come from the qf name's bytes, never from a lossy
         // decoding (which would map different names to one, and name a file that is not the pair).
         let Some(raw_id) = name.as_bytes().strip_prefix(b"qf") else {
             continue;
         };
-        let id = decode(raw_id);
         let companion = |kind: &[u8]| OsString::from_vec([kind, raw_id].concat());
         let df_name = companion(b"df");
         let df = match q.dir("df").entry(&df_name) {
@@ -321,29 +327,10 @@ fn select(q: &QueueDirs, args: &MqueuePurgeArgs, now: Option<u64>) -> Result<Vec
             _ => None,
         };
         let size = df.map_or(0, |m| m.size);
-        if size < args.min.0 {
+        if size < min {
             continue;
         }
-        let control = match qdir.read(&name) {
-            Ok(b) => Some(qf::parse(&b)),
-            Err(_) => None,
-        };
-        let created = control.as_ref().and_then(|c| c.created);
-        let age = match (now, created) {
-            (Some(n), Some(c)) => Some(n.saturating_sub(c)),
-            _ => None,
-        };
-        if let Some(older) = args.older {
-            if age.is_none_or(|a| a < older.secs()) {
-                continue;
-            }
-        }
-        let sender = control.as_ref().and_then(|c| c.sender.clone());
-        if let Some(want) = &args.sender {
-            if !sender_matches(sender.as_deref(), want) {
-                continue;
-            }
-        }
+        let control = qdir.read(&name).ok().map(|b| qf::parse(&b));
         let qf = qdir.entry(&name).ok().flatten().map(|e| e.meta);
         let mut files = vec![
             (q.sub("qf").to_string(), name.clone()),
@@ -353,18 +340,71 @@ fn select(q: &QueueDirs, args: &MqueuePurgeArgs, now: Option<u64>) -> Result<Vec
         if matches!(q.dir("xf").entry(&xf_name), Ok(Some(_))) {
             files.push((q.sub("xf").to_string(), xf_name));
         }
-        candidates.push(Candidate {
-            id,
+        queued.push(Queued {
+            id: decode(raw_id),
             files,
             size,
-            age,
-            sender,
-            subject: control.as_ref().and_then(|c| c.subject.clone()),
+            created: control.as_ref().and_then(|c| c.created),
+            sender: control.as_ref().and_then(|c| c.sender.clone()),
+            subject: control.and_then(|c| c.subject),
             seen: [qf, df],
         });
     }
+    Ok(queued)
+}
+
+/// A queued message as read, before the plan is decided.
+struct Queued {
+    id: String,
+    files: Vec<(String, OsString)>,
+    size: u64,
+    created: Option<u64>,
+    sender: Option<String>,
+    subject: Option<String>,
+    seen: [Option<Meta>; 2],
+}
+
+/// What `--min`, `--older` and `--sender` ask for.
+struct Wanted<'a> {
+    min: u64,
+    older: Option<u64>,
+    sender: Option<&'a str>,
+}
+
+/// The plan, decided over what was read and nothing else: the messages the options select, largest
+/// first.
+fn plan(queued: Vec<Queued>, wanted: &Wanted, now: Option<u64>) -> Vec<Candidate> {
+    let mut candidates: Vec<Candidate> = queued
+        .into_iter()
+        .filter(|m| m.size >= wanted.min)
+        .filter_map(|m| {
+            let age = match (now, m.created) {
+                (Some(n), Some(c)) => Some(n.saturating_sub(c)),
+                _ => None,
+            };
+            if let Some(older) = wanted.older {
+                if age.is_none_or(|a| a < older) {
+                    return None;
+                }
+            }
+            if let Some(want) = wanted.sender {
+                if !sender_matches(m.sender.as_deref(), want) {
+                    return None;
+                }
+            }
+            Some(Candidate {
+                id: m.id,
+                files: m.files,
+                size: m.size,
+                age,
+                sender: m.sender,
+                subject: m.subject,
+                seen: m.seen,
+            })
+        })
+        .collect();
     candidates.sort_by(|a, b| b.size.cmp(&a.size).then(a.id.cmp(&b.id)));
-    Ok(candidates)
+    candidates
 }
 
 /// Shows the plan (when asking) and asks for it.
@@ -561,7 +601,70 @@ fn purge_one(q: &QueueDirs, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome
 
 #[cfg(test)]
 mod tests {
-    use super::sender_matches;
+    use super::{plan, sender_matches, Queued, Wanted};
+
+    fn queued(id: &str, size: u64, created: Option<u64>, sender: &str) -> Queued {
+        Queued {
+            id: id.into(),
+            files: vec![("".into(), format!("qf{id}").into())],
+            size,
+            created,
+            sender: Some(sender.into()),
+            subject: None,
+            seen: [None, None],
+        }
+    }
+
+    #[test]
+    fn the_plan_is_decided_over_what_was_read_largest_first() {
+        let read = || {
+            vec![
+                queued("A", 30 << 20, Some(1_000), "<bob@example.com>"),
+                queued("B", 10 << 20, Some(1_000), "bob@example.com"),
+                queued("C", 40 << 20, Some(90_000), "amy@example.com"),
+                queued("D", 40 << 20, None, "bob@example.com"),
+            ]
+        };
+        let ids = |w: &Wanted, now| {
+            plan(read(), w, now)
+                .into_iter()
+                .map(|c| (c.id, c.age))
+                .collect::<Vec<_>>()
+        };
+        let all = Wanted {
+            min: 20 << 20,
+            older: None,
+            sender: None,
+        };
+        assert_eq!(
+            ids(&all, Some(100_000)),
+            [
+                ("C".to_string(), Some(10_000)),
+                ("D".to_string(), None),
+                ("A".to_string(), Some(99_000))
+            ]
+        );
+        // --older needs a known age: a message without a creation time is never taken for old.
+        let old = Wanted {
+            min: 20 << 20,
+            older: Some(50_000),
+            sender: None,
+        };
+        assert_eq!(ids(&old, Some(100_000)), [("A".to_string(), Some(99_000))]);
+        let bob = Wanted {
+            min: 0,
+            older: None,
+            sender: Some("bob@example.com"),
+        };
+        assert_eq!(
+            ids(&bob, None),
+            [
+                ("D".to_string(), None),
+                ("A".to_string(), None),
+                ("B".to_string(), None)
+            ]
+        );
+    }
 
     #[test]
     fn sender_forms() {
