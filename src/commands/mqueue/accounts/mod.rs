@@ -5,7 +5,7 @@
 
 mod render;
 
-use super::judge::{oversized_group, top_groups, Now, NowSource, OversizedGroup};
+use super::judge::{oversized_group, top_groups, Now, NowSource, OversizedGroup, QueueState};
 use super::targets::MtaTarget;
 use crate::readers::accounts::{AccountDb, Attribution};
 use crate::readers::mqueue::delivery::{self, Class};
@@ -32,8 +32,8 @@ const MAX_REASONS: usize = 64;
 pub struct SpoolReport {
     pub mta: Mta,
     pub path: String,
-    /// `ok`, `missing`, `symlink` (not followed), `unreadable`.
-    pub state: &'static str,
+    /// Whether the spool could be read (the sendmail queues' states: ok, missing, symlink, unreadable).
+    pub state: QueueState,
     pub problem: Option<String>,
     pub messages: u64,
     pub bytes: u64,
@@ -163,7 +163,7 @@ pub fn scan(
         let mut spool = SpoolReport {
             mta: t.mta,
             path: shown,
-            state: "ok",
+            state: QueueState::Ok,
             problem: None,
             messages: 0,
             bytes: 0,
@@ -178,9 +178,9 @@ pub fn scan(
             Err(Blocked::Missing) if t.optional => continue,
             Err(b) => {
                 spool.state = match b {
-                    Blocked::Missing => "missing",
-                    Blocked::Symlink { .. } => "symlink",
-                    _ => "unreadable",
+                    Blocked::Missing => QueueState::Missing,
+                    Blocked::Symlink { .. } => QueueState::Symlink,
+                    _ => QueueState::Unreadable,
                 };
                 let why = b.describe(|p| root.display(p));
                 skips.add(root, &path, &why);
@@ -329,7 +329,7 @@ fn judge(
     // not be read makes it UNKNOWN unless that is already CRITICAL.
     let largest = accounts.first().map_or(0, |a| a.bytes);
     let mut status = nagios::judge(largest as f64, opts.warning, opts.critical);
-    let blind = skips.count > 0 || spools.iter().any(|s| s.state != "ok");
+    let blind = skips.count > 0 || spools.iter().any(|s| s.state != QueueState::Ok);
     if blind && status != Status::Critical {
         status = Status::Unknown;
     }
