@@ -365,17 +365,6 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
     assert_eq!(before.len(), 6);
     let real = super::LiveHost::snapshot();
     let live = |args: &[&str]| super::run_live(&s, "var/spool/exim4", bin.path(), args);
-    let ids_of = |j: &serde_json::Value| -> Vec<String> {
-        let mut ids: Vec<String> = j["sites"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["messages"].as_array().unwrap())
-            .map(|m| m["id"].as_str().unwrap().to_string())
-            .collect();
-        ids.sort();
-        ids
-    };
 
     // The dry run names the MTA's command and changes nothing.
     let dry = live(&[
@@ -405,22 +394,18 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
         "--yes",
     ]);
     held.status(0);
-    let j = held.json();
-    let frozen = ids_of(&j);
-    assert_eq!(frozen.len(), 3, "{j:#}");
-    for m in j["sites"][0]["messages"].as_array().unwrap() {
-        assert_eq!(m["outcome"], "held", "{m:#}");
-        assert!(
-            m["detail"].as_str().unwrap().starts_with("exim -Mf"),
-            "{m:#}"
-        );
+    let frozen = super::purged(&held.json());
+    assert_eq!(frozen.len(), 3, "{frozen:?}");
+    for (id, (outcome, detail)) in &frozen {
+        assert_eq!(outcome, "held", "{id}");
+        assert!(detail.starts_with("exim -Mf"), "{id}: {detail}");
     }
     let after = parse_bp(&e.bp());
     assert_eq!(after.len(), 6, "freezing removes nothing");
     for (id, l) in &after {
-        assert_eq!(l.frozen, frozen.contains(id), "{id} frozen in exim -bp");
+        assert_eq!(l.frozen, frozen.contains_key(id), "{id} frozen in exim -bp");
         assert_eq!(l.recipients, before[id].recipients, "{id}");
-        if frozen.contains(id) {
+        if frozen.contains_key(id) {
             assert!(
                 before[id].sender.ends_with("@example.com"),
                 "{id} is jdoe's"
@@ -440,19 +425,15 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
         "--yes",
     ]);
     gone.status(0);
-    let j = gone.json();
-    let removed = ids_of(&j);
-    assert_eq!(removed.len(), 2, "{j:#}");
-    for m in j["sites"][0]["messages"].as_array().unwrap() {
-        assert_eq!(m["outcome"], "deleted", "{m:#}");
-        assert!(
-            m["detail"].as_str().unwrap().starts_with("exim -Mrm"),
-            "{m:#}"
-        );
+    let removed = super::purged(&gone.json());
+    assert_eq!(removed.len(), 2, "{removed:?}");
+    for (id, (outcome, detail)) in &removed {
+        assert_eq!(outcome, "deleted", "{id}");
+        assert!(detail.starts_with("exim -Mrm"), "{id}: {detail}");
     }
     let left = parse_bp(&e.bp());
     assert_eq!(left.len(), 4);
-    for id in &removed {
+    for id in removed.keys() {
         assert_eq!(before[id].sender, "amy@shop.example.org");
         assert!(!left.contains_key(id), "{id} still listed");
         for f in [

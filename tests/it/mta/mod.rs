@@ -122,6 +122,21 @@ pub fn wrappers(cmds: &[(&str, PathBuf, Vec<String>)]) -> tempfile::TempDir {
     dir
 }
 
+/// What a `mqueue purge --json` run did to each message: id -> (outcome, detail), over every site.
+pub fn purged(j: &serde_json::Value) -> std::collections::BTreeMap<String, (String, String)> {
+    j["sites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["messages"].as_array().unwrap())
+        .map(|m| {
+            let id = m["id"].as_str().unwrap().to_string();
+            let o = m["outcome"].as_str().unwrap().to_string();
+            (id, (o, m["detail"].as_str().unwrap().to_string()))
+        })
+        .collect()
+}
+
 /// Runs `toolkit ARGS` on the live root (no --root) in a private mount namespace that makes the live
 /// host look like the test's: an overlay over /etc (its upper layer on a scratch tmpfs) gains the
 /// fake root's panel maps, /var/spool is a tmpfs holding only the fake root's `spool_rel` (bound, so

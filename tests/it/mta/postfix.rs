@@ -401,19 +401,6 @@ fn live_root_purge_runs_postsuper_h_and_d() {
             })
             .collect()
     };
-    let outcomes = |j: &serde_json::Value| -> BTreeMap<String, (String, String)> {
-        j["sites"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|s| s["messages"].as_array().unwrap())
-            .map(|m| {
-                let id = m["id"].as_str().unwrap().to_string();
-                let o = m["outcome"].as_str().unwrap().to_string();
-                (id, (o, m["detail"].as_str().unwrap().to_string()))
-            })
-            .collect()
-    };
     let was = queues();
 
     live(&[
@@ -443,7 +430,7 @@ fn live_root_purge_runs_postsuper_h_and_d() {
         "--yes",
     ]);
     held.status(0);
-    let held = outcomes(&held.json());
+    let held = super::purged(&held.json());
     assert_eq!(held.len(), 3, "{held:?}");
     for (id, (outcome, detail)) in &held {
         assert_eq!(outcome, "held", "{id}");
@@ -472,7 +459,7 @@ fn live_root_purge_runs_postsuper_h_and_d() {
         "--yes",
     ]);
     gone.status(0);
-    let gone = outcomes(&gone.json());
+    let gone = super::purged(&gone.json());
     assert_eq!(gone.len(), 2, "{gone:?}");
     for (id, (outcome, detail)) in &gone {
         assert_eq!(outcome, "deleted", "{id}");
