@@ -280,8 +280,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_file_gone_since_is_nothing_to_restore() {
+    /// A site holding qf1, chowned to 0:501 by a journaled run of site1: (site, state dir, the
+    /// site's Dir, the journals' Dir).
+    fn one_journaled_chown() -> (tempfile::TempDir, tempfile::TempDir, Dir, Dir) {
         let site = tempfile::tempdir().unwrap();
         let state = tempfile::tempdir().unwrap();
         std::fs::write(site.path().join("qf1"), "x").unwrap();
@@ -292,6 +293,12 @@ mod tests {
         j.record("qf1", e.meta, Change::Owner { uid: 0, gid: 501 }, None)
             .unwrap();
         e.chown(0, 501).unwrap();
+        (site, state, base, journals)
+    }
+
+    #[test]
+    fn a_file_gone_since_is_nothing_to_restore() {
+        let (site, _state, base, journals) = one_journaled_chown();
         std::fs::remove_file(site.path().join("qf1")).unwrap();
         let undone = undo(&journals, "site1", &base).unwrap();
         assert_eq!(undone[0].outcome, UndoOutcome::Gone);
@@ -437,16 +444,7 @@ mod tests {
 
     #[test]
     fn a_torn_entry_is_reported_and_the_others_are_undone() {
-        let site = tempfile::tempdir().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        std::fs::write(site.path().join("qf1"), "x").unwrap();
-        let base = Dir::open_trusted(site.path()).unwrap();
-        let journals = Dir::open_trusted(state.path()).unwrap();
-        let mut j = Journal::begin(&journals, "site1", 1).unwrap();
-        let e = base.existing(OsStr::new("qf1")).unwrap();
-        j.record("qf1", e.meta, Change::Owner { uid: 0, gid: 501 }, None)
-            .unwrap();
-        e.chown(0, 501).unwrap();
+        let (site, state, base, journals) = one_journaled_chown();
         let run = std::fs::read_dir(state.path().join("site1"))
             .unwrap()
             .next()
