@@ -6,6 +6,7 @@ pub mod nagios;
 pub mod prometheus;
 pub mod sanitize;
 pub mod text;
+pub mod unit;
 
 use crate::readers::skips::Skips;
 use crate::status::Status;

@@ -5,49 +5,8 @@
 
 use super::report::MemReport;
 use super::thresholds::Thresholds;
+pub use crate::render::unit::Unit;
 use crate::render::{Family, Perf, Range};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Bytes,
-    /// Shown in percent; exported as a 0..1 ratio.
-    Percent,
-    /// Kernel pages per second over the interval.
-    PagesPerSecond,
-    /// Events per second over the interval.
-    PerSecond,
-    Seconds,
-}
-
-impl Unit {
-    /// The Prometheus name's unit suffix.
-    fn suffix(self) -> &'static str {
-        match self {
-            Unit::Bytes => "_bytes",
-            Unit::Percent => "_ratio",
-            Unit::PagesPerSecond => "_pages_per_second",
-            Unit::PerSecond => "_per_second",
-            Unit::Seconds => "_seconds",
-        }
-    }
-
-    /// The Nagios unit of measure (bytes exact, never KB/MB).
-    fn uom(self) -> &'static str {
-        match self {
-            Unit::Bytes => "B",
-            Unit::Percent => "%",
-            Unit::Seconds => "s",
-            Unit::PagesPerSecond | Unit::PerSecond => "",
-        }
-    }
-
-    fn exported(self, v: f64) -> f64 {
-        match self {
-            Unit::Percent => v / 100.0,
-            _ => v,
-        }
-    }
-}
 
 /// The warning and critical ranges that apply to a figure, for its perfdata.
 type Limits = fn(&Thresholds) -> (&Range, &Range);
@@ -72,7 +31,7 @@ pub struct Figure {
 impl Figure {
     pub fn metric_name(&self) -> Option<String> {
         self.metric
-            .map(|m| format!("toolkit_mem_{m}{}", self.unit.suffix()))
+            .map(|m| format!("toolkit_mem_{m}{}", self.unit.metric_suffix()))
     }
 
     fn family(&self, r: &MemReport) -> Option<Family> {

@@ -5,40 +5,8 @@
 //! by `render::perfdata_of` and `render::metrics_of`.
 
 use super::judge::{Parent, ZombiesReport};
+pub use crate::render::unit::Unit;
 use crate::render::{Family, Perf};
-use crate::units::{human_duration, thousands};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    Count,
-    Seconds,
-}
-
-impl Unit {
-    /// The suffix of the metric name (Prometheus names carry their base unit).
-    pub fn metric_suffix(self) -> &'static str {
-        match self {
-            Unit::Count => "",
-            Unit::Seconds => "_seconds",
-        }
-    }
-
-    /// The perfdata unit of measure.
-    pub fn uom(self) -> &'static str {
-        match self {
-            Unit::Count => "",
-            Unit::Seconds => "s",
-        }
-    }
-
-    /// The value as the text shows it: counts with thousands separators, durations as `3d 8h`.
-    pub fn show(self, v: u64) -> String {
-        match self {
-            Unit::Count => thousands(v),
-            Unit::Seconds => human_duration(v),
-        }
-    }
-}
 
 /// How the text names a figure beside its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,7 +182,7 @@ impl Figure {
 
     /// The value with its label, as the text shows it: `20 zombies`, `1 in D state`, `oldest 3d 8h`.
     pub fn phrase(&self, v: u64) -> String {
-        let shown = self.unit.show(v);
+        let shown = self.unit.human(v);
         match self.label {
             Label::Noun(noun) if v == 1 => format!("{shown} {noun}"),
             Label::Noun(noun) => format!("{shown} {noun}s"),
