@@ -16,8 +16,9 @@ use crate::readers::mta::{self, Mta, MtaMessage};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
 use crate::render::text::printable;
+use crate::root::Root;
 use crate::safeops::read::open_dir_beneath;
-use crate::safeops::{Dir, Kind, SafeError};
+use crate::safeops::{Dir, Kind, Locked, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
 use crate::units::human_size;
@@ -60,16 +61,115 @@ pub fn command(mta: Mta, action: Action, ids: &[String]) -> Vec<String> {
 pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
     let root = &ctx.root;
     let users = UserDb::open(root)?;
-    let mut skips = Skips::default();
-    let db = AccountDb::read(root, &users, &mut skips);
-    let now = root.now_unix();
-    let action = if args.hold {
-        Action::Hold
-    } else if args.delete {
-        Action::Delete
+    let action = Action::of(args);
+    let selected = read(root, &users, args, &Select::of(args, action))?;
+    let approval = Approval::decide(ctx)?;
+    let go = !selected.is_empty()
+        && approval != Approval::DryRun
+        && confirm(root, approval, &selected, action, &args.account)?;
+    let mut sites: Vec<SitePurge> = args.account.iter().map(|a| empty_site(a)).collect();
+    let results = if !go {
+        not_done(ctx, &selected, action)
+    } else if root.is_live() {
+        run_commands(&selected, action)
+            .into_iter()
+            .map(|(c, outcome, detail)| c.entry(outcome, detail))
+            .collect()
     } else {
-        Action::Quarantine
+        apply_beneath(root, args, &selected, action, &mut sites)
     };
+    for p in results {
+        if let Some(s) = sites.iter_mut().find(|s| s.site == p.0) {
+            s.messages.push(p.1);
+        }
+    }
+    let status = super::status_of(&sites, ctx.dry_run);
+    let report = PurgeReport {
+        status,
+        dry_run: ctx.dry_run,
+        delete: args.delete,
+        min: args.min.0,
+        sites,
+    };
+    crate::commands::output(ctx, &report)
+}
+
+impl Action {
+    fn of(args: &MqueuePurgeArgs) -> Action {
+        if args.hold {
+            Action::Hold
+        } else if args.delete {
+            Action::Delete
+        } else {
+            Action::Quarantine
+        }
+    }
+
+    /// The verb of the plan and the question.
+    fn verb(self) -> &'static str {
+        match self {
+            Action::Quarantine => "Quarantine",
+            Action::Delete => "Delete",
+            Action::Hold => "Freeze/hold",
+        }
+    }
+}
+
+/// Which of an account's messages the options select.
+#[derive(Debug, Clone)]
+struct Select {
+    min: u64,
+    older: Option<u64>,
+    sender: Option<String>,
+    /// A message already frozen or held is not selected again by --hold.
+    skip_held: bool,
+}
+
+impl Select {
+    fn of(args: &MqueuePurgeArgs, action: Action) -> Select {
+        Select {
+            min: args.min.0,
+            older: args.older.map(|o| o.secs()),
+            sender: args.sender.clone(),
+            skip_held: action == Action::Hold,
+        }
+    }
+
+    /// Whether the message, `age` seconds old (unknown: `None`), is selected.
+    fn keeps(&self, m: &MtaMessage, age: Option<u64>) -> bool {
+        if m.size < self.min || (self.skip_held && m.held) {
+            return false;
+        }
+        if let Some(older) = self.older {
+            if age.is_none_or(|a| a < older) {
+                return false;
+            }
+        }
+        self.sender
+            .as_ref()
+            .is_none_or(|want| sender_matches(m.sender.as_deref(), want))
+    }
+}
+
+/// The age of a message that arrived at `arrival`, by the root's clock.
+fn age_of(now: Option<u64>, arrival: Option<i64>) -> Option<u64> {
+    match (now, arrival) {
+        (Some(n), Some(a)) => Some((n as i64 - a).max(0) as u64),
+        _ => None,
+    }
+}
+
+/// Reads every Exim and Postfix spool under the root and keeps the asked accounts' messages that
+/// `select` keeps, largest first. Only those are kept in memory, whatever the size of the queue.
+fn read(
+    root: &Root,
+    users: &UserDb,
+    args: &MqueuePurgeArgs,
+    select: &Select,
+) -> Result<Vec<Candidate>> {
+    let mut skips = Skips::default();
+    let db = AccountDb::read(root, users, &mut skips);
+    let now = root.now_unix();
     let mut selected: Vec<Candidate> = Vec::new();
     let mut found_spool = false;
     for (mta, rel) in MTA_SPOOLS {
@@ -84,35 +184,19 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
         found_spool = true;
         let path = t.path(root);
         let mut sink = |m: MtaMessage| {
-            let who = db.attribute(&m, &users);
-            let Some(account) = who.account else { return };
-            if !args.account.contains(&account) || m.size < args.min.0 {
+            let Some(account) = db.attribute(&m, users).account else {
                 return;
-            }
-            let age = match (now, m.arrival) {
-                (Some(n), Some(a)) => Some((n as i64 - a).max(0) as u64),
-                _ => None,
             };
-            if let Some(older) = args.older {
-                if age.is_none_or(|a| a < older.secs()) {
-                    return;
-                }
+            let age = age_of(now, m.arrival);
+            if args.account.contains(&account) && select.keeps(&m, age) {
+                selected.push(Candidate {
+                    mta,
+                    spool: t.rel.clone(),
+                    account,
+                    message: m,
+                    age,
+                });
             }
-            if let Some(want) = &args.sender {
-                if !sender_matches(m.sender.as_deref(), want) {
-                    return;
-                }
-            }
-            if action == Action::Hold && m.held {
-                return;
-            }
-            selected.push(Candidate {
-                mta,
-                spool: t.rel.clone(),
-                account,
-                message: m,
-                age,
-            });
         };
         match mta {
             Mta::Exim => mta::scan_exim(root, &fd, &path, &mut skips, &mut sink),
@@ -132,149 +216,145 @@ pub fn run(ctx: &Context, args: &MqueuePurgeArgs) -> Result<Status> {
             )));
         }
     }
+    largest_first(&mut selected);
+    Ok(selected)
+}
+
+fn largest_first(selected: &mut [Candidate]) {
     selected.sort_by(|a, b| {
         b.message
             .size
             .cmp(&a.message.size)
             .then(a.message.id.cmp(&b.message.id))
     });
-    let approval = Approval::decide(ctx)?;
-    let mut sites: Vec<SitePurge> = args
-        .account
-        .iter()
-        .map(|a| SitePurge {
-            site: a.clone(),
-            domain: None,
-            quarantine: None,
-            recovered: Vec::new(),
-            pending: 0,
-            messages: Vec::new(),
-        })
-        .collect();
+}
+
+/// Shows the plan (when asking) and asks; whether to go on.
+fn confirm(
+    root: &Root,
+    approval: Approval,
+    selected: &[Candidate],
+    action: Action,
+    accounts: &[String],
+) -> Result<bool> {
     let total: u64 = selected.iter().map(|c| c.message.size).sum();
-    let verb = match action {
-        Action::Quarantine => "Quarantine",
-        Action::Delete => "Delete",
-        Action::Hold => "Freeze/hold",
-    };
-    let go = if selected.is_empty() || approval == Approval::DryRun {
-        false
-    } else {
-        if approval == Approval::Ask {
-            eprintln!(
-                "Plan: {} {} message(s), {}",
-                verb.to_lowercase(),
-                selected.len(),
-                human_size(total)
-            );
-            for c in selected.iter().take(10) {
-                eprintln!(
-                    "  {} {}  {}  {}",
-                    c.mta.name(),
-                    printable(&c.message.id),
-                    human_size(c.message.size),
-                    c.message
-                        .sender
-                        .as_deref()
-                        .map(printable)
-                        .unwrap_or_default()
-                );
-            }
-            if root.is_live() {
-                for mta in [Mta::Exim, Mta::Postfix] {
-                    if selected.iter().any(|c| c.mta == mta) {
-                        eprintln!("  runs: {} ...", command(mta, action, &[]).join(" "));
-                    }
-                }
-            }
-        }
-        approval.confirm(&format!(
-            "{verb} {} message(s) ({}) of {}?",
+    if approval == Approval::Ask {
+        eprintln!(
+            "Plan: {} {} message(s), {}",
+            action.verb().to_lowercase(),
             selected.len(),
-            human_size(total),
-            printable(&args.account.join(", "))
-        ))?
-    };
-    let entry = |c: &Candidate, outcome: Outcome, detail: String| Purged {
-        id: c.message.id.clone(),
-        size: c.message.size,
-        age: c.age,
-        sender: c.message.sender.clone(),
-        subject: c.message.subject.clone(),
-        files: c.message.files.clone(),
-        outcome,
-        detail,
-    };
-    let mut results: Vec<(String, Purged)> = Vec::new();
-    if !go {
-        let why = if ctx.dry_run {
-            plan_detail(root.is_live(), action)
-        } else if selected.is_empty() {
-            String::new()
-        } else {
-            "declined".into()
-        };
-        let would = if action == Action::Hold {
-            Outcome::WouldHold
-        } else {
-            Outcome::WouldPurge
-        };
-        for c in &selected {
-            results.push((c.account.clone(), entry(c, would, why.clone())));
+            human_size(total)
+        );
+        for c in selected.iter().take(10) {
+            eprintln!(
+                "  {} {}  {}  {}",
+                c.mta.name(),
+                printable(&c.message.id),
+                human_size(c.message.size),
+                c.message
+                    .sender
+                    .as_deref()
+                    .map(printable)
+                    .unwrap_or_default()
+            );
         }
-    } else if root.is_live() {
-        for (c, outcome, detail) in run_commands(&selected, action) {
-            results.push((c.account.clone(), entry(c, outcome, detail)));
-        }
-    } else {
-        let stamp = crate::units::utc_stamp(now.unwrap_or_else(wall_clock));
-        let base = match &args.quarantine {
-            Some(q) => root.join(q),
-            None => root.join("var/lib/toolkit/quarantine"),
-        };
-        for c in &selected {
-            let (outcome, detail) = match action {
-                Action::Hold => hold(root.path(), c),
-                _ => {
-                    let q = match action {
-                        Action::Quarantine => match open_quarantine(&base, &c.account, &stamp, c) {
-                            Ok(d) => Some(d),
-                            Err(e) => {
-                                results.push((
-                                    c.account.clone(),
-                                    entry(c, Outcome::Failed, format!("quarantine: {e}")),
-                                ));
-                                continue;
-                            }
-                        },
-                        _ => None,
-                    };
-                    if let Some(s) = sites.iter_mut().find(|s| s.site == c.account) {
-                        if action == Action::Quarantine {
-                            let shown = base.join(&c.account).join(&stamp);
-                            s.quarantine = Some(root.display(&shown));
-                        }
-                    }
-                    remove(root.path(), c, q.as_ref())
+        if root.is_live() {
+            for mta in [Mta::Exim, Mta::Postfix] {
+                if selected.iter().any(|c| c.mta == mta) {
+                    eprintln!("  runs: {} ...", command(mta, action, &[]).join(" "));
                 }
-            };
-            results.push((c.account.clone(), entry(c, outcome, detail)));
+            }
         }
     }
-    for (account, p) in results {
-        if let Some(s) = sites.iter_mut().find(|s| s.site == account) {
-            s.messages.push(p);
-        }
+    approval.confirm(&format!(
+        "{} {} message(s) ({}) of {}?",
+        action.verb(),
+        selected.len(),
+        human_size(total),
+        printable(&accounts.join(", "))
+    ))
+}
+
+fn empty_site(account: &str) -> SitePurge {
+    SitePurge {
+        site: account.to_string(),
+        domain: None,
+        quarantine: None,
+        recovered: Vec::new(),
+        pending: 0,
+        messages: Vec::new(),
     }
-    let status = super::status_of(&sites, ctx.dry_run);
-    let report = PurgeReport {
-        status,
-        dry_run: ctx.dry_run,
-        delete: args.delete,
-        min: args.min.0,
-        sites,
+}
+
+/// Each selected message as it would be purged: a dry run, a declined plan.
+fn not_done(ctx: &Context, selected: &[Candidate], action: Action) -> Vec<(String, Purged)> {
+    let why = if ctx.dry_run {
+        plan_detail(ctx.root.is_live(), action)
+    } else if selected.is_empty() {
+        String::new()
+    } else {
+        "declined".into()
     };
-    crate::commands::output(ctx, &report)
+    let would = if action == Action::Hold {
+        Outcome::WouldHold
+    } else {
+        Outcome::WouldPurge
+    };
+    selected
+        .iter()
+        .map(|c| c.entry(would, why.clone()))
+        .collect()
+}
+
+/// Under a fake root: each message frozen/held, or moved whole to the quarantine, or deleted, by
+/// the toolkit itself (no program runs); each account's quarantine is noted in its site.
+fn apply_beneath(
+    root: &Root,
+    args: &MqueuePurgeArgs,
+    selected: &[Candidate],
+    action: Action,
+    sites: &mut [SitePurge],
+) -> Vec<(String, Purged)> {
+    let stamp = crate::units::utc_stamp(root.now_unix().unwrap_or_else(wall_clock));
+    let base = match &args.quarantine {
+        Some(q) => root.join(q),
+        None => root.join("var/lib/toolkit/quarantine"),
+    };
+    let mut results = Vec::new();
+    for c in selected {
+        let (outcome, detail) = match action {
+            Action::Hold => hold(root.path(), c),
+            Action::Delete => remove(root.path(), c, None),
+            Action::Quarantine => match open_quarantine(&base, &c.account, &stamp, c) {
+                Ok(q) => {
+                    if let Some(s) = sites.iter_mut().find(|s| s.site == c.account) {
+                        s.quarantine = Some(root.display(&base.join(&c.account).join(&stamp)));
+                    }
+                    remove(root.path(), c, Some(&q))
+                }
+                Err(e) => (Outcome::Failed, format!("quarantine: {e}")),
+            },
+        };
+        results.push(c.entry(outcome, detail));
+    }
+    results
+}
+
+impl Candidate {
+    /// What was (or would be) done to the message, under its account.
+    fn entry(&self, outcome: Outcome, detail: String) -> (String, Purged) {
+        let p = Purged {
+            id: self.message.id.clone(),
+            size: self.message.size,
+            age: self.age,
+            sender: self.message.sender.clone(),
+            subject: self.message.subject.clone(),
+            files: self.message.files.clone(),
+            outcome,
+            detail,
+        };
+        (self.account.clone(), p)
+    }
 }
 
 fn plan_detail(live: bool, action: Action) -> String {
@@ -356,6 +436,42 @@ fn lock_file(c: &Candidate) -> Option<&str> {
     .map(String::as_str)
 }
 
+/// A message's spool directory open, and the file the MTA locks held under its lock.
+struct Taken<'c> {
+    spool: Dir,
+    lock_rel: &'c str,
+    lock_dir: Dir,
+    lname: &'c OsStr,
+    lock: Locked,
+}
+
+impl<'c> Taken<'c> {
+    /// Takes the MTA's lock on the message; what to report when it cannot (the MTA holds it: skipped).
+    fn take(root: &Path, c: &'c Candidate) -> std::result::Result<Taken<'c>, (Outcome, String)> {
+        let spool = Dir::open_trusted(root)
+            .and_then(|r| r.subdir(&c.spool))
+            .map_err(|e| (Outcome::Failed, e.to_string()))?;
+        let lock_rel = lock_file(c).ok_or((Outcome::Skipped, "no data file: left alone".into()))?;
+        let (ldir, lname) = split(lock_rel);
+        let lock_dir = spool
+            .subdir(ldir)
+            .map_err(|e| (Outcome::Skipped, e.to_string()))?;
+        let lock = match lock_dir.try_lock(lname) {
+            Ok(Some(l)) => l,
+            Ok(None) => return Err((Outcome::Skipped, "locked: the MTA is working on it".into())),
+            Err(e @ SafeError::Failed { .. }) => return Err((Outcome::Failed, e.to_string())),
+            Err(e) => return Err((Outcome::Skipped, e.to_string())),
+        };
+        Ok(Taken {
+            spool,
+            lock_rel,
+            lock_dir,
+            lname,
+            lock,
+        })
+    }
+}
+
 fn open_quarantine(
     base: &Path,
     account: &str,
@@ -379,23 +495,14 @@ fn open_quarantine(
 /// Moves every file of the message into `quarantine` (or deletes them), the lock file last so
 /// that the MTA never sees a message without its data; on a failure what was moved is put back.
 fn remove(root: &Path, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome, String) {
-    let spool = match Dir::open_trusted(root).and_then(|r| r.subdir(&c.spool)) {
-        Ok(d) => d,
-        Err(e) => return (Outcome::Failed, e.to_string()),
-    };
-    let Some(lock_rel) = lock_file(c) else {
-        return (Outcome::Skipped, "no data file: left alone".into());
-    };
-    let (ldir, lname) = split(lock_rel);
-    let lock_dir = match spool.subdir(ldir) {
-        Ok(d) => d,
-        Err(e) => return (Outcome::Skipped, e.to_string()),
-    };
-    let lock = match lock_dir.try_lock(lname) {
-        Ok(Some(l)) => l,
-        Ok(None) => return (Outcome::Skipped, "locked: the MTA is working on it".into()),
-        Err(e @ SafeError::Failed { .. }) => return (Outcome::Failed, e.to_string()),
-        Err(e) => return (Outcome::Skipped, e.to_string()),
+    let Taken {
+        spool,
+        lock_rel,
+        lock,
+        ..
+    } = match Taken::take(root, c) {
+        Ok(l) => l,
+        Err(why) => return why,
     };
     // The files in order, the locked one last.
     let mut files: Vec<&String> = c.message.files.iter().filter(|f| *f != lock_rel).collect();
@@ -463,23 +570,15 @@ fn remove(root: &Path, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome, Str
 /// Freezes an Exim message (adds `-frozen TIME` to its -H file, atomically, under Exim's lock) or
 /// puts a Postfix message on hold (moves its queue file to `hold/`, as postsuper does).
 fn hold(root: &Path, c: &Candidate) -> (Outcome, String) {
-    let spool = match Dir::open_trusted(root).and_then(|r| r.subdir(&c.spool)) {
-        Ok(d) => d,
-        Err(e) => return (Outcome::Failed, e.to_string()),
-    };
-    let Some(lock_rel) = lock_file(c) else {
-        return (Outcome::Skipped, "no data file: left alone".into());
-    };
-    let (ldir, lname) = split(lock_rel);
-    let lock_dir = match spool.subdir(ldir) {
-        Ok(d) => d,
-        Err(e) => return (Outcome::Skipped, e.to_string()),
-    };
-    let lock = match lock_dir.try_lock(lname) {
-        Ok(Some(l)) => l,
-        Ok(None) => return (Outcome::Skipped, "locked: the MTA is working on it".into()),
-        Err(e @ SafeError::Failed { .. }) => return (Outcome::Failed, e.to_string()),
-        Err(e) => return (Outcome::Skipped, e.to_string()),
+    let Taken {
+        spool,
+        lock_dir,
+        lname,
+        lock,
+        ..
+    } = match Taken::take(root, c) {
+        Ok(l) => l,
+        Err(why) => return why,
     };
     let result = match c.mta {
         Mta::Postfix => spool
@@ -553,6 +652,72 @@ mod tests {
             command(Mta::Postfix, Action::Delete, &ids),
             ["postsuper", "-d", "-"]
         );
+    }
+
+    fn message(id: &str, size: u64, sender: &str, held: bool) -> MtaMessage {
+        MtaMessage {
+            id: id.into(),
+            size,
+            sender: Some(sender.into()),
+            held,
+            ..MtaMessage::default()
+        }
+    }
+
+    #[test]
+    fn the_options_select_as_for_a_site() {
+        let all = Select {
+            min: 1000,
+            older: None,
+            sender: None,
+            skip_held: false,
+        };
+        let big = message("a", 5000, "<x@example.com>", false);
+        assert!(all.keeps(&big, None));
+        assert!(!all.keeps(&message("b", 999, "x@example.com", false), None));
+        let older = Select {
+            older: Some(3600),
+            ..all.clone()
+        };
+        assert!(older.keeps(&big, Some(3600)));
+        assert!(!older.keeps(&big, Some(3599)));
+        // An age that cannot be known never passes --older.
+        assert!(!older.keeps(&big, None));
+        let domain = Select {
+            sender: Some("@EXAMPLE.com".into()),
+            ..all.clone()
+        };
+        assert!(domain.keeps(&big, None));
+        assert!(!domain.keeps(&message("c", 5000, "x@other.org", false), None));
+        let hold = Select {
+            skip_held: true,
+            ..all.clone()
+        };
+        assert!(!hold.keeps(&message("d", 5000, "x@example.com", true), None));
+        assert!(all.keeps(&message("d", 5000, "x@example.com", true), None));
+    }
+
+    #[test]
+    fn ages_by_the_roots_clock_never_negative() {
+        assert_eq!(age_of(Some(1000), Some(400)), Some(600));
+        assert_eq!(age_of(Some(1000), Some(2000)), Some(0));
+        assert_eq!(age_of(None, Some(400)), None);
+        assert_eq!(age_of(Some(1000), None), None);
+    }
+
+    #[test]
+    fn largest_first_then_by_id() {
+        let c = |id: &str, size| Candidate {
+            mta: Mta::Exim,
+            spool: PathBuf::new(),
+            account: "jdoe".into(),
+            message: message(id, size, "", false),
+            age: None,
+        };
+        let mut v = vec![c("b", 10), c("a", 10), c("z", 30)];
+        largest_first(&mut v);
+        let ids: Vec<&str> = v.iter().map(|c| c.message.id.as_str()).collect();
+        assert_eq!(ids, ["z", "a", "b"]);
     }
 
     #[test]
