@@ -147,41 +147,8 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         narration
             .plan(&mut out, &ctx.style, &title, &lines)
             .map_err(crate::error::Error::Output)?;
-        let go = !kind.gentle()
-            || approval.confirm(&format!("{}: {} parent(s)?", kind.title(), steps.len()))?;
-        if go && approval != Approval::DryRun {
-            crate::act::pause_after_confirm();
-        }
-        let mut done = Vec::new();
-        for step in &steps {
-            let (outcome, detail) = if approval == Approval::DryRun {
-                step.apply(ctx, approval)
-            } else if !go
-                || (!kind.gentle() && !approval.confirm(&format!("Run '{}'?", step.command))?)
-            {
-                (Outcome::Declined, "not confirmed".to_string())
-            } else {
-                step.apply(ctx, approval)
-            };
-            done.push(Action {
-                pid: step.pid,
-                comm: step.comm.clone(),
-                action: step.kind,
-                command: step.command.clone(),
-                outcome,
-                detail,
-                zombies_before: step.zombies.len(),
-                zombies_cleared: 0,
-                remaining: Vec::new(),
-            });
-        }
+        let done = apply_stage(ctx, approval, kind, &steps)?;
         if done.iter().any(|a| a.outcome == Outcome::Changed) {
-            settle(ctx, &steps, &done, kind);
-            for (a, step) in done.iter_mut().zip(&steps) {
-                if a.outcome == Outcome::Changed {
-                    tally(ctx, a, step);
-                }
-            }
             current = super::scan(ctx, opts)?;
         }
         narration
@@ -215,6 +182,53 @@ pub fn run(ctx: &Context, opts: &Options, before: ZombiesReport, restart: bool) 
         .map_err(crate::error::Error::Output)?;
     out.flush().map_err(crate::error::Error::Output)?;
     Ok(status)
+}
+
+/// One stage's steps confirmed (a gentle stage once for all, a forceful one step by step) and
+/// applied, or declined; then, if anything changed, waited on and counted.
+fn apply_stage(
+    ctx: &Context,
+    approval: Approval,
+    kind: StepKind,
+    steps: &[Step],
+) -> Result<Vec<Action>> {
+    let go = !kind.gentle()
+        || approval.confirm(&format!("{}: {} parent(s)?", kind.title(), steps.len()))?;
+    if go && approval != Approval::DryRun {
+        crate::act::pause_after_confirm();
+    }
+    let mut done = Vec::new();
+    for step in steps {
+        let (outcome, detail) = if approval == Approval::DryRun {
+            step.apply(ctx, approval)
+        } else if !go
+            || (!kind.gentle() && !approval.confirm(&format!("Run '{}'?", step.command))?)
+        {
+            (Outcome::Declined, "not confirmed".to_string())
+        } else {
+            step.apply(ctx, approval)
+        };
+        done.push(Action {
+            pid: step.pid,
+            comm: step.comm.clone(),
+            action: step.kind,
+            command: step.command.clone(),
+            outcome,
+            detail,
+            zombies_before: step.zombies.len(),
+            zombies_cleared: 0,
+            remaining: Vec::new(),
+        });
+    }
+    if done.iter().any(|a| a.outcome == Outcome::Changed) {
+        settle(ctx, steps, &done, kind);
+        for (a, step) in done.iter_mut().zip(steps) {
+            if a.outcome == Outcome::Changed {
+                tally(ctx, a, step);
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// Parents still holding zombies for which this run has no step (of the harsh kinds with --restart),
