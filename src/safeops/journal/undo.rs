@@ -180,37 +180,16 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
                 entry.chmod(e.before.mode)?;
             }
             Change::Content => {
-                let old = journal.read_capped(&name(e.seq, "orig"), READ_CAP)?;
-                let current = dir.read_capped(file, READ_CAP)?;
-                if current == old {
-                    return Ok(UndoOutcome::Ok);
-                }
-                let as_written = e.written_sha256.as_deref() == Some(&sha256_hex(&current));
-                if !as_written {
-                    if !opts.force {
-                        return Err(SafeError::Refused {
-                            path: entry.path(),
-                            reason: if e.written_sha256.is_some() {
-                                "content changed since the fix; not reverted (--force keeps a copy of it and restores)".into()
-                            } else {
-                                "the journal does not say what the fix wrote; not reverted (--force keeps a copy of the current content and restores)".into()
-                            },
-                        });
-                    }
-                    let m = entry.meta;
-                    entry.check_changeable()?;
-                    let kept = keep_copy(dir, file, &current, m.uid, m.gid, m.mode, opts.now)?;
-                    detail = format!(
-                        "content changed since the fix: kept as {}",
-                        kept.to_string_lossy()
-                    );
-                }
-                drop(entry);
-                dir.replace(file, &old)?;
+                return restore_content(journal, dir, file, entry, e, opts, &mut detail);
             }
         }
         Ok(UndoOutcome::Restored)
     })();
+    undone(e, what, result, detail)
+}
+
+/// The report of one entry's undo, from what it came to.
+fn undone(e: &Entry, what: String, result: Result<UndoOutcome>, detail: String) -> Undone {
     match result {
         Ok(outcome) => Undone {
             path: e.path.clone(),
@@ -235,6 +214,47 @@ fn undo_one(journal: &Dir, base: &Dir, e: &Entry, opts: &UndoOptions) -> Undone 
             detail: err.reason(),
         },
     }
+}
+
+/// Puts back the content the fix replaced (kept in the journal as `SEQ.orig`), if the file still
+/// holds what the fix wrote; with --force, a changed file's current content is kept beside it first.
+fn restore_content(
+    journal: &Dir,
+    dir: &Dir,
+    file: &OsStr,
+    entry: crate::safeops::Entry<'_>,
+    e: &Entry,
+    opts: &UndoOptions,
+    detail: &mut String,
+) -> Result<UndoOutcome> {
+    let old = journal.read_capped(&name(e.seq, "orig"), READ_CAP)?;
+    let current = dir.read_capped(file, READ_CAP)?;
+    if current == old {
+        return Ok(UndoOutcome::Ok);
+    }
+    let as_written = e.written_sha256.as_deref() == Some(&sha256_hex(&current));
+    if !as_written {
+        if !opts.force {
+            return Err(SafeError::Refused {
+                path: entry.path(),
+                reason: if e.written_sha256.is_some() {
+                    "content changed since the fix; not reverted (--force keeps a copy of it and restores)".into()
+                } else {
+                    "the journal does not say what the fix wrote; not reverted (--force keeps a copy of the current content and restores)".into()
+                },
+            });
+        }
+        let m = entry.meta;
+        entry.check_changeable()?;
+        let kept = keep_copy(dir, file, &current, m.uid, m.gid, m.mode, opts.now)?;
+        *detail = format!(
+            "content changed since the fix: kept as {}",
+            kept.to_string_lossy()
+        );
+    }
+    drop(entry);
+    dir.replace(file, &old)?;
+    Ok(UndoOutcome::Restored)
 }
 
 /// Saves content that undo is about to replace as `NAME.zundo-STAMP` (or `-STAMP-N`), exclusively.
