@@ -439,3 +439,116 @@ fn live_dry_run_plans_for_this_host_and_changes_nothing() {
         .status(3)
         .stderr_has("pid 1 is init");
 }
+
+/// A record as `mem fence` wrote it before its labels were typed (issue 15): the cgroup v1 kind on
+/// an old kernel, whose pids go to `tasks`.
+const RECORD_V1_TASKS: &str = r#"{
+  "pid": 4242,
+  "start": 25000000,
+  "comm": "leaky-php",
+  "method": "cgroup-v1",
+  "mount": "/cgroup/memory",
+  "version": "v1",
+  "at": 1767484800,
+  "undo": [
+    {
+      "op": "move",
+      "pid": 4242,
+      "from": "toolkit-fence-4242",
+      "to": "",
+      "file": "tasks"
+    },
+    {
+      "op": "rmdir",
+      "dir": "toolkit-fence-4242"
+    }
+  ]
+}"#;
+
+/// The same for a systemd unit on cgroup v2.
+const RECORD_V2_UNIT: &str = r#"{
+  "pid": 4242,
+  "start": 25000000,
+  "comm": "leaky-php",
+  "method": "systemd-unit",
+  "mount": "/sys/fs/cgroup",
+  "version": "v2",
+  "at": 1767484800,
+  "undo": [
+    {
+      "op": "run",
+      "argv": [
+        "systemctl",
+        "set-property",
+        "php-fpm.service",
+        "MemoryHigh=infinity",
+        "MemoryMax=infinity"
+      ],
+      "sets": [
+        [
+          "system.slice/php-fpm.service/memory.high",
+          "max"
+        ],
+        [
+          "system.slice/php-fpm.service/memory.max",
+          "max"
+        ]
+      ]
+    }
+  ]
+}"#;
+
+const RECORDS: &str = "var/lib/toolkit/mem-fence/records";
+
+/// The one record a fence left under the root: its name and text.
+fn the_record(s: &Scenario) -> (String, String) {
+    let names: Vec<String> = std::fs::read_dir(s.join(RECORDS))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let text = read(s, &format!("{RECORDS}/{}", names[0]));
+    (names[0].clone(), text)
+}
+
+/// The record format is a contract with fences applied by earlier versions: the new code writes
+/// it byte for byte as before, and a record in that format (put in place of the new one) is read
+/// and undone back to the exact previous files.
+#[test]
+fn a_record_in_the_format_of_earlier_versions_is_written_the_same_and_undone() {
+    let old_kernel = |s: &Scenario| {
+        // No cgroup.procs in the v1 hierarchy: pids are moved through `tasks`.
+        std::fs::remove_file(s.join("cgroup/memory/cgroup.procs")).unwrap();
+    };
+    for (kind, literal, prepare) in [
+        ("v1", RECORD_V1_TASKS, &old_kernel as &dyn Fn(&Scenario)),
+        ("v2-unit", RECORD_V2_UNIT, &|_: &Scenario| {}),
+    ] {
+        let s = Scenario::fixture(&format!("mem/fence/{kind}"));
+        prepare(&s);
+        let before = snapshot(s.path());
+        s.run(&["mem", "fence", "4242", "--yes"]).status(0);
+        let (name, written) = the_record(&s);
+        assert_eq!(written, literal, "{kind}: the record format changed");
+        assert!(name.starts_with("4242-25000000-1767484800-"), "{name}");
+        std::fs::remove_file(s.join(&format!("{RECORDS}/{name}"))).unwrap();
+        s.write(
+            &format!("{RECORDS}/4242-25000000-1767484800-1.json"),
+            literal,
+        );
+        let j = s
+            .run(&["mem", "fence", "4242", "--undo", "--yes", "--json"])
+            .status(0)
+            .json();
+        assert!(
+            outcomes(&j)
+                .iter()
+                .all(|o| o == "changed" || o == "written"),
+            "{kind}: {j}"
+        );
+        assert_same(&before, &snapshot(s.path()), kind);
+        assert!(s
+            .join(&format!("{RECORDS}/4242-25000000-1767484800-1.json.undone"))
+            .exists());
+    }
+}
