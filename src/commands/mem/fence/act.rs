@@ -15,7 +15,7 @@
 use super::backend::Cgroupfs;
 use super::inspect::{inspect, Inspect};
 use super::render::{Done, FenceReport, Outcome};
-use super::{host, plan, Host, Sizes, Step, Target, Version};
+use super::{host, plan, Host, Method, Sizes, Step, Target, Version};
 use crate::cli::MemFenceArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
@@ -40,7 +40,7 @@ pub struct Record {
     pub pid: i32,
     pub start: u64,
     pub comm: String,
-    pub method: String,
+    pub method: Method,
     /// The controller's mount point as the host names it.
     pub mount: String,
     pub version: Option<Version>,
@@ -173,7 +173,7 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
             target.pid
         )));
     }
-    if !root.is_live() && fence.method == super::Method::Prlimit {
+    if !root.is_live() && fence.method == Method::Prlimit {
         // Nothing under a fake root to change or to undo: the program is only shown.
         report.steps = inspected
             .iter()
@@ -189,7 +189,7 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
         pid: target.pid,
         start: target.start,
         comm: target.comm.clone(),
-        method: fence.method.to_string(),
+        method: fence.method,
         mount: fence
             .controller
             .as_ref()
@@ -317,7 +317,7 @@ fn undo(ctx: &Context, pid: i32) -> Result<Status> {
             version,
             mount: r.mount.clone(),
             swap_accounting: false,
-            procs_file: "cgroup.procs",
+            procs_file: super::ProcsFile::CgroupProcs,
             subtree_memory: true,
         });
         let fs = Cgroupfs::new(root, controller.as_ref());
@@ -330,7 +330,7 @@ fn undo(ctx: &Context, pid: i32) -> Result<Status> {
                 note: String::new(),
             };
             // Moving a pid back, or raising its rlimit, is for the same process only.
-            let per_process = matches!(s, Step::Move { .. }) || r.method == "prlimit";
+            let per_process = matches!(s, Step::Move { .. }) || r.method == Method::Prlimit;
             if per_process && !alive {
                 d.note = "the process is gone (or its pid reused): nothing to move back".into();
                 report.steps.push(d);

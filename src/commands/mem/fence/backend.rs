@@ -126,7 +126,7 @@ impl Cgroupfs {
                 to,
                 file,
             } => {
-                let (from, to) = (super::join(from, file), super::join(to, file));
+                let (from, to) = (super::join(from, file.name()), super::join(to, file.name()));
                 self.journal(j, &to)?;
                 if self.live {
                     return self.write(&to, &pid.to_string()).map(|_| Outcome::Changed);

@@ -108,7 +108,7 @@ pub fn inspect(fs: &Cgroupfs, s: &Step, explicit: bool) -> Inspect {
             file,
         } => {
             let listed = fs
-                .read(&super::join(to, file))
+                .read(&super::join(to, file.name()))
                 .is_some_and(|t| t.lines().any(|l| l.trim() == pid.to_string()));
             if listed {
                 ok("already there")
@@ -120,7 +120,7 @@ pub fn inspect(fs: &Cgroupfs, s: &Step, explicit: bool) -> Inspect {
                         pid: *pid,
                         from: to.clone(),
                         to: from.clone(),
-                        file: file.clone(),
+                        file: *file,
                     }),
                 }
             }

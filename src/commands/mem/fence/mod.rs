@@ -40,8 +40,9 @@ pub enum Version {
     V2,
 }
 
-/// How a process is fenced in (the kinds above); the kebab-case name is the JSON `method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a process is fenced in (the kinds above); the kebab-case name is the JSON `method` and the
+/// undo record's (kebab, not snake: records and reports of earlier versions spell it so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     SystemdUnit,
@@ -69,6 +70,36 @@ impl std::fmt::Display for Method {
     }
 }
 
+/// The cgroup file a pid is written to, to move its process there; serialised as the file's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum ProcsFile {
+    /// Every hierarchy since Linux 2.6.24: the whole process moves.
+    #[serde(rename = "cgroup.procs")]
+    CgroupProcs,
+    /// Older v1 kernels, which have only the per-thread list.
+    #[serde(rename = "tasks")]
+    Tasks,
+}
+
+impl ProcsFile {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcsFile::CgroupProcs => "cgroup.procs",
+            ProcsFile::Tasks => "tasks",
+        }
+    }
+
+    /// `cgroup.procs` where the hierarchy has it, or has no `tasks` either (a fake root that
+    /// lists neither); `tasks` only on a kernel that offers nothing else.
+    pub fn of_hierarchy(has_procs: bool, has_tasks: bool) -> ProcsFile {
+        if has_procs || !has_tasks {
+            ProcsFile::CgroupProcs
+        } else {
+            ProcsFile::Tasks
+        }
+    }
+}
+
 /// The memory controller of the host: which hierarchy, where, and what it offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Controller {
@@ -78,7 +109,7 @@ pub struct Controller {
     /// v1: `memory.memsw.*` exist (swap accounting on); v2: `memory.swap.max` exists.
     pub swap_accounting: bool,
     /// Where a pid is written to move its process: `cgroup.procs` (`tasks` on old v1 kernels).
-    pub procs_file: &'static str,
+    pub procs_file: ProcsFile,
     /// v2: the top cgroup's `cgroup.subtree_control` enables memory for its children (v1: always).
     pub subtree_memory: bool,
 }
@@ -128,7 +159,7 @@ pub enum Step {
         pid: i32,
         from: String,
         to: String,
-        file: String,
+        file: ProcsFile,
     },
     /// Run a program (systemctl, prlimit); `sets` are the cgroup files it sets, with the values
     /// they will show, checked to know whether it is needed (and written under a fake root).
@@ -159,7 +190,7 @@ impl Step {
             Step::Move { pid, to, file, .. } => {
                 format!(
                     "echo {pid} > {}",
-                    shell_quote(&under(mount, &join(to, file)))
+                    shell_quote(&under(mount, &join(to, file.name())))
                 )
             }
             Step::Run { argv, .. } => argv
@@ -427,14 +458,14 @@ fn own_cgroup(f: &mut Fence, t: &Target, on: On, rel: &str, leaf: &str, ask: Siz
             pid: t.pid,
             from: rel.to_string(),
             to: dir.clone(),
-            file: c.procs_file.into(),
+            file: c.procs_file,
         });
         f.undo = vec![
             Step::Move {
                 pid: t.pid,
                 from: dir.clone(),
                 to: rel.to_string(),
-                file: c.procs_file.into(),
+                file: c.procs_file,
             }
             .command(&c.mount),
             Step::Rmdir { dir: dir.clone() }.command(&c.mount),
