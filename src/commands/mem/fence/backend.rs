@@ -59,6 +59,17 @@ impl Cgroupfs {
         }
     }
 
+    /// The controller an undo record names (`None`: there was none, as for `prlimit`). Undo makes
+    /// no cgroup, so which interface files a new one would get (swap accounting) does not matter.
+    pub fn for_record(root: &Root, version: Option<Version>, mount: &str) -> Cgroupfs {
+        Cgroupfs {
+            live: root.is_live(),
+            base: version.map(|_| root.join(mount)),
+            version: version.unwrap_or(Version::V2),
+            swap: false,
+        }
+    }
+
     fn path(&self, rel: &str) -> Option<PathBuf> {
         // Paths come from the process's cgroup file: only plain names below the mount point.
         if rel.split('/').any(|c| c == ".." || c == ".") {

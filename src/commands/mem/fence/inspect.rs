@@ -5,7 +5,7 @@
 
 use super::backend::Cgroupfs;
 use super::render::{Done, Outcome};
-use super::{Fence, Step};
+use super::Step;
 
 /// How one step stands before anything is changed.
 pub struct Inspect {
@@ -16,8 +16,9 @@ pub struct Inspect {
 }
 
 impl Inspect {
-    pub fn done(&self, f: &Fence, s: &Step) -> Done {
-        let mount = f.controller.as_ref().map_or("", |c| c.mount.as_str());
+    /// The step as shown before it runs (controller mounted at `mount`): already done, or what
+    /// it would change.
+    pub fn done(&self, mount: &str, s: &Step) -> Done {
         Done {
             command: s.command(mount),
             outcome: if self.needed {

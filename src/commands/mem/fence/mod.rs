@@ -23,7 +23,9 @@ pub mod act;
 mod backend;
 pub mod host;
 mod inspect;
+mod record;
 pub mod render;
+mod undo;
 
 use crate::readers::service::unit_of;
 use serde::Serialize;
@@ -238,6 +240,13 @@ pub struct Fence {
     /// Commands that lift the limit again.
     pub undo: Vec<String>,
     pub note: String,
+}
+
+impl Fence {
+    /// The controller's mount point, as the host names it (`""` when there is none).
+    pub fn mount(&self) -> &str {
+        self.controller.as_ref().map_or("", |c| c.mount.as_str())
+    }
 }
 
 fn round_up(v: u64) -> u64 {
@@ -542,5 +551,7 @@ fn no_controller(f: &mut Fence, t: &Target, why: &str, ask: Sizes) {
     }
 }
 
+#[cfg(test)]
+mod act_tests;
 #[cfg(test)]
 mod tests;
