@@ -552,3 +552,82 @@ fn a_record_in_the_format_of_earlier_versions_is_written_the_same_and_undone() {
             .exists());
     }
 }
+
+/// Runs toolkit on a pseudo-terminal (python3's pty module, as `hostile.rs` does) and types
+/// `answer` once its question is on the screen; returns its exit status and what the terminal
+/// showed.
+fn on_a_terminal(s: &Scenario, args: &[&str], answer: &str) -> (i32, String) {
+    let driver = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ.pop("TOOLKIT_ROOT", None)
+    os.environ["NO_COLOR"] = "1"
+    os.environ["TERM"] = "dumb"
+    os.execv(sys.argv[2], sys.argv[2:])
+out, answered = b"", False
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+    if not answered and b"[y/N]" in out:
+        os.write(fd, sys.argv[1].encode())
+        answered = True
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(st))
+"#;
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            driver,
+            answer,
+            env!("CARGO_BIN_EXE_toolkit"),
+            "--root",
+        ])
+        .arg(s.path())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("python3");
+    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    (out.status.code().unwrap_or(-1), shown)
+}
+
+/// On a terminal the plan is shown and asked about, for the fence and for its undo: "no" changes
+/// nothing (exit 1, declined), "yes" applies, and the undo put back the exact previous files.
+#[test]
+fn on_a_terminal_the_fence_and_its_undo_are_asked_for() {
+    let s = Scenario::fixture("mem/fence/v2-bare");
+    let before = snapshot(s.path());
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242"], "n");
+    assert_eq!(status, 1, "{shown}");
+    assert!(shown.contains("Plan for pid 4242:"), "{shown}");
+    assert!(shown.contains("Fence in leaky-php (pid 4242)?"), "{shown}");
+    assert!(shown.contains("5 would change (declined)"), "{shown}");
+    assert_same(&before, &snapshot(s.path()), "declined");
+    assert!(!s.join(RECORDS).exists(), "declined: nothing recorded");
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242"], "y");
+    assert_eq!(status, 0, "{shown}");
+    assert!(
+        shown.contains("5 written") || shown.contains("5 changed"),
+        "{shown}"
+    );
+    assert_eq!(
+        read(&s, "sys/fs/cgroup/toolkit-fence-4242/cgroup.procs"),
+        "4242\n"
+    );
+    let applied = snapshot(s.path());
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242", "--undo"], "n");
+    assert_eq!(status, 1, "{shown}");
+    assert!(shown.contains("Lift the fence of pid 4242?"), "{shown}");
+    assert!(shown.contains("(declined)"), "{shown}");
+    assert_same(&applied, &snapshot(s.path()), "undo declined");
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242", "--undo"], "y");
+    assert_eq!(status, 0, "{shown}");
+    assert_same(&before, &snapshot(s.path()), "undo");
+}
