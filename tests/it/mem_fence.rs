@@ -439,3 +439,195 @@ fn live_dry_run_plans_for_this_host_and_changes_nothing() {
         .status(3)
         .stderr_has("pid 1 is init");
 }
+
+/// A record as `mem fence` wrote it before its labels were typed (issue 15): the cgroup v1 kind on
+/// an old kernel, whose pids go to `tasks`.
+const RECORD_V1_TASKS: &str = r#"{
+  "pid": 4242,
+  "start": 25000000,
+  "comm": "leaky-php",
+  "method": "cgroup-v1",
+  "mount": "/cgroup/memory",
+  "version": "v1",
+  "at": 1767484800,
+  "undo": [
+    {
+      "op": "move",
+      "pid": 4242,
+      "from": "toolkit-fence-4242",
+      "to": "",
+      "file": "tasks"
+    },
+    {
+      "op": "rmdir",
+      "dir": "toolkit-fence-4242"
+    }
+  ]
+}"#;
+
+/// The same for a systemd unit on cgroup v2.
+const RECORD_V2_UNIT: &str = r#"{
+  "pid": 4242,
+  "start": 25000000,
+  "comm": "leaky-php",
+  "method": "systemd-unit",
+  "mount": "/sys/fs/cgroup",
+  "version": "v2",
+  "at": 1767484800,
+  "undo": [
+    {
+      "op": "run",
+      "argv": [
+        "systemctl",
+        "set-property",
+        "php-fpm.service",
+        "MemoryHigh=infinity",
+        "MemoryMax=infinity"
+      ],
+      "sets": [
+        [
+          "system.slice/php-fpm.service/memory.high",
+          "max"
+        ],
+        [
+          "system.slice/php-fpm.service/memory.max",
+          "max"
+        ]
+      ]
+    }
+  ]
+}"#;
+
+const RECORDS: &str = "var/lib/toolkit/mem-fence/records";
+
+/// The one record a fence left under the root: its name and text.
+fn the_record(s: &Scenario) -> (String, String) {
+    let names: Vec<String> = std::fs::read_dir(s.join(RECORDS))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    let text = read(s, &format!("{RECORDS}/{}", names[0]));
+    (names[0].clone(), text)
+}
+
+/// The record format is a contract with fences applied by earlier versions: the new code writes
+/// it byte for byte as before, and a record in that format (put in place of the new one) is read
+/// and undone back to the exact previous files.
+#[test]
+fn a_record_in_the_format_of_earlier_versions_is_written_the_same_and_undone() {
+    let old_kernel = |s: &Scenario| {
+        // No cgroup.procs in the v1 hierarchy: pids are moved through `tasks`.
+        std::fs::remove_file(s.join("cgroup/memory/cgroup.procs")).unwrap();
+    };
+    for (kind, literal, prepare) in [
+        ("v1", RECORD_V1_TASKS, &old_kernel as &dyn Fn(&Scenario)),
+        ("v2-unit", RECORD_V2_UNIT, &|_: &Scenario| {}),
+    ] {
+        let s = Scenario::fixture(&format!("mem/fence/{kind}"));
+        prepare(&s);
+        let before = snapshot(s.path());
+        s.run(&["mem", "fence", "4242", "--yes"]).status(0);
+        let (name, written) = the_record(&s);
+        assert_eq!(written, literal, "{kind}: the record format changed");
+        assert!(name.starts_with("4242-25000000-1767484800-"), "{name}");
+        std::fs::remove_file(s.join(&format!("{RECORDS}/{name}"))).unwrap();
+        s.write(
+            &format!("{RECORDS}/4242-25000000-1767484800-1.json"),
+            literal,
+        );
+        let j = s
+            .run(&["mem", "fence", "4242", "--undo", "--yes", "--json"])
+            .status(0)
+            .json();
+        assert!(
+            outcomes(&j)
+                .iter()
+                .all(|o| o == "changed" || o == "written"),
+            "{kind}: {j}"
+        );
+        assert_same(&before, &snapshot(s.path()), kind);
+        assert!(s
+            .join(&format!("{RECORDS}/4242-25000000-1767484800-1.json.undone"))
+            .exists());
+    }
+}
+
+/// Runs toolkit on a pseudo-terminal (python3's pty module, as `hostile.rs` does) and types
+/// `answer` once its question is on the screen; returns its exit status and what the terminal
+/// showed.
+fn on_a_terminal(s: &Scenario, args: &[&str], answer: &str) -> (i32, String) {
+    let driver = r#"
+import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ.pop("TOOLKIT_ROOT", None)
+    os.environ["NO_COLOR"] = "1"
+    os.environ["TERM"] = "dumb"
+    os.execv(sys.argv[2], sys.argv[2:])
+out, answered = b"", False
+while True:
+    try:
+        b = os.read(fd, 65536)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+    if not answered and b"[y/N]" in out:
+        os.write(fd, sys.argv[1].encode())
+        answered = True
+_, st = os.waitpid(pid, 0)
+sys.stdout.buffer.write(out)
+sys.exit(os.waitstatus_to_exitcode(st))
+"#;
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            driver,
+            answer,
+            env!("CARGO_BIN_EXE_toolkit"),
+            "--root",
+        ])
+        .arg(s.path())
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("python3");
+    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    (out.status.code().unwrap_or(-1), shown)
+}
+
+/// On a terminal the plan is shown and asked about, for the fence and for its undo: "no" changes
+/// nothing (exit 1, declined), "yes" applies, and the undo put back the exact previous files.
+#[test]
+fn on_a_terminal_the_fence_and_its_undo_are_asked_for() {
+    let s = Scenario::fixture("mem/fence/v2-bare");
+    let before = snapshot(s.path());
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242"], "n");
+    assert_eq!(status, 1, "{shown}");
+    assert!(shown.contains("Plan for pid 4242:"), "{shown}");
+    assert!(shown.contains("Fence in leaky-php (pid 4242)?"), "{shown}");
+    assert!(shown.contains("5 would change (declined)"), "{shown}");
+    assert_same(&before, &snapshot(s.path()), "declined");
+    assert!(!s.join(RECORDS).exists(), "declined: nothing recorded");
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242"], "y");
+    assert_eq!(status, 0, "{shown}");
+    assert!(
+        shown.contains("5 written") || shown.contains("5 changed"),
+        "{shown}"
+    );
+    assert_eq!(
+        read(&s, "sys/fs/cgroup/toolkit-fence-4242/cgroup.procs"),
+        "4242\n"
+    );
+    let applied = snapshot(s.path());
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242", "--undo"], "n");
+    assert_eq!(status, 1, "{shown}");
+    assert!(shown.contains("Lift the fence of pid 4242?"), "{shown}");
+    assert!(shown.contains("(declined)"), "{shown}");
+    assert_same(&applied, &snapshot(s.path()), "undo declined");
+    let (status, shown) = on_a_terminal(&s, &["mem", "fence", "4242", "--undo"], "y");
+    assert_eq!(status, 0, "{shown}");
+    assert_same(&before, &snapshot(s.path()), "undo");
+}

@@ -8,15 +8,17 @@
 //! operations with the kernel's semantics (a pid written to `cgroup.procs` leaves its old cgroup,
 //! `+memory` is added to `cgroup.subtree_control`, a new cgroup gets its interface files), and no
 //! program runs: a `systemctl` step writes the files systemd would set. On the live root the files
-//! are cgroupfs files, written in place, and `systemctl`/`prlimit` run. `--undo` replays the record
-//! backwards the same way (the journal's own undo restores by renaming a new file over the old,
-//! which cgroupfs does not allow, so the record holds the inverse steps).
+//! are cgroupfs files, written in place, and `systemctl`/`prlimit` run. `--undo` (`undo.rs`) replays
+//! the record backwards the same way (the journal's own undo restores by renaming a new file over
+//! the old, which cgroupfs does not allow, so the record holds the inverse steps).
 
 use super::backend::Cgroupfs;
 use super::inspect::{inspect, Inspect};
+use super::record::{begin_journal, Record, Records, STATE};
 use super::render::{Done, FenceReport, Outcome};
-use super::{host, plan, Host, Sizes, Step, Target, Version};
+use super::{host, plan, Fence, Host, Method, Sizes, Step, Target};
 use crate::cli::MemFenceArgs;
+use crate::commands::output;
 use crate::context::Context;
 use crate::error::{Error, Result};
 use crate::readers::memory::read_meminfo;
@@ -24,29 +26,8 @@ use crate::readers::proc::{read_cmdline, read_record, read_stat, ProcError};
 use crate::readers::procmem;
 use crate::readers::service::systemd_host;
 use crate::root::Root;
-use crate::safeops::journal::Journal;
-use crate::safeops::Dir;
 use crate::status::Status;
 use crate::ui::Approval;
-use serde::{Deserialize, Serialize};
-use std::ffi::OsStr;
-
-/// Records and journals, outside every cgroup and site tree.
-const STATE: &str = "var/lib/toolkit/mem-fence";
-
-/// What `--undo` replays: the inverse steps of one applied fence, in the order to run them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Record {
-    pub pid: i32,
-    pub start: u64,
-    pub comm: String,
-    pub method: String,
-    /// The controller's mount point as the host names it.
-    pub mount: String,
-    pub version: Option<Version>,
-    pub at: u64,
-    pub undo: Vec<Step>,
-}
 
 /// The process as read now, its cgroups and the host's controller.
 pub fn read_target(root: &Root, pid: i32) -> Result<(Target, Host)> {
@@ -92,21 +73,38 @@ pub fn read_target(root: &Root, pid: i32) -> Result<(Target, Host)> {
     Ok((target, host))
 }
 
-fn start_now(root: &Root, pid: i32) -> Option<u64> {
+/// The start time of `pid` now (`None`: gone, or unreadable).
+pub(super) fn start_now(root: &Root, pid: i32) -> Option<u64> {
     read_stat(&root.proc(), pid).ok().map(|s| s.starttime)
 }
 
-fn state_dir(root: &Root, sub: &[&str]) -> std::result::Result<Dir, String> {
-    let mut dir = Dir::open_trusted(root.path()).map_err(|e| e.to_string())?;
-    for part in STATE.split('/').chain(sub.iter().copied()) {
-        dir = dir
-            .ensure_dir(OsStr::new(part), 0o700)
-            .map_err(|e| e.to_string())?;
-    }
-    Ok(dir)
+/// The pid is still the process planned for (a reused pid is another program).
+pub(super) fn same_process(planned_start: u64, start_now: Option<u64>) -> bool {
+    start_now == Some(planned_start)
 }
 
-pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
+/// What a fixing run does once its plan is inspected, before anything is asked or changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Gate {
+    /// Nothing to change, or a dry run: the plan is the report.
+    Show,
+    /// The plan is shown on the terminal and a question asked.
+    Ask,
+    /// `--yes`: straight on.
+    Apply,
+}
+
+pub(super) fn gate(anything_to_change: bool, approval: Approval) -> Gate {
+    match approval {
+        _ if !anything_to_change => Gate::Show,
+        Approval::DryRun => Gate::Show,
+        Approval::Ask => Gate::Ask,
+        Approval::Granted => Gate::Apply,
+    }
+}
+
+/// The sizes asked for on the command line; the soft limit may not exceed the hard one.
+pub(super) fn asked_sizes(args: &MemFenceArgs) -> Result<Sizes> {
     let sizes = Sizes {
         high: args.high.map(|s| s.0),
         max: args.max.map(|s| s.0),
@@ -118,10 +116,11 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
             )));
         }
     }
-    if args.undo {
-        return undo(ctx, args.pid);
-    }
-    if args.pid == 1 {
+    Ok(sizes)
+}
+
+pub(super) fn refuse_init(pid: i32) -> Result<()> {
+    if pid == 1 {
         // Limiting init limits everything it starts and can take the whole box down with it.
         return Err(Error::Usage(
             "pid 1 is init: fencing it in would fence in the whole system; fence the service \
@@ -129,236 +128,146 @@ pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
                 .into(),
         ));
     }
+    Ok(())
+}
+
+/// Under a fake root a `prlimit` has nothing to change and nothing to undo: it is only shown.
+pub(super) fn only_shown(live: bool, method: Method) -> bool {
+    !live && method == Method::Prlimit
+}
+
+/// Each step of the fence as it stands now (`explicit`: sizes were asked for, so an existing
+/// limit is replaced).
+fn inspect_steps(fs: &Cgroupfs, fence: &Fence, explicit: bool) -> Vec<(Step, Inspect)> {
+    fence
+        .steps
+        .iter()
+        .map(|s| (s.clone(), inspect(fs, s, explicit)))
+        .collect()
+}
+
+/// The steps as they would be done.
+pub(super) fn planned(mount: &str, inspected: &[(Step, Inspect)]) -> Vec<Done> {
+    inspected.iter().map(|(s, i)| i.done(mount, s)).collect()
+}
+
+/// The needed steps applied in order by `apply`, the others shown as they stand. After a failure
+/// nothing more is tried: a limit without the move (or a move without its limits) is not what was
+/// planned.
+pub(super) fn apply_in_order(
+    mount: &str,
+    inspected: &[(Step, Inspect)],
+    mut apply: impl FnMut(&Step) -> std::result::Result<Outcome, String>,
+) -> Vec<Done> {
+    let mut failed = false;
+    let mut steps = Vec::with_capacity(inspected.len());
+    for (step, i) in inspected {
+        let mut d = i.done(mount, step);
+        if i.needed && failed {
+            d.outcome = Outcome::Refused;
+            d.note = "not tried: an earlier step failed".into();
+        } else if i.needed {
+            match apply(step) {
+                Ok(outcome) => d.outcome = outcome,
+                Err(e) => {
+                    d.outcome = Outcome::Failed;
+                    d.note = e;
+                    failed = true;
+                }
+            }
+        }
+        steps.push(d);
+    }
+    steps
+}
+
+pub fn run(ctx: &Context, args: &MemFenceArgs) -> Result<Status> {
+    let sizes = asked_sizes(args)?;
+    if args.undo {
+        return super::undo::undo(ctx, args.pid);
+    }
+    refuse_init(args.pid)?;
     let root = &ctx.root;
     let (target, host) = read_target(root, args.pid)?;
     let meminfo = read_meminfo(&root.join("proc/meminfo"))?;
     let fence = plan(&target, meminfo.total, &host, sizes);
-    let explicit = sizes.high.is_some() || sizes.max.is_some();
     let fs = Cgroupfs::new(root, fence.controller.as_ref());
-    let inspected: Vec<(Step, Inspect)> = fence
-        .steps
-        .iter()
-        .map(|s| (s.clone(), inspect(&fs, s, explicit)))
-        .collect();
-    let pending = inspected.iter().filter(|(_, i)| i.needed).count();
+    let explicit = sizes.high.is_some() || sizes.max.is_some();
+    let inspected = inspect_steps(&fs, &fence, explicit);
     let mut report = FenceReport::new(ctx, &fence, false);
     let approval = Approval::decide(ctx)?;
-    if pending == 0 || approval == Approval::DryRun {
-        report.steps = inspected.iter().map(|(s, i)| i.done(&fence, s)).collect();
-        return super::super::super::output(ctx, &report.finish());
-    }
-    if approval == Approval::Ask {
-        report.print_plan(
-            &ctx.style,
-            &inspected
-                .iter()
-                .map(|(s, i)| i.done(&fence, s))
-                .collect::<Vec<_>>(),
-        );
-        if !approval.confirm(&format!(
-            "Fence in {} (pid {})?",
-            crate::render::text::printable(&fence.comm),
-            fence.pid
-        ))? {
-            report.declined = true;
-            report.steps = inspected.iter().map(|(s, i)| i.done(&fence, s)).collect();
-            return super::super::super::output(ctx, &report.finish());
+    let pending = inspected.iter().any(|(_, i)| i.needed);
+    match gate(pending, approval) {
+        Gate::Show => {
+            report.steps = planned(fence.mount(), &inspected);
+            return output(ctx, &report.finish());
         }
+        Gate::Ask => {
+            if !confirm(ctx, &mut report, &fence, &inspected)? {
+                return output(ctx, &report.finish());
+            }
+        }
+        Gate::Apply => {}
     }
-    // The pid must still be the process planned for: a reused pid is another program.
-    if start_now(root, target.pid) != Some(target.start) {
+    if !same_process(target.start, start_now(root, target.pid)) {
         return Err(Error::Refused(format!(
             "process {} is gone or its pid now belongs to another process (start time changed): \
              nothing changed",
             target.pid
         )));
     }
-    if !root.is_live() && fence.method == super::Method::Prlimit {
-        // Nothing under a fake root to change or to undo: the program is only shown.
-        report.steps = inspected
-            .iter()
-            .map(|(s, i)| Done {
+    if only_shown(root.is_live(), fence.method) {
+        report.steps = planned(fence.mount(), &inspected)
+            .into_iter()
+            .map(|d| Done {
                 outcome: Outcome::NotRun,
-                ..i.done(&fence, s)
+                ..d
             })
             .collect();
-        return super::super::super::output(ctx, &report.finish());
+        return output(ctx, &report.finish());
     }
+    apply(ctx, report, &target, &fence, &fs, &inspected)
+}
+
+/// Shows the plan on the terminal and asks; declined, the report holds the plan unchanged.
+fn confirm(
+    ctx: &Context,
+    report: &mut FenceReport,
+    fence: &Fence,
+    inspected: &[(Step, Inspect)],
+) -> Result<bool> {
+    let plan = planned(fence.mount(), inspected);
+    report.print_plan(&ctx.style, &plan);
+    let yes = Approval::Ask.confirm(&format!(
+        "Fence in {} (pid {})?",
+        crate::render::text::printable(&fence.comm),
+        fence.pid
+    ))?;
+    if !yes {
+        report.declined = true;
+        report.steps = plan;
+    }
+    Ok(yes)
+}
+
+/// The record of the inverse steps first, then a journal, then the steps in order.
+fn apply(
+    ctx: &Context,
+    mut report: FenceReport,
+    target: &Target,
+    fence: &Fence,
+    fs: &Cgroupfs,
+    inspected: &[(Step, Inspect)],
+) -> Result<Status> {
+    let root = &ctx.root;
     let now = root.now_unix().unwrap_or(0);
-    let record = Record {
-        pid: target.pid,
-        start: target.start,
-        comm: target.comm.clone(),
-        method: fence.method.to_string(),
-        mount: fence
-            .controller
-            .as_ref()
-            .map(|c| c.mount.clone())
-            .unwrap_or_default(),
-        version: fence.controller.as_ref().map(|c| c.version),
-        at: now,
-        undo: inspected
-            .iter()
-            .rev()
-            .filter(|(_, i)| i.needed)
-            .filter_map(|(_, i)| i.inverse.clone())
-            .collect(),
-    };
-    let records =
-        state_dir(root, &["records"]).map_err(|e| Error::Refused(format!("record: {e}")))?;
-    let name = format!(
-        "{}-{}-{now}-{}.json",
-        target.pid,
-        target.start,
-        std::process::id()
-    );
-    let json = serde_json::to_vec_pretty(&record).expect("records serialize");
-    records
-        .create_exclusive(OsStr::new(&name), &json, 0, 0, 0o600)
-        .map_err(|e| Error::Refused(format!("record: {e}")))?;
-    let journals =
-        state_dir(root, &["journal"]).map_err(|e| Error::Refused(format!("journal: {e}")))?;
-    let mut journal = Journal::begin(&journals, &format!("pid-{}", target.pid), now)
-        .map_err(|e| Error::Refused(format!("journal: {e}")))?;
-    let mut failed = false;
-    for (step, i) in &inspected {
-        if !i.needed || failed {
-            let mut d = i.done(&fence, step);
-            if failed && i.needed {
-                d.outcome = Outcome::Refused;
-                d.note = "not tried: an earlier step failed".into();
-            }
-            report.steps.push(d);
-            continue;
-        }
-        let result = fs.apply(step, &mut journal);
-        let mut d = i.done(&fence, step);
-        match result {
-            Ok(outcome) => d.outcome = outcome,
-            Err(e) => {
-                d.outcome = Outcome::Failed;
-                d.note = e;
-                failed = true;
-            }
-        }
-        report.steps.push(d);
-    }
+    let record = Record::of(target, fence, inspected, now);
+    let name = Records::open(root)?.write(&record)?;
+    let mut journal = begin_journal(root, &format!("pid-{}", target.pid), now)?;
+    report.steps = apply_in_order(fence.mount(), inspected, |s| fs.apply(s, &mut journal));
     report.record = Some(format!(
         "{}/records/{name}",
         root.display(&root.join(STATE))
     ));
-    super::super::super::output(ctx, &report.finish())
-}
-
-/// `mem fence PID --undo`: replays the records of the fences applied to PID, newest first.
-fn undo(ctx: &Context, pid: i32) -> Result<Status> {
-    let root = &ctx.root;
-    let records =
-        state_dir(root, &["records"]).map_err(|e| Error::Refused(format!("record: {e}")))?;
-    let names = records
-        .names()
-        .map_err(|e| Error::Refused(format!("record: {e}")))?;
-    let prefix = format!("{pid}-");
-    let mut mine: Vec<(std::ffi::OsString, Record)> = Vec::new();
-    for n in names {
-        let s = n.to_string_lossy();
-        if !s.starts_with(&prefix) || !s.ends_with(".json") {
-            continue;
-        }
-        let bytes = records
-            .read(&n)
-            .map_err(|e| Error::Refused(format!("record: {e}")))?;
-        let r: Record = serde_json::from_slice(&bytes).map_err(|e| {
-            Error::malformed(
-                records.path().join(&n),
-                None,
-                format!("not a fence record: {e}"),
-            )
-        })?;
-        mine.push((n, r));
-    }
-    mine.sort_by_key(|(_, r)| std::cmp::Reverse(r.at));
-    let approval = Approval::decide(ctx)?;
-    let mut report = FenceReport::undo(ctx, pid);
-    if mine.is_empty() {
-        report.note = format!("no fence of pid {pid} recorded (nothing to undo)");
-        return super::super::super::output(ctx, &report.finish());
-    }
-    let same_process = |r: &Record| start_now(root, r.pid) == Some(r.start);
-    let plan_lines: Vec<Done> = mine
-        .iter()
-        .flat_map(|(_, r)| {
-            r.undo.iter().map(move |s| Done {
-                command: s.command(&r.mount),
-                outcome: Outcome::WouldChange,
-                note: String::new(),
-            })
-        })
-        .collect();
-    if approval == Approval::DryRun {
-        report.steps = plan_lines;
-        return super::super::super::output(ctx, &report.finish());
-    }
-    if approval == Approval::Ask {
-        report.print_plan(&ctx.style, &plan_lines);
-        if !approval.confirm(&format!("Lift the fence of pid {pid}?"))? {
-            report.declined = true;
-            report.steps = plan_lines;
-            return super::super::super::output(ctx, &report.finish());
-        }
-    }
-    let journals =
-        state_dir(root, &["journal"]).map_err(|e| Error::Refused(format!("journal: {e}")))?;
-    let now = root.now_unix().unwrap_or(0);
-    let mut journal = Journal::begin(&journals, &format!("pid-{pid}-undo"), now)
-        .map_err(|e| Error::Refused(format!("journal: {e}")))?;
-    for (name, r) in &mine {
-        let controller = r.version.map(|version| super::Controller {
-            version,
-            mount: r.mount.clone(),
-            swap_accounting: false,
-            procs_file: "cgroup.procs",
-            subtree_memory: true,
-        });
-        let fs = Cgroupfs::new(root, controller.as_ref());
-        let alive = same_process(r);
-        let mut clean = true;
-        for s in &r.undo {
-            let mut d = Done {
-                command: s.command(&r.mount),
-                outcome: Outcome::Ok,
-                note: String::new(),
-            };
-            // Moving a pid back, or raising its rlimit, is for the same process only.
-            let per_process = matches!(s, Step::Move { .. }) || r.method == "prlimit";
-            if per_process && !alive {
-                d.note = "the process is gone (or its pid reused): nothing to move back".into();
-                report.steps.push(d);
-                continue;
-            }
-            let i = inspect(&fs, s, true);
-            if !i.needed {
-                d.note = i.note;
-                report.steps.push(d);
-                continue;
-            }
-            match fs.apply(s, &mut journal) {
-                Ok(o) => d.outcome = o,
-                Err(e) => {
-                    d.outcome = Outcome::Failed;
-                    d.note = e;
-                    clean = false;
-                }
-            }
-            report.steps.push(d);
-        }
-        if clean {
-            let mut done = name.clone();
-            done.push(".undone");
-            records
-                .rename(name, &done)
-                .map_err(|e| Error::Refused(format!("record: {e}")))?;
-        }
-    }
-    super::super::super::output(ctx, &report.finish())
+    output(ctx, &report.finish())
 }

@@ -59,6 +59,17 @@ impl Cgroupfs {
         }
     }
 
+    /// The controller an undo record names (`None`: there was none, as for `prlimit`). Undo makes
+    /// no cgroup, so which interface files a new one would get (swap accounting) does not matter.
+    pub fn for_record(root: &Root, version: Option<Version>, mount: &str) -> Cgroupfs {
+        Cgroupfs {
+            live: root.is_live(),
+            base: version.map(|_| root.join(mount)),
+            version: version.unwrap_or(Version::V2),
+            swap: false,
+        }
+    }
+
     fn path(&self, rel: &str) -> Option<PathBuf> {
         // Paths come from the process's cgroup file: only plain names below the mount point.
         if rel.split('/').any(|c| c == ".." || c == ".") {
@@ -126,7 +137,7 @@ impl Cgroupfs {
                 to,
                 file,
             } => {
-                let (from, to) = (super::join(from, file), super::join(to, file));
+                let (from, to) = (super::join(from, file.name()), super::join(to, file.name()));
                 self.journal(j, &to)?;
                 if self.live {
                     return self.write(&to, &pid.to_string()).map(|_| Outcome::Changed);

@@ -4,7 +4,7 @@
 //! memory controller. A fake root without a mount table is probed at the usual places
 //! (`sys/fs/cgroup/cgroup.controllers`, `sys/fs/cgroup/memory/memory.limit_in_bytes`).
 
-use super::{Controller, Version};
+use super::{Controller, ProcsFile, Version};
 use crate::root::Root;
 use std::path::Path;
 
@@ -164,11 +164,10 @@ pub fn controller(
             version: Version::V1,
             mount: m.point.clone(),
             swap_accounting: dir.join("memory.memsw.limit_in_bytes").is_file(),
-            procs_file: if dir.join("cgroup.procs").exists() || !dir.join("tasks").exists() {
-                "cgroup.procs"
-            } else {
-                "tasks"
-            },
+            procs_file: ProcsFile::of_hierarchy(
+                dir.join("cgroup.procs").exists(),
+                dir.join("tasks").exists(),
+            ),
             subtree_memory: true,
         };
         return Ok((c, path));
@@ -195,7 +194,7 @@ pub fn controller(
             version: Version::V2,
             mount: m.point.clone(),
             swap_accounting: dir.join("memory.swap.max").exists(),
-            procs_file: "cgroup.procs",
+            procs_file: ProcsFile::CgroupProcs,
             subtree_memory: subtree.split_whitespace().any(|c| c == "memory"),
         };
         return Ok((c, path));

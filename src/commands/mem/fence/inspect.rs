@@ -5,7 +5,7 @@
 
 use super::backend::Cgroupfs;
 use super::render::{Done, Outcome};
-use super::{Fence, Step};
+use super::Step;
 
 /// How one step stands before anything is changed.
 pub struct Inspect {
@@ -16,8 +16,9 @@ pub struct Inspect {
 }
 
 impl Inspect {
-    pub fn done(&self, f: &Fence, s: &Step) -> Done {
-        let mount = f.controller.as_ref().map_or("", |c| c.mount.as_str());
+    /// The step as shown before it runs (controller mounted at `mount`): already done, or what
+    /// it would change.
+    pub fn done(&self, mount: &str, s: &Step) -> Done {
         Done {
             command: s.command(mount),
             outcome: if self.needed {
@@ -108,7 +109,7 @@ pub fn inspect(fs: &Cgroupfs, s: &Step, explicit: bool) -> Inspect {
             file,
         } => {
             let listed = fs
-                .read(&super::join(to, file))
+                .read(&super::join(to, file.name()))
                 .is_some_and(|t| t.lines().any(|l| l.trim() == pid.to_string()));
             if listed {
                 ok("already there")
@@ -120,7 +121,7 @@ pub fn inspect(fs: &Cgroupfs, s: &Step, explicit: bool) -> Inspect {
                         pid: *pid,
                         from: to.clone(),
                         to: from.clone(),
-                        file: file.clone(),
+                        file: *file,
                     }),
                 }
             }

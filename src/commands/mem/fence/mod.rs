@@ -23,13 +23,14 @@ pub mod act;
 mod backend;
 pub mod host;
 mod inspect;
+mod plan;
+mod record;
 pub mod render;
+mod undo;
 
-use crate::readers::service::unit_of;
+pub use plan::plan;
 use serde::Serialize;
 
-const STEP: u64 = 64 << 20;
-const PAGE: u64 = 4096;
 /// The name of the child cgroup made for one process.
 pub const PREFIX: &str = "toolkit-fence-";
 
@@ -40,8 +41,9 @@ pub enum Version {
     V2,
 }
 
-/// How a process is fenced in (the kinds above); the kebab-case name is the JSON `method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a process is fenced in (the kinds above); the kebab-case name is the JSON `method` and the
+/// undo record's (kebab, not snake: records and reports of earlier versions spell it so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     SystemdUnit,
@@ -69,6 +71,36 @@ impl std::fmt::Display for Method {
     }
 }
 
+/// The cgroup file a pid is written to, to move its process there; serialised as the file's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum ProcsFile {
+    /// Every hierarchy since Linux 2.6.24: the whole process moves.
+    #[serde(rename = "cgroup.procs")]
+    CgroupProcs,
+    /// Older v1 kernels, which have only the per-thread list.
+    #[serde(rename = "tasks")]
+    Tasks,
+}
+
+impl ProcsFile {
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcsFile::CgroupProcs => "cgroup.procs",
+            ProcsFile::Tasks => "tasks",
+        }
+    }
+
+    /// `cgroup.procs` where the hierarchy has it, or has no `tasks` either (a fake root that
+    /// lists neither); `tasks` only on a kernel that offers nothing else.
+    pub fn of_hierarchy(has_procs: bool, has_tasks: bool) -> ProcsFile {
+        if has_procs || !has_tasks {
+            ProcsFile::CgroupProcs
+        } else {
+            ProcsFile::Tasks
+        }
+    }
+}
+
 /// The memory controller of the host: which hierarchy, where, and what it offers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Controller {
@@ -78,7 +110,7 @@ pub struct Controller {
     /// v1: `memory.memsw.*` exist (swap accounting on); v2: `memory.swap.max` exists.
     pub swap_accounting: bool,
     /// Where a pid is written to move its process: `cgroup.procs` (`tasks` on old v1 kernels).
-    pub procs_file: &'static str,
+    pub procs_file: ProcsFile,
     /// v2: the top cgroup's `cgroup.subtree_control` enables memory for its children (v1: always).
     pub subtree_memory: bool,
 }
@@ -128,7 +160,7 @@ pub enum Step {
         pid: i32,
         from: String,
         to: String,
-        file: String,
+        file: ProcsFile,
     },
     /// Run a program (systemctl, prlimit); `sets` are the cgroup files it sets, with the values
     /// they will show, checked to know whether it is needed (and written under a fake root).
@@ -159,7 +191,7 @@ impl Step {
             Step::Move { pid, to, file, .. } => {
                 format!(
                     "echo {pid} > {}",
-                    shell_quote(&under(mount, &join(to, file)))
+                    shell_quote(&under(mount, &join(to, file.name())))
                 )
             }
             Step::Run { argv, .. } => argv
@@ -209,20 +241,10 @@ pub struct Fence {
     pub note: String,
 }
 
-fn round_up(v: u64) -> u64 {
-    v.div_ceil(STEP).max(1).saturating_mul(STEP)
-}
-
-/// A size from the command line, rounded up to whole pages as the kernel stores it.
-pub fn page_round(v: u64) -> u64 {
-    v.div_ceil(PAGE).max(1).saturating_mul(PAGE)
-}
-
-fn mib(v: u64) -> String {
-    if v % (1 << 20) == 0 {
-        format!("{}M", v >> 20)
-    } else {
-        v.to_string()
+impl Fence {
+    /// The controller's mount point, as the host names it (`""` when there is none).
+    pub fn mount(&self) -> &str {
+        self.controller.as_ref().map_or("", |c| c.mount.as_str())
     }
 }
 
@@ -238,278 +260,7 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-fn sizes(base: u64, total: u64, s: Sizes) -> (u64, u64) {
-    let high = s.high.map(page_round).unwrap_or_else(|| round_up(base));
-    let max = s.max.map(page_round).unwrap_or_else(|| {
-        // A limit above the RAM there is would never be reached.
-        round_up(high.saturating_add(high / 4))
-            .min(total / STEP * STEP)
-            .max(high)
-    });
-    (high, max.max(high))
-}
-
-fn quoted(argv: &[String]) -> String {
-    argv.iter()
-        .map(|a| shell_quote(a))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The fence for `t` on a box with `total` bytes of RAM.
-pub fn plan(t: &Target, total: u64, host: &Host, ask: Sizes) -> Fence {
-    let mut f = Fence {
-        pid: t.pid,
-        comm: t.comm.clone(),
-        rss: t.rss,
-        swap: t.swap,
-        sized_from: t.rss,
-        memory_high: 0,
-        memory_max: 0,
-        method: Method::Prlimit,
-        unit: None,
-        controller: host.memory.as_ref().ok().cloned(),
-        cgroup: t.cgroup.clone(),
-        commands: Vec::new(),
-        steps: Vec::new(),
-        next_run: None,
-        undo: Vec::new(),
-        note: String::new(),
-    };
-    let c = match &host.memory {
-        Ok(c) => c,
-        Err(why) => {
-            no_controller(&mut f, t, why, ask);
-            return f;
-        }
-    };
-    let path = t.cgroup.clone().unwrap_or_else(|| "/".into());
-    let rel = path.trim_matches('/').to_string();
-    let leaf = rel.rsplit('/').next().unwrap_or("");
-    let user_manager = rel.split('/').any(|p| p.starts_with("user@"));
-    let unit = (host.systemd && !user_manager)
-        .then(|| {
-            unit_of(&path).or_else(|| {
-                (leaf.ends_with(".scope") && !leaf.starts_with(PREFIX)).then(|| leaf.to_string())
-            })
-        })
-        .flatten();
-    // The unit's own cgroup: the process may sit in a child of it (a delegated subtree), which the
-    // unit's limit covers too.
-    let unit_rel = unit.as_ref().map(|u| {
-        let parts: Vec<&str> = rel.split('/').collect();
-        let end = parts
-            .iter()
-            .rposition(|p| p == u)
-            .map_or(parts.len(), |i| i + 1);
-        parts[..end].join("/")
-    });
-    match (unit, unit_rel) {
-        (Some(unit), Some(unit_rel)) => by_unit(&mut f, t, (total, host, c), unit, &unit_rel, ask),
-        _ => own_cgroup(&mut f, t, (total, host, c), &rel, leaf, ask),
-    }
-    f.commands = f.steps.iter().map(|s| s.command(&c.mount)).collect();
-    f
-}
-
-/// How to start the command again under the same limits (`systemd-run --scope`), on systemd.
-fn next_run(t: &Target, host: &Host, c: &Controller, high: u64, max: u64) -> Option<String> {
-    if !host.systemd || t.cmdline.is_empty() {
-        return None;
-    }
-    let props = match c.version {
-        Version::V2 => format!("-p MemoryHigh={} -p MemoryMax={}", mib(high), mib(max)),
-        Version::V1 => format!("-p MemoryLimit={}", mib(max)),
-    };
-    Some(format!(
-        "systemd-run --scope {props} -- {}",
-        quoted(&t.cmdline)
-    ))
-}
-
-/// The box: RAM, host and its memory controller.
-type On<'a> = (u64, &'a Host, &'a Controller);
-
-/// A systemd unit or scope: `systemctl set-property`, sized from the whole unit's usage.
-fn by_unit(f: &mut Fence, t: &Target, on: On, unit: String, unit_rel: &str, ask: Sizes) {
-    let (total, host, c) = on;
-    let scope = unit.ends_with(".scope");
-    let base = t.rss.max(t.usage.unwrap_or(0));
-    let (high, max) = sizes(base, total, ask);
-    f.sized_from = base;
-    (f.memory_high, f.memory_max) = (high, max);
-    let mut argv = vec!["systemctl".to_string(), "set-property".to_string()];
-    if scope {
-        argv.push("--runtime".into());
-    }
-    argv.push(unit.clone());
-    let mut undo = argv.clone();
-    let sets = match c.version {
-        Version::V2 => {
-            argv.push(format!("MemoryHigh={}", mib(high)));
-            argv.push(format!("MemoryMax={}", mib(max)));
-            undo.push("MemoryHigh=infinity".into());
-            undo.push("MemoryMax=infinity".into());
-            vec![
-                (join(unit_rel, "memory.high"), high.to_string()),
-                (join(unit_rel, "memory.max"), max.to_string()),
-            ]
-        }
-        Version::V1 => {
-            argv.push(format!("MemoryLimit={}", mib(max)));
-            undo.push("MemoryLimit=infinity".into());
-            vec![(join(unit_rel, "memory.limit_in_bytes"), max.to_string())]
-        }
-    };
-    f.method = if scope {
-        Method::SystemdScope
-    } else {
-        Method::SystemdUnit
-    };
-    f.note = if scope {
-        format!(
-            "applies at once to every process of {unit} (for a login session: everything \
-             started from it), until the scope ends"
-        )
-    } else {
-        format!("applies at once to every process of {unit} and persists across restarts")
-    };
-    f.steps = vec![Step::Run { argv, sets }];
-    f.undo = vec![quoted(&undo)];
-    f.next_run = if scope {
-        next_run(t, host, c, high, max)
-    } else {
-        None
-    };
-    f.unit = Some(unit);
-}
-
-/// Any other process: a cgroup of its own (`toolkit-fence-PID`) with the limits, then the move.
-fn own_cgroup(f: &mut Fence, t: &Target, on: On, rel: &str, leaf: &str, ask: Sizes) {
-    let (total, host, c) = on;
-    let (high, max) = sizes(t.rss, total, ask);
-    (f.memory_high, f.memory_max) = (high, max);
-    let own = format!("{PREFIX}{}", t.pid);
-    let already = leaf == own;
-    let dir = if already { rel.to_string() } else { own };
-    if c.version == Version::V2 && !c.subtree_memory && !already {
-        f.steps.push(Step::Write {
-            file: "cgroup.subtree_control".into(),
-            value: "+memory".into(),
-        });
-    }
-    if !already {
-        f.steps.push(Step::Mkdir { dir: dir.clone() });
-    }
-    let limits: Vec<(&str, u64)> = match c.version {
-        Version::V2 => vec![("memory.high", high), ("memory.max", max)],
-        Version::V1 => {
-            let mut v = vec![
-                ("memory.soft_limit_in_bytes", high),
-                ("memory.limit_in_bytes", max),
-            ];
-            if c.swap_accounting {
-                // Memory plus swap: the hard limit plus what it has swapped out now, so that
-                // it cannot grow in swap either.
-                v.push(("memory.memsw.limit_in_bytes", round_up(max + t.swap)));
-            }
-            v
-        }
-    };
-    for (file, v) in limits {
-        f.steps.push(Step::Write {
-            file: join(&dir, file),
-            value: v.to_string(),
-        });
-    }
-    if !already {
-        f.steps.push(Step::Move {
-            pid: t.pid,
-            from: rel.to_string(),
-            to: dir.clone(),
-            file: c.procs_file.into(),
-        });
-        f.undo = vec![
-            Step::Move {
-                pid: t.pid,
-                from: dir.clone(),
-                to: rel.to_string(),
-                file: c.procs_file.into(),
-            }
-            .command(&c.mount),
-            Step::Rmdir { dir: dir.clone() }.command(&c.mount),
-        ];
-    } else {
-        let lift = match c.version {
-            Version::V2 => ["memory.max", "memory.high"],
-            Version::V1 => ["memory.limit_in_bytes", "memory.soft_limit_in_bytes"],
-        };
-        let unlimited = if c.version == Version::V2 {
-            "max"
-        } else {
-            "-1"
-        };
-        f.undo = lift
-            .iter()
-            .map(|file| {
-                Step::Write {
-                    file: join(&dir, file),
-                    value: unlimited.into(),
-                }
-                .command(&c.mount)
-            })
-            .collect();
-    }
-    f.method = match c.version {
-        Version::V2 => Method::CgroupV2,
-        Version::V1 => Method::CgroupV1,
-    };
-    f.note = if already {
-        format!("already in its own cgroup {dir}: only the limits are set")
-    } else {
-        let v1 = if c.version == Version::V1 {
-            "; v1 has no memory.high: the soft limit applies only when the whole box is short"
-        } else {
-            ""
-        };
-        format!(
-            "moves the running process (not its existing children) into a cgroup of its \
-             own{v1}"
-        )
-    };
-    f.next_run = next_run(t, host, c, high, max);
-}
-
-/// No memory controller: cap the address space of the running process instead.
-fn no_controller(f: &mut Fence, t: &Target, why: &str, ask: Sizes) {
-    let limit = ask
-        .max
-        .map(page_round)
-        .unwrap_or_else(|| round_up(t.vsize.saturating_add(t.vsize / 4)));
-    f.sized_from = t.vsize;
-    f.memory_high = limit;
-    f.memory_max = limit;
-    let argv = vec![
-        "prlimit".to_string(),
-        "--pid".to_string(),
-        t.pid.to_string(),
-        format!("--as={limit}"),
-    ];
-    f.commands = vec![quoted(&argv)];
-    f.steps = vec![Step::Run {
-        argv,
-        sets: Vec::new(),
-    }];
-    f.undo = vec![format!("prlimit --pid {} --as=unlimited", t.pid)];
-    f.note = format!(
-        "{why}: the running process cannot be given a memory limit; this caps its address space \
-         (virtual size) instead, so its next large allocation fails rather than the OOM killer \
-         choosing a victim"
-    );
-    if !t.cmdline.is_empty() {
-        f.next_run = Some(format!("prlimit --as={limit} {}", quoted(&t.cmdline)));
-    }
-}
-
+#[cfg(test)]
+mod act_tests;
 #[cfg(test)]
 mod tests;

@@ -25,7 +25,7 @@ fn v2(systemd: bool) -> Host {
             version: Version::V2,
             mount: "/sys/fs/cgroup".into(),
             swap_accounting: true,
-            procs_file: "cgroup.procs",
+            procs_file: ProcsFile::CgroupProcs,
             subtree_memory: true,
         }),
     }
@@ -38,7 +38,7 @@ fn v1(systemd: bool, swap: bool) -> Host {
             version: Version::V1,
             mount: "/sys/fs/cgroup/memory".into(),
             swap_accounting: swap,
-            procs_file: "cgroup.procs",
+            procs_file: ProcsFile::CgroupProcs,
             subtree_memory: true,
         }),
     }
@@ -230,4 +230,63 @@ fn asked_sizes_are_page_rounded_and_a_process_already_fenced_is_not_moved_again(
             "echo 314572800 > /sys/fs/cgroup/toolkit-fence-31048/memory.max",
         ]
     );
+}
+
+#[test]
+fn pids_go_to_tasks_only_where_the_hierarchy_offers_nothing_else() {
+    use ProcsFile::*;
+    assert_eq!(ProcsFile::of_hierarchy(true, true), CgroupProcs);
+    assert_eq!(ProcsFile::of_hierarchy(true, false), CgroupProcs);
+    assert_eq!(ProcsFile::of_hierarchy(false, true), Tasks);
+    // A fake root listing neither: the file every kernel since 2.6.24 has.
+    assert_eq!(ProcsFile::of_hierarchy(false, false), CgroupProcs);
+    let f = plan(
+        &target(100 * MIB, 0, "/hosting/site12"),
+        16 << 30,
+        &Host {
+            systemd: false,
+            memory: Ok(Controller {
+                procs_file: Tasks,
+                ..v1(false, false).memory.unwrap()
+            }),
+        },
+        Sizes::default(),
+    );
+    assert_eq!(
+        f.commands.last().unwrap(),
+        "echo 31048 > /sys/fs/cgroup/memory/toolkit-fence-31048/tasks"
+    );
+    assert_eq!(
+        f.undo[0],
+        "echo 31048 > /sys/fs/cgroup/memory/hosting/site12/tasks"
+    );
+}
+
+/// The labels are typed, but their JSON (the report's and the undo record's) is the text of
+/// earlier versions.
+#[test]
+fn labels_serialise_as_the_names_earlier_versions_wrote() {
+    let methods = [
+        (Method::SystemdUnit, "systemd-unit"),
+        (Method::SystemdScope, "systemd-scope"),
+        (Method::CgroupV2, "cgroup-v2"),
+        (Method::CgroupV1, "cgroup-v1"),
+        (Method::Prlimit, "prlimit"),
+    ];
+    for (m, name) in methods {
+        assert_eq!(serde_json::to_value(m).unwrap(), name);
+        assert_eq!(m.word(), name);
+        assert_eq!(serde_json::from_value::<Method>(name.into()).unwrap(), m);
+    }
+    for (p, name) in [
+        (ProcsFile::CgroupProcs, "cgroup.procs"),
+        (ProcsFile::Tasks, "tasks"),
+    ] {
+        assert_eq!(serde_json::to_value(p).unwrap(), name);
+        assert_eq!(p.name(), name);
+        assert_eq!(serde_json::from_value::<ProcsFile>(name.into()).unwrap(), p);
+    }
+    assert!(serde_json::from_value::<ProcsFile>("memory.max".into()).is_err());
+    let c = serde_json::to_string(&v1(false, true).memory.unwrap()).unwrap();
+    assert!(c.contains(r#""procs_file":"cgroup.procs""#), "{c}");
 }
