@@ -189,14 +189,9 @@ pub fn culprit<'a>(groups: &'a [Group], procs: &[ProcMem]) -> Option<(&'a Group,
     None
 }
 
-const STEP: u64 = 64 << 20;
-
 /// `systemctl set-property` for the group's unit or slice, sized from what the group holds.
 pub fn fence(g: &Group, unit: &str, total: u64) -> GroupFence {
-    let high = g.rss.div_ceil(STEP).max(1) * STEP;
-    let max = ((high + high / 4).div_ceil(STEP) * STEP)
-        .min(total / STEP * STEP)
-        .max(high);
+    let (high, max) = super::fence::sizes(g.rss, total, super::fence::Sizes::default());
     let runtime = if unit.ends_with(".scope") {
         " --runtime"
     } else {

@@ -28,7 +28,7 @@ mod record;
 pub mod render;
 mod undo;
 
-pub use plan::plan;
+pub use plan::{plan, sizes};
 use serde::Serialize;
 
 /// The name of the child cgroup made for one process.

@@ -28,7 +28,10 @@ fn mib(v: u64) -> String {
     }
 }
 
-fn sizes(base: u64, total: u64, s: Sizes) -> (u64, u64) {
+/// MemoryHigh and MemoryMax for a fence on `base` bytes of RSS on a box with `total` bytes of RAM:
+/// `s`'s sizes where asked for, else the RSS rounded up to 64 MiB, and a quarter above it for the
+/// hard limit, never above the RAM.
+pub fn sizes(base: u64, total: u64, s: Sizes) -> (u64, u64) {
     let high = s.high.map(page_round).unwrap_or_else(|| round_up(base));
     let max = s.max.map(page_round).unwrap_or_else(|| {
         // A limit above the RAM there is would never be reached.
