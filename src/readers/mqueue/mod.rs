@@ -5,4 +5,5 @@ pub mod delivery;
 pub mod groups;
 pub mod qf;
 pub mod queue;
+pub mod queued;
 pub mod spools;

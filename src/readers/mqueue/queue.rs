@@ -1,21 +1,25 @@
 //! One queue directory walked through descriptors, symlinks never followed: totals from one `lstat`
 //! per file (apparent bytes, blocks with hard links counted once, files outside the site's group),
-//! anomalies, and the qf of each oversized message parsed and grouped. Memory: about 50 bytes per
-//! message of this one queue for matching data and control files (capped, see `MAX_TRACKED`), never
-//! proportional to the whole host.
+//! anomalies, and the qf of each oversized message parsed and grouped; on request (`scan_messages`)
+//! also one record per message at or over `min`, with its files, for the purge. Memory: about 50
+//! bytes per message of this one queue for matching data and control files (capped, see
+//! `MAX_TRACKED`), never proportional to the whole host; the per-message records only when asked.
 
 use super::groups::{Groups, Message};
 use super::qf;
+use super::queued::{QueueFile, QueuedMessage};
 use crate::readers::skips::Skips;
 use crate::root::Root;
 use crate::safeops::read::{self as nofollow, is, open_dir_at, stat_at, Blocked};
+use crate::safeops::Meta;
+use crate::sendmail::layout::QUEUE_SUBDIRS;
 use nix::dir::{Dir, Type};
-use nix::sys::stat::SFlag;
+use nix::sys::stat::{FileStat, SFlag};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// A qf larger than this is read only this far (a qf holds headers and recipients, not the body).
@@ -111,9 +115,30 @@ struct Big {
     owner: (u32, u32),
 }
 
+/// What the walk keeps beyond the totals and groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Totals,
+    /// One `QueuedMessage` per message at or over `min`.
+    Messages,
+}
+
+/// A queue file's name in one walked directory: (directory index, id bytes).
+type Named = (u16, Box<[u8]>);
+
+/// What `Keep::Messages` notes while walking: every qf and xf name (of any type: a purge must see a
+/// symlink named like a queue file to refuse it) and every data file at or over `min`, as it was.
+#[derive(Default)]
+struct Seen {
+    qf: HashMap<Named, Meta>,
+    df: HashMap<Named, Meta>,
+    xf: HashMap<Named, Meta>,
+}
+
 struct Walk<'a> {
     root: &'a Root,
     opts: ScanOptions,
+    keep: Keep,
     scan: QueueScan,
     /// Relative paths (from the queue directory) of every directory walked.
     dirs: Vec<PathBuf>,
@@ -121,7 +146,24 @@ struct Walk<'a> {
     data: HashMap<Key, u64>,
     big: Vec<Big>,
     linked: HashSet<(u64, u64)>,
+    seen: Seen,
+    queued: Vec<QueuedMessage>,
+    /// The first directory that could not be listed: the messages in it are missing.
+    unlisted: Option<Unlisted>,
     skips: &'a mut Skips,
+}
+
+/// A directory of the queue that could not be listed (a purge refuses to plan over part of a queue).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unlisted {
+    pub path: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unlisted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: cannot list the queue: {}", self.path, self.reason)
+    }
 }
 
 /// Scans the queue directory open as `fd`, shown to the user as `path`.
@@ -132,15 +174,47 @@ pub fn scan_queue(
     opts: ScanOptions,
     skips: &mut Skips,
 ) -> QueueScan {
+    walk(root, fd, path, opts, Keep::Totals, skips).scan
+}
+
+/// The same scan, also yielding each message whose size is at least `opts.min` (with `min` 0, also
+/// every qf without data file) with its files where sendmail keeps them, as they were when read.
+/// An error when a directory of the queue could not be listed.
+pub fn scan_messages(
+    root: &Root,
+    fd: OwnedFd,
+    path: &Path,
+    opts: ScanOptions,
+    skips: &mut Skips,
+) -> Result<(QueueScan, Vec<QueuedMessage>), Unlisted> {
+    let w = walk(root, fd, path, opts, Keep::Messages, skips);
+    match w.unlisted {
+        Some(u) => Err(u),
+        None => Ok((w.scan, w.queued)),
+    }
+}
+
+fn walk<'a>(
+    root: &'a Root,
+    fd: OwnedFd,
+    path: &Path,
+    opts: ScanOptions,
+    keep: Keep,
+    skips: &'a mut Skips,
+) -> Walk<'a> {
     let mut w = Walk {
         root,
         opts,
+        keep,
         scan: QueueScan::default(),
         dirs: vec![PathBuf::new()],
         controls: HashSet::new(),
         data: HashMap::new(),
         big: Vec::new(),
         linked: HashSet::new(),
+        seen: Seen::default(),
+        queued: Vec::new(),
+        unlisted: None,
         skips,
     };
     if let Ok(st) = nix::sys::stat::fstat(&fd) {
@@ -152,7 +226,7 @@ pub fn scan_queue(
     }
     w.walk_dir(&fd, path, 0, 0);
     w.finish(&fd, path);
-    w.scan
+    w
 }
 
 impl Walk<'_> {
@@ -162,13 +236,13 @@ impl Walk<'_> {
             .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(0)));
         let dir = match cloned.and_then(Dir::from_fd) {
             Ok(d) => d,
-            Err(e) => return self.skips.add_unreadable(self.root, path, e.desc()),
+            Err(e) => return self.cannot_list(path, e.desc()),
         };
         for entry in dir {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    self.skips.add_unreadable(self.root, path, e.desc());
+                    self.cannot_list(path, e.desc());
                     break;
                 }
             };
@@ -186,6 +260,9 @@ impl Walk<'_> {
                     continue;
                 }
             };
+            if self.keep == Keep::Messages {
+                self.note(name.as_bytes(), &st, dir_index);
+            }
             if is(st, SFlag::S_IFDIR) && entry.file_type() != Some(Type::Symlink) {
                 self.subdir(fd, path, name, dir_index, depth);
             } else if is(st, SFlag::S_IFLNK) {
@@ -198,6 +275,30 @@ impl Walk<'_> {
                 self.scan.anomalies.other_files += 1;
             }
         }
+    }
+
+    fn cannot_list(&mut self, path: &Path, why: &str) {
+        self.skips.add_unreadable(self.root, path, why);
+        self.unlisted.get_or_insert_with(|| Unlisted {
+            path: self.root.display(path),
+            reason: why.to_string(),
+        });
+    }
+
+    /// Notes a queue file's name as `Keep::Messages` needs it (see `Seen`).
+    fn note(&mut self, name: &[u8], st: &FileStat, dir: u16) {
+        let (Some(kind), Some(id)) = (name.get(..2), name.get(2..)) else {
+            return;
+        };
+        let meta = Meta::from_stat(st);
+        let regular = is(*st, SFlag::S_IFREG);
+        let seen = match kind {
+            b"qf" => &mut self.seen.qf,
+            b"xf" => &mut self.seen.xf,
+            b"df" if regular && meta.size >= self.opts.min => &mut self.seen.df,
+            _ => return,
+        };
+        seen.insert((dir, id.into()), meta);
     }
 
     /// `qf/ df/ xf/` split the queue by file type; any other directory at the top is a sub-queue of a
@@ -296,6 +397,7 @@ impl Walk<'_> {
             }
         }
         self.controls = HashSet::new();
+        let layout = Layout::of(&self.dirs);
         for big in std::mem::take(&mut self.big) {
             let mut message = Message {
                 id: qf::lossless_text(&big.id),
@@ -305,60 +407,202 @@ impl Walk<'_> {
                 control: None,
                 problem: None,
             };
-            // The control file sits beside the data file, or in the sibling qf/ of a df/.
-            let rel = &self.dirs[big.dir as usize];
-            let control_dir = match rel.file_name() {
-                Some(n) if n == "df" => rel.with_file_name("qf"),
-                _ => rel.clone(),
-            };
-            match self.read_control(fd, path, &control_dir, &big.id) {
-                Ok((c, owner)) => {
-                    message.control = Some(c);
-                    message.owner = owner;
+            let control_dir = layout.holding(&self.dirs, big.dir, "qf");
+            let rel = self.dirs[control_dir as usize].clone();
+            let mut from_qf = None;
+            match self.read_control(fd, path, &rel, &big.id) {
+                Ok(c) => {
+                    message.owner = (c.stat.st_uid, c.stat.st_gid);
+                    if self.keep == Keep::Messages && !c.quarantined {
+                        from_qf = Some(FromQf::of(&c.file, &c.stat));
+                    }
+                    message.control = Some(c.file);
                 }
                 Err(e) => message.problem = Some(e),
             }
+            if self.keep == Keep::Messages {
+                self.keep_message(&layout, control_dir, big.dir, &big.id, from_qf);
+            }
             self.scan.groups.add(message);
+        }
+        if self.keep == Keep::Messages && self.opts.min == 0 {
+            // Every message is at least 0 bytes: those without data file too, found by their qf.
+            let mut left: Vec<Named> = self.seen.qf.keys().cloned().collect();
+            left.sort();
+            for (dir, id) in left {
+                let data_dir = layout.holding(&self.dirs, dir, "df");
+                let rel = self.dirs[dir as usize].clone();
+                let name = OsString::from_vec([&b"qf"[..], &id].concat());
+                let from_qf = self.read_qf_only(fd, path, &rel, &name);
+                self.keep_message(&layout, dir, data_dir, &id, from_qf);
+            }
         }
     }
 
-    /// Reads `qfID` (or the quarantined `hfID`) in `rel`; returns it with its owner.
+    /// The record of one message (`Keep::Messages`): its qf in `control_dir`, as read when it was
+    /// (else as walked), its data file in `data_dir`, its xf where sendmail keeps it.
+    fn keep_message(
+        &mut self,
+        layout: &Layout,
+        control_dir: u16,
+        data_dir: u16,
+        id: &[u8],
+        from_qf: Option<FromQf>,
+    ) {
+        let walked = self.seen.qf.remove(&(control_dir, id.into()));
+        let df = self.seen.df.get(&(data_dir, id.into())).copied();
+        let xf_dir = layout.holding(&self.dirs, control_dir, "xf");
+        let xf = self.seen.xf.get(&(xf_dir, id.into())).copied();
+        let file = |dir: u16, kind: &[u8], meta| QueueFile {
+            dir: self.dirs[dir as usize].clone(),
+            name: OsString::from_vec([kind, id].concat()),
+            meta,
+        };
+        let (qf_meta, envelope) = match from_qf {
+            Some(q) => (q.meta, q),
+            None => (walked, FromQf::default()),
+        };
+        self.queued.push(QueuedMessage {
+            id: id.to_vec(),
+            size: df.map_or(0, |m| m.size),
+            qf: file(control_dir, b"qf", qf_meta),
+            df: file(data_dir, b"df", df),
+            xf: xf.map(|m| file(xf_dir, b"xf", Some(m))),
+            created: envelope.created,
+            sender: envelope.sender,
+            subject: envelope.subject,
+        });
+    }
+
+    /// Reads `qfID` (or the quarantined `hfID`) in `rel`.
     fn read_control(
         &mut self,
         fd: &OwnedFd,
         path: &Path,
         rel: &Path,
         id: &[u8],
-    ) -> Result<(qf::ControlFile, (u32, u32)), String> {
+    ) -> Result<Control, String> {
         let show = |p: &Path| self.root.display(p);
         let dir = nofollow::open_dir_beneath_fd(fd, rel, path).map_err(|b| b.describe(show))?;
         let mut last = None;
-        for prefix in [&b"qf"[..], b"hf"] {
-            let name = [prefix, id].concat();
-            let name = OsStr::from_bytes(&name);
-            let file_path = path.join(rel).join(name);
-            match nofollow::read_file_at(&dir, name, QF_CAP) {
-                Ok((bytes, longer, st)) => {
-                    let mut c = qf::parse(&bytes);
-                    if longer {
-                        c.problems
-                            .push(format!("larger than {QF_CAP} bytes: read in part"));
-                    }
-                    if c.is_damaged() {
-                        let reason = format!("malformed qf: {}", c.problems.join("; "));
-                        self.skips.add(self.root, &file_path, &reason);
-                    }
-                    return Ok((c, (st.st_uid, st.st_gid)));
+        for (prefix, quarantined) in [(&b"qf"[..], false), (b"hf", true)] {
+            let name = OsString::from_vec([prefix, id].concat());
+            match self.read_qf(&dir, &path.join(rel), &name) {
+                Ok(Some((file, stat))) => {
+                    return Ok(Control {
+                        file,
+                        stat,
+                        quarantined,
+                    })
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    self.skips
-                        .add_unreadable(self.root, &file_path, &e.to_string());
-                    last = Some(format!("qf unreadable: {e}"));
-                }
+                Ok(None) => {}
+                Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| "no qf: data file without control file".into()))
+    }
+
+    /// Reads the qf `name` in `rel`, no hf instead (a message found by its qf).
+    fn read_qf_only(
+        &mut self,
+        fd: &OwnedFd,
+        path: &Path,
+        rel: &Path,
+        name: &OsStr,
+    ) -> Option<FromQf> {
+        let dir = nofollow::open_dir_beneath_fd(fd, rel, path).ok()?;
+        let (file, stat) = self.read_qf(&dir, &path.join(rel), name).ok()??;
+        Some(FromQf::of(&file, &stat))
+    }
+
+    /// Reads and parses one control file of the directory `dir` (shown as `dir_path`); `Ok(None)`
+    /// when there is none. A damaged or unreadable one is also a skip.
+    fn read_qf(
+        &mut self,
+        dir: &OwnedFd,
+        dir_path: &Path,
+        name: &OsStr,
+    ) -> Result<Option<(qf::ControlFile, FileStat)>, String> {
+        let file_path = dir_path.join(name);
+        match nofollow::read_file_at(dir, name, QF_CAP) {
+            Ok((bytes, longer, st)) => {
+                let mut c = qf::parse(&bytes);
+                if longer {
+                    c.problems
+                        .push(format!("larger than {QF_CAP} bytes: read in part"));
+                }
+                if c.is_damaged() {
+                    let reason = format!("malformed qf: {}", c.problems.join("; "));
+                    self.skips.add(self.root, &file_path, &reason);
+                }
+                Ok(Some((c, st)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => {
+                self.skips
+                    .add_unreadable(self.root, &file_path, &e.to_string());
+                Err(format!("qf unreadable: {e}"))
+            }
+        }
+    }
+}
+
+/// What a message's record takes from its qf: the file as it was read, and the envelope fields.
+#[derive(Default)]
+struct FromQf {
+    meta: Option<Meta>,
+    created: Option<u64>,
+    sender: Option<String>,
+    subject: Option<String>,
+}
+
+impl FromQf {
+    fn of(c: &qf::ControlFile, st: &FileStat) -> FromQf {
+        FromQf {
+            meta: Some(Meta::from_stat(st)),
+            created: c.created,
+            sender: c.sender.clone(),
+            subject: c.subject.clone(),
+        }
+    }
+}
+
+/// A control file as read: parsed, its stat, and whether it is a quarantined `hf`.
+struct Control {
+    file: qf::ControlFile,
+    stat: FileStat,
+    quarantined: bool,
+}
+
+/// Which walked directory holds a queue's files of one kind. sendmail splits a queue's qf, df and xf
+/// files into subdirectories of those names each on its own (queue.c `queuename()`): a queue with a
+/// `df/` but no `qf/` keeps its control files at its top.
+struct Layout {
+    index: HashMap<PathBuf, u16>,
+}
+
+impl Layout {
+    fn of(dirs: &[PathBuf]) -> Layout {
+        let index = dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.clone(), i as u16))
+            .collect();
+        Layout { index }
+    }
+
+    /// The directory holding files of `kind` in the queue that `dir` belongs to (`dir` is the queue
+    /// directory, a `q*` sub-queue, or one of their `qf/ df/ xf/`).
+    fn holding(&self, dirs: &[PathBuf], dir: u16, kind: &str) -> u16 {
+        let rel = &dirs[dir as usize];
+        let queue = match (rel.file_name(), rel.parent()) {
+            (Some(n), Some(parent)) if QUEUE_SUBDIRS.iter().any(|s| n == *s) => parent,
+            _ => rel.as_path(),
+        };
+        let found = |p: &Path| self.index.get(p).copied();
+        found(&queue.join(kind))
+            .or_else(|| found(queue))
+            .unwrap_or(dir)
     }
 }
 
