@@ -7,12 +7,10 @@
 
 use super::groups::{Groups, Message};
 use super::qf;
-use super::queued::{QueueFile, QueuedMessage};
+use super::queued::{At, FromQf, Layout, QueuedMessage, Seen};
 use crate::readers::skips::Skips;
 use crate::root::Root;
 use crate::safeops::read::{self as nofollow, is, open_dir_at, stat_at, Blocked};
-use crate::safeops::Meta;
-use crate::sendmail::layout::QUEUE_SUBDIRS;
 use nix::dir::{Dir, Type};
 use nix::sys::stat::{FileStat, SFlag};
 use serde::Serialize;
@@ -121,18 +119,6 @@ enum Keep {
     Totals,
     /// One `QueuedMessage` per message at or over `min`.
     Messages,
-}
-
-/// A queue file's name in one walked directory: (directory index, id bytes).
-type Named = (u16, Box<[u8]>);
-
-/// What `Keep::Messages` notes while walking: every qf and xf name (of any type: a purge must see a
-/// symlink named like a queue file to refuse it) and every data file at or over `min`, as it was.
-#[derive(Default)]
-struct Seen {
-    qf: HashMap<Named, Meta>,
-    df: HashMap<Named, Meta>,
-    xf: HashMap<Named, Meta>,
 }
 
 struct Walk<'a> {
@@ -261,7 +247,8 @@ impl Walk<'_> {
                 }
             };
             if self.keep == Keep::Messages {
-                self.note(name.as_bytes(), &st, dir_index);
+                self.seen
+                    .note(name.as_bytes(), &st, dir_index, self.opts.min);
             }
             if is(st, SFlag::S_IFDIR) && entry.file_type() != Some(Type::Symlink) {
                 self.subdir(fd, path, name, dir_index, depth);
@@ -283,22 +270,6 @@ impl Walk<'_> {
             path: self.root.display(path),
             reason: why.to_string(),
         });
-    }
-
-    /// Notes a queue file's name as `Keep::Messages` needs it (see `Seen`).
-    fn note(&mut self, name: &[u8], st: &FileStat, dir: u16) {
-        let (Some(kind), Some(id)) = (name.get(..2), name.get(2..)) else {
-            return;
-        };
-        let meta = Meta::from_stat(st);
-        let regular = is(*st, SFlag::S_IFREG);
-        let seen = match kind {
-            b"qf" => &mut self.seen.qf,
-            b"xf" => &mut self.seen.xf,
-            b"df" if regular && meta.size >= self.opts.min => &mut self.seen.df,
-            _ => return,
-        };
-        seen.insert((dir, id.into()), meta);
     }
 
     /// `qf/ df/ xf/` split the queue by file type; any other directory at the top is a sub-queue of a
@@ -427,9 +398,7 @@ impl Walk<'_> {
         }
         if self.keep == Keep::Messages && self.opts.min == 0 {
             // Every message is at least 0 bytes: those without data file too, found by their qf.
-            let mut left: Vec<Named> = self.seen.qf.keys().cloned().collect();
-            left.sort();
-            for (dir, id) in left {
+            for (dir, id) in self.seen.unclaimed_qf() {
                 let data_dir = layout.holding(&self.dirs, dir, "df");
                 let rel = self.dirs[dir as usize].clone();
                 let name = OsString::from_vec([&b"qf"[..], &id].concat());
@@ -439,8 +408,6 @@ impl Walk<'_> {
         }
     }
 
-    /// The record of one message (`Keep::Messages`): its qf in `control_dir`, as read when it was
-    /// (else as walked), its data file in `data_dir`, its xf where sendmail keeps it.
     fn keep_message(
         &mut self,
         layout: &Layout,
@@ -449,29 +416,14 @@ impl Walk<'_> {
         id: &[u8],
         from_qf: Option<FromQf>,
     ) {
-        let walked = self.seen.qf.remove(&(control_dir, id.into()));
-        let df = self.seen.df.get(&(data_dir, id.into())).copied();
-        let xf_dir = layout.holding(&self.dirs, control_dir, "xf");
-        let xf = self.seen.xf.get(&(xf_dir, id.into())).copied();
-        let file = |dir: u16, kind: &[u8], meta| QueueFile {
-            dir: self.dirs[dir as usize].clone(),
-            name: OsString::from_vec([kind, id].concat()),
-            meta,
+        let at = At {
+            dirs: &self.dirs,
+            layout,
+            control_dir,
+            data_dir,
         };
-        let (qf_meta, envelope) = match from_qf {
-            Some(q) => (q.meta, q),
-            None => (walked, FromQf::default()),
-        };
-        self.queued.push(QueuedMessage {
-            id: id.to_vec(),
-            size: df.map_or(0, |m| m.size),
-            qf: file(control_dir, b"qf", qf_meta),
-            df: file(data_dir, b"df", df),
-            xf: xf.map(|m| file(xf_dir, b"xf", Some(m))),
-            created: envelope.created,
-            sender: envelope.sender,
-            subject: envelope.subject,
-        });
+        let m = self.seen.record(at, id, from_qf);
+        self.queued.push(m);
     }
 
     /// Reads `qfID` (or the quarantined `hfID`) in `rel`.
@@ -547,63 +499,11 @@ impl Walk<'_> {
     }
 }
 
-/// What a message's record takes from its qf: the file as it was read, and the envelope fields.
-#[derive(Default)]
-struct FromQf {
-    meta: Option<Meta>,
-    created: Option<u64>,
-    sender: Option<String>,
-    subject: Option<String>,
-}
-
-impl FromQf {
-    fn of(c: &qf::ControlFile, st: &FileStat) -> FromQf {
-        FromQf {
-            meta: Some(Meta::from_stat(st)),
-            created: c.created,
-            sender: c.sender.clone(),
-            subject: c.subject.clone(),
-        }
-    }
-}
-
 /// A control file as read: parsed, its stat, and whether it is a quarantined `hf`.
 struct Control {
     file: qf::ControlFile,
     stat: FileStat,
     quarantined: bool,
-}
-
-/// Which walked directory holds a queue's files of one kind. sendmail splits a queue's qf, df and xf
-/// files into subdirectories of those names each on its own (queue.c `queuename()`): a queue with a
-/// `df/` but no `qf/` keeps its control files at its top.
-struct Layout {
-    index: HashMap<PathBuf, u16>,
-}
-
-impl Layout {
-    fn of(dirs: &[PathBuf]) -> Layout {
-        let index = dirs
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.clone(), i as u16))
-            .collect();
-        Layout { index }
-    }
-
-    /// The directory holding files of `kind` in the queue that `dir` belongs to (`dir` is the queue
-    /// directory, a `q*` sub-queue, or one of their `qf/ df/ xf/`).
-    fn holding(&self, dirs: &[PathBuf], dir: u16, kind: &str) -> u16 {
-        let rel = &dirs[dir as usize];
-        let queue = match (rel.file_name(), rel.parent()) {
-            (Some(n), Some(parent)) if QUEUE_SUBDIRS.iter().any(|s| n == *s) => parent,
-            _ => rel.as_path(),
-        };
-        let found = |p: &Path| self.index.get(p).copied();
-        found(&queue.join(kind))
-            .or_else(|| found(queue))
-            .unwrap_or(dir)
-    }
 }
 
 fn oldest(s: &mut QueueScan, mtime: i64) {
@@ -613,7 +513,37 @@ fn oldest(s: &mut QueueScan, mtime: i64) {
 
 #[cfg(test)]
 mod tests {
-    use super::key;
+    use super::{key, walk, Keep, ScanOptions};
+    use crate::readers::skips::Skips;
+    use crate::root::Root;
+    use std::os::fd::OwnedFd;
+
+    /// `mqueue scan` over a runaway queue must not grow with it: the records are the purge's alone.
+    #[test]
+    fn the_plain_scan_keeps_nothing_per_message() {
+        let tmp = tempfile::tempdir().unwrap();
+        let q = tmp.path().join("mqueue");
+        std::fs::create_dir(&q).unwrap();
+        for i in 0..20 {
+            std::fs::write(q.join(format!("qf{i:04}")), "V8\nT1\nSa@b\n.\n").unwrap();
+            std::fs::write(q.join(format!("df{i:04}")), [b'x'; 64]).unwrap();
+            std::fs::write(q.join(format!("xf{i:04}")), "x").unwrap();
+        }
+        let root = Root::new(tmp.path()).unwrap();
+        let opts = ScanOptions {
+            min: 0,
+            site_gid: None,
+        };
+        let scan = |keep| {
+            let fd = OwnedFd::from(std::fs::File::open(&q).unwrap());
+            let mut skips = Skips::default();
+            let w = walk(&root, fd, &q, opts, keep, &mut skips);
+            (w.queued.len(), w.seen.is_empty(), w.scan.oversized)
+        };
+        assert_eq!(scan(Keep::Totals), (0, true, 20));
+        let (records, _, oversized) = scan(Keep::Messages);
+        assert_eq!((records, oversized), (20, 20));
+    }
 
     #[test]
     fn keys_tell_ids_apart() {

@@ -638,6 +638,19 @@ mod tests {
             sender: None,
         };
         assert_eq!(ids(&old, Some(100_000)), [("A".to_string(), Some(99_000))]);
+        // A candidate takes its files from what was read: qf first (locked and moved first), then
+        // df, then the xf when it has one; and the qf and df as they were, to re-check.
+        let a = plan(read(), &old, Some(100_000)).remove(0);
+        let files: Vec<(String, String)> = a
+            .files
+            .iter()
+            .map(|(d, n)| (d.clone(), n.to_string_lossy().into_owned()))
+            .collect();
+        let at = |n: &str| ("".to_string(), n.to_string());
+        assert_eq!(files, [at("qfA"), at("dfA"), at("xfA")]);
+        assert_eq!(a.seen, [None, None]);
+        let c = plan(read(), &all, Some(100_000)).remove(0);
+        assert_eq!(c.files.len(), 2, "no xf, none moved");
         let bob = Wanted {
             min: 0,
             older: None,
