@@ -144,7 +144,8 @@ impl Meta {
         }
     }
 
-    fn from_stat(st: &FileStat) -> Meta {
+    /// The metadata of a stat result, as `Dir::entry` holds it (for readers that walk with `lstat`).
+    pub fn from_stat(st: &FileStat) -> Meta {
         Meta {
             kind: kind_of(st),
             uid: st.st_uid,

@@ -291,3 +291,59 @@ fn oversized_ids_in(dir: &Path) -> Vec<String> {
     v.sort();
     v
 }
+
+/// sendmail splits each kind of file on its own (a `df/` without `qf/` keeps the qf files at the
+/// top), and a `q*` sub-queue is another queue: the purge takes the messages where sendmail keeps
+/// them and leaves the sub-queue's alone.
+#[test]
+fn a_half_split_queue_is_purged_whole_and_a_sub_queue_left_alone() {
+    let s = Scenario::built_fakeroot();
+    let q = s.join(Q);
+    let ids = oversized_ids(&s);
+    std::fs::create_dir(q.join("df")).unwrap();
+    for n in names(&q)
+        .into_iter()
+        .filter(|n| n.starts_with("df") && n.len() > 2)
+    {
+        std::fs::rename(q.join(&n), q.join("df").join(&n)).unwrap();
+    }
+    let sub = q.join("q1");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(q.join(format!("qf{}", ids[0])), sub.join("qfSUB")).unwrap();
+    std::fs::copy(q.join(format!("df/df{}", ids[0])), sub.join("dfSUB")).unwrap();
+    let out = s.run(&[
+        "mqueue", "purge", "--site", "site1", "--min", "20M", "--yes", "--format", "json",
+    ]);
+    out.status(0);
+    let r = out.json();
+    let messages = r["sites"][0]["messages"].as_array().unwrap();
+    let mut purged: Vec<String> = messages
+        .iter()
+        .map(|m| {
+            assert_eq!(m["outcome"], "quarantined", "{m}");
+            let id = m["id"].as_str().unwrap();
+            assert_eq!(
+                m["files"],
+                serde_json::json!([format!("qf{id}"), format!("df/df{id}")])
+            );
+            id.to_string()
+        })
+        .collect();
+    purged.sort();
+    assert_eq!(purged, ids);
+    let quarantine = Path::new(r["sites"][0]["quarantine"].as_str().unwrap()).to_path_buf();
+    for id in &ids {
+        assert!(quarantine.join(format!("qf{id}")).is_file());
+        assert!(quarantine.join(format!("df{id}")).is_file());
+    }
+    assert_eq!(
+        names(&sub),
+        ["dfSUB", "qfSUB"],
+        "the sub-queue is not this queue"
+    );
+    assert_eq!(
+        names(&q.join("df")).len(),
+        1,
+        "only the small message stays"
+    );
+}

@@ -1,21 +1,23 @@
 //! One queue directory walked through descriptors, symlinks never followed: totals from one `lstat`
 //! per file (apparent bytes, blocks with hard links counted once, files outside the site's group),
-//! anomalies, and the qf of each oversized message parsed and grouped. Memory: about 50 bytes per
-//! message of this one queue for matching data and control files (capped, see `MAX_TRACKED`), never
-//! proportional to the whole host.
+//! anomalies, and the qf of each oversized message parsed and grouped; on request (`scan_messages`)
+//! also one record per message at or over `min`, with its files, for the purge. Memory: about 50
+//! bytes per message of this one queue for matching data and control files (capped, see
+//! `MAX_TRACKED`), never proportional to the whole host; the per-message records only when asked.
 
 use super::groups::{Groups, Message};
 use super::qf;
+use super::queued::{At, FromQf, Layout, QueuedMessage, Seen};
 use crate::readers::skips::Skips;
 use crate::root::Root;
 use crate::safeops::read::{self as nofollow, is, open_dir_at, stat_at, Blocked};
 use nix::dir::{Dir, Type};
-use nix::sys::stat::SFlag;
+use nix::sys::stat::{FileStat, SFlag};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::os::fd::OwnedFd;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// A qf larger than this is read only this far (a qf holds headers and recipients, not the body).
@@ -111,9 +113,18 @@ struct Big {
     owner: (u32, u32),
 }
 
+/// What the walk keeps beyond the totals and groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Totals,
+    /// One `QueuedMessage` per message at or over `min`.
+    Messages,
+}
+
 struct Walk<'a> {
     root: &'a Root,
     opts: ScanOptions,
+    keep: Keep,
     scan: QueueScan,
     /// Relative paths (from the queue directory) of every directory walked.
     dirs: Vec<PathBuf>,
@@ -121,7 +132,24 @@ struct Walk<'a> {
     data: HashMap<Key, u64>,
     big: Vec<Big>,
     linked: HashSet<(u64, u64)>,
+    seen: Seen,
+    queued: Vec<QueuedMessage>,
+    /// The first directory that could not be listed: the messages in it are missing.
+    unlisted: Option<Unlisted>,
     skips: &'a mut Skips,
+}
+
+/// A directory of the queue that could not be listed (a purge refuses to plan over part of a queue).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unlisted {
+    pub path: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Unlisted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: cannot list the queue: {}", self.path, self.reason)
+    }
 }
 
 /// Scans the queue directory open as `fd`, shown to the user as `path`.
@@ -132,15 +160,47 @@ pub fn scan_queue(
     opts: ScanOptions,
     skips: &mut Skips,
 ) -> QueueScan {
+    walk(root, fd, path, opts, Keep::Totals, skips).scan
+}
+
+/// The same scan, also yielding each message whose size is at least `opts.min` (with `min` 0, also
+/// every qf without data file) with its files where sendmail keeps them, as they were when read.
+/// An error when a directory of the queue could not be listed.
+pub fn scan_messages(
+    root: &Root,
+    fd: OwnedFd,
+    path: &Path,
+    opts: ScanOptions,
+    skips: &mut Skips,
+) -> Result<(QueueScan, Vec<QueuedMessage>), Unlisted> {
+    let w = walk(root, fd, path, opts, Keep::Messages, skips);
+    match w.unlisted {
+        Some(u) => Err(u),
+        None => Ok((w.scan, w.queued)),
+    }
+}
+
+fn walk<'a>(
+    root: &'a Root,
+    fd: OwnedFd,
+    path: &Path,
+    opts: ScanOptions,
+    keep: Keep,
+    skips: &'a mut Skips,
+) -> Walk<'a> {
     let mut w = Walk {
         root,
         opts,
+        keep,
         scan: QueueScan::default(),
         dirs: vec![PathBuf::new()],
         controls: HashSet::new(),
         data: HashMap::new(),
         big: Vec::new(),
         linked: HashSet::new(),
+        seen: Seen::default(),
+        queued: Vec::new(),
+        unlisted: None,
         skips,
     };
     if let Ok(st) = nix::sys::stat::fstat(&fd) {
@@ -152,7 +212,7 @@ pub fn scan_queue(
     }
     w.walk_dir(&fd, path, 0, 0);
     w.finish(&fd, path);
-    w.scan
+    w
 }
 
 impl Walk<'_> {
@@ -162,13 +222,13 @@ impl Walk<'_> {
             .map_err(|e| nix::Error::from_raw(e.raw_os_error().unwrap_or(0)));
         let dir = match cloned.and_then(Dir::from_fd) {
             Ok(d) => d,
-            Err(e) => return self.skips.add_unreadable(self.root, path, e.desc()),
+            Err(e) => return self.cannot_list(path, e.desc()),
         };
         for entry in dir {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    self.skips.add_unreadable(self.root, path, e.desc());
+                    self.cannot_list(path, e.desc());
                     break;
                 }
             };
@@ -186,6 +246,10 @@ impl Walk<'_> {
                     continue;
                 }
             };
+            if self.keep == Keep::Messages {
+                self.seen
+                    .note(name.as_bytes(), &st, dir_index, self.opts.min);
+            }
             if is(st, SFlag::S_IFDIR) && entry.file_type() != Some(Type::Symlink) {
                 self.subdir(fd, path, name, dir_index, depth);
             } else if is(st, SFlag::S_IFLNK) {
@@ -198,6 +262,14 @@ impl Walk<'_> {
                 self.scan.anomalies.other_files += 1;
             }
         }
+    }
+
+    fn cannot_list(&mut self, path: &Path, why: &str) {
+        self.skips.add_unreadable(self.root, path, why);
+        self.unlisted.get_or_insert_with(|| Unlisted {
+            path: self.root.display(path),
+            reason: why.to_string(),
+        });
     }
 
     /// `qf/ df/ xf/` split the queue by file type; any other directory at the top is a sub-queue of a
@@ -296,6 +368,7 @@ impl Walk<'_> {
             }
         }
         self.controls = HashSet::new();
+        let layout = Layout::of(&self.dirs);
         for big in std::mem::take(&mut self.big) {
             let mut message = Message {
                 id: qf::lossless_text(&big.id),
@@ -305,61 +378,132 @@ impl Walk<'_> {
                 control: None,
                 problem: None,
             };
-            // The control file sits beside the data file, or in the sibling qf/ of a df/.
-            let rel = &self.dirs[big.dir as usize];
-            let control_dir = match rel.file_name() {
-                Some(n) if n == "df" => rel.with_file_name("qf"),
-                _ => rel.clone(),
-            };
-            match self.read_control(fd, path, &control_dir, &big.id) {
-                Ok((c, owner)) => {
-                    message.control = Some(c);
-                    message.owner = owner;
+            let control_dir = layout.holding(&self.dirs, big.dir, "qf");
+            let rel = self.dirs[control_dir as usize].clone();
+            let mut from_qf = None;
+            match self.read_control(fd, path, &rel, &big.id) {
+                Ok(c) => {
+                    message.owner = (c.stat.st_uid, c.stat.st_gid);
+                    if self.keep == Keep::Messages && !c.quarantined {
+                        from_qf = Some(FromQf::of(&c.file, &c.stat));
+                    }
+                    message.control = Some(c.file);
                 }
                 Err(e) => message.problem = Some(e),
             }
+            if self.keep == Keep::Messages {
+                self.keep_message(&layout, control_dir, big.dir, &big.id, from_qf);
+            }
             self.scan.groups.add(message);
+        }
+        if self.keep == Keep::Messages && self.opts.min == 0 {
+            // Every message is at least 0 bytes: those without data file too, found by their qf.
+            for (dir, id) in self.seen.unclaimed_qf() {
+                let data_dir = layout.holding(&self.dirs, dir, "df");
+                let rel = self.dirs[dir as usize].clone();
+                let name = OsString::from_vec([&b"qf"[..], &id].concat());
+                let from_qf = self.read_qf_only(fd, path, &rel, &name);
+                self.keep_message(&layout, dir, data_dir, &id, from_qf);
+            }
         }
     }
 
-    /// Reads `qfID` (or the quarantined `hfID`) in `rel`; returns it with its owner.
+    fn keep_message(
+        &mut self,
+        layout: &Layout,
+        control_dir: u16,
+        data_dir: u16,
+        id: &[u8],
+        from_qf: Option<FromQf>,
+    ) {
+        let at = At {
+            dirs: &self.dirs,
+            layout,
+            control_dir,
+            data_dir,
+        };
+        let m = self.seen.record(at, id, from_qf);
+        self.queued.push(m);
+    }
+
+    /// Reads `qfID` (or the quarantined `hfID`) in `rel`.
     fn read_control(
         &mut self,
         fd: &OwnedFd,
         path: &Path,
         rel: &Path,
         id: &[u8],
-    ) -> Result<(qf::ControlFile, (u32, u32)), String> {
+    ) -> Result<Control, String> {
         let show = |p: &Path| self.root.display(p);
         let dir = nofollow::open_dir_beneath_fd(fd, rel, path).map_err(|b| b.describe(show))?;
         let mut last = None;
-        for prefix in [&b"qf"[..], b"hf"] {
-            let name = [prefix, id].concat();
-            let name = OsStr::from_bytes(&name);
-            let file_path = path.join(rel).join(name);
-            match nofollow::read_file_at(&dir, name, QF_CAP) {
-                Ok((bytes, longer, st)) => {
-                    let mut c = qf::parse(&bytes);
-                    if longer {
-                        c.problems
-                            .push(format!("larger than {QF_CAP} bytes: read in part"));
-                    }
-                    if c.is_damaged() {
-                        let reason = format!("malformed qf: {}", c.problems.join("; "));
-                        self.skips.add(self.root, &file_path, &reason);
-                    }
-                    return Ok((c, (st.st_uid, st.st_gid)));
+        for (prefix, quarantined) in [(&b"qf"[..], false), (b"hf", true)] {
+            let name = OsString::from_vec([prefix, id].concat());
+            match self.read_qf(&dir, &path.join(rel), &name) {
+                Ok(Some((file, stat))) => {
+                    return Ok(Control {
+                        file,
+                        stat,
+                        quarantined,
+                    })
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    self.skips
-                        .add_unreadable(self.root, &file_path, &e.to_string());
-                    last = Some(format!("qf unreadable: {e}"));
-                }
+                Ok(None) => {}
+                Err(e) => last = Some(e),
             }
         }
         Err(last.unwrap_or_else(|| "no qf: data file without control file".into()))
     }
+
+    /// Reads the qf `name` in `rel`, no hf instead (a message found by its qf).
+    fn read_qf_only(
+        &mut self,
+        fd: &OwnedFd,
+        path: &Path,
+        rel: &Path,
+        name: &OsStr,
+    ) -> Option<FromQf> {
+        let dir = nofollow::open_dir_beneath_fd(fd, rel, path).ok()?;
+        let (file, stat) = self.read_qf(&dir, &path.join(rel), name).ok()??;
+        Some(FromQf::of(&file, &stat))
+    }
+
+    /// Reads and parses one control file of the directory `dir` (shown as `dir_path`); `Ok(None)`
+    /// when there is none. A damaged or unreadable one is also a skip.
+    fn read_qf(
+        &mut self,
+        dir: &OwnedFd,
+        dir_path: &Path,
+        name: &OsStr,
+    ) -> Result<Option<(qf::ControlFile, FileStat)>, String> {
+        let file_path = dir_path.join(name);
+        match nofollow::read_file_at(dir, name, QF_CAP) {
+            Ok((bytes, longer, st)) => {
+                let mut c = qf::parse(&bytes);
+                if longer {
+                    c.problems
+                        .push(format!("larger than {QF_CAP} bytes: read in part"));
+                }
+                if c.is_damaged() {
+                    let reason = format!("malformed qf: {}", c.problems.join("; "));
+                    self.skips.add(self.root, &file_path, &reason);
+                }
+                Ok(Some((c, st)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => {
+                self.skips
+                    .add_unreadable(self.root, &file_path, &e.to_string());
+                Err(format!("qf unreadable: {e}"))
+            }
+        }
+    }
+}
+
+/// A control file as read: parsed, its stat, and whether it is a quarantined `hf`.
+struct Control {
+    file: qf::ControlFile,
+    stat: FileStat,
+    quarantined: bool,
 }
 
 fn oldest(s: &mut QueueScan, mtime: i64) {
@@ -369,7 +513,37 @@ fn oldest(s: &mut QueueScan, mtime: i64) {
 
 #[cfg(test)]
 mod tests {
-    use super::key;
+    use super::{key, walk, Keep, ScanOptions};
+    use crate::readers::skips::Skips;
+    use crate::root::Root;
+    use std::os::fd::OwnedFd;
+
+    /// `mqueue scan` over a runaway queue must not grow with it: the records are the purge's alone.
+    #[test]
+    fn the_plain_scan_keeps_nothing_per_message() {
+        let tmp = tempfile::tempdir().unwrap();
+        let q = tmp.path().join("mqueue");
+        std::fs::create_dir(&q).unwrap();
+        for i in 0..20 {
+            std::fs::write(q.join(format!("qf{i:04}")), "V8\nT1\nSa@b\n.\n").unwrap();
+            std::fs::write(q.join(format!("df{i:04}")), [b'x'; 64]).unwrap();
+            std::fs::write(q.join(format!("xf{i:04}")), "x").unwrap();
+        }
+        let root = Root::new(tmp.path()).unwrap();
+        let opts = ScanOptions {
+            min: 0,
+            site_gid: None,
+        };
+        let scan = |keep| {
+            let fd = OwnedFd::from(std::fs::File::open(&q).unwrap());
+            let mut skips = Skips::default();
+            let w = walk(&root, fd, &q, opts, keep, &mut skips);
+            (w.queued.len(), w.seen.is_empty(), w.scan.oversized)
+        };
+        assert_eq!(scan(Keep::Totals), (0, true, 20));
+        let (records, _, oversized) = scan(Keep::Messages);
+        assert_eq!((records, oversized), (20, 20));
+    }
 
     #[test]
     fn keys_tell_ids_apart() {

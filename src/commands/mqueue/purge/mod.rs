@@ -6,10 +6,13 @@ use crate::act;
 use crate::cli::MqueuePurgeArgs;
 use crate::context::Context;
 use crate::error::{Error, Result};
-use crate::readers::mqueue::qf;
+use crate::readers::mqueue::queue::{scan_messages, ScanOptions};
+use crate::readers::mqueue::queued::{QueueFile, QueuedMessage};
 use crate::readers::sites::{discover, Site};
+use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
 use crate::render::sanitize::{decode, printable};
+use crate::root::Root;
 use crate::safeops::{Dir, Meta, SafeError};
 use crate::status::Status;
 use crate::ui::Approval;
@@ -17,7 +20,8 @@ use crate::units::human_size;
 use pending::{PurgeJournal, QueueDirs};
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 mod mta;
@@ -247,7 +251,7 @@ fn purge_site(
         older: args.older.map(|o| o.secs()),
         sender: args.sender.as_deref(),
     };
-    let candidates = plan(read_queue(&q, wanted.min)?, &wanted, now);
+    let candidates = plan(read_queue(&ctx.root, &q, wanted.min)?, &wanted, now);
     let Some(mut journal) = journal.filter(|_| !candidates.is_empty()) else {
         let why = if ctx.dry_run { "dry run" } else { "" };
         report.messages = candidates
@@ -307,61 +311,33 @@ fn open_queue(site: &Site) -> Result<QueueDirs> {
     Ok(QueueDirs { queue, subs })
 }
 
-/// The plan: the queued messages the options select (`--min`, `--older`, `--sender`), biggest first.
-/// Reads the site's queue once: each message whose data is at least `min` bytes (the smaller ones are
-/// never candidates, so their qf files are not read), with its files as they are now.
-fn read_queue(q: &QueueDirs, min: u64) -> Result<Vec<Queued>> {
-    let qdir = q.dir("qf");
-    let names = qdir.names().map_err(|e| Error::Refused(e.to_string()))?;
-    let mut queued = Vec::new();
-    for name in names {
-        // The names of the companion files come from the qf name's bytes, never from a lossy
-        // decoding (which would map different names to one, and name a file that is not the pair).
-        let Some(raw_id) = name.as_bytes().strip_prefix(b"qf") else {
-            continue;
-        };
-        let companion = |kind: &[u8]| OsString::from_vec([kind, raw_id].concat());
-        let df_name = companion(b"df");
-        let df = match q.dir("df").entry(&df_name) {
-            Ok(Some(e)) if e.meta.kind == crate::safeops::Kind::File => Some(e.meta),
-            _ => None,
-        };
-        let size = df.map_or(0, |m| m.size);
-        if size < min {
-            continue;
-        }
-        let control = qdir.read(&name).ok().map(|b| qf::parse(&b));
-        let qf = qdir.entry(&name).ok().flatten().map(|e| e.meta);
-        let mut files = vec![
-            (q.sub("qf").to_string(), name.clone()),
-            (q.sub("df").to_string(), df_name),
-        ];
-        let xf_name = companion(b"xf");
-        if matches!(q.dir("xf").entry(&xf_name), Ok(Some(_))) {
-            files.push((q.sub("xf").to_string(), xf_name));
-        }
-        queued.push(Queued {
-            id: decode(raw_id),
-            files,
-            size,
-            created: control.as_ref().and_then(|c| c.created),
-            sender: control.as_ref().and_then(|c| c.sender.clone()),
-            subject: control.and_then(|c| c.subject),
-            seen: [qf, df],
-        });
-    }
-    Ok(queued)
-}
-
-/// A queued message as read, before the plan is decided.
-struct Queued {
-    id: String,
-    files: Vec<(String, OsString)>,
-    size: u64,
-    created: Option<u64>,
-    sender: Option<String>,
-    subject: Option<String>,
-    seen: [Option<Meta>; 2],
+/// Reads the site's queue once, through the scan's reader: each message whose data is at least `min`
+/// bytes (the smaller ones are never candidates, so their qf files are not read), with its files as
+/// they are now. The walk starts from the very directory the purge then acts in, and the messages
+/// kept are those of its own layout (`QueueDirs`): a data file without qf is no message to purge, and
+/// a `q*` sub-queue is not this queue.
+fn read_queue(root: &Root, q: &QueueDirs, min: u64) -> Result<Vec<QueuedMessage>> {
+    let shown = q.queue.path().display();
+    let fd = q
+        .queue
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Error::Refused(format!("{shown}: {e}")))?;
+    let opts = ScanOptions {
+        min,
+        site_gid: None,
+    };
+    // What could not be read of a message leaves it out or without its envelope, as before; the
+    // purge does not report the scan's skips.
+    let mut skips = Skips::default();
+    let (_, messages) = scan_messages(root, fd, q.queue.path(), opts, &mut skips)
+        .map_err(|e| Error::Refused(e.to_string()))?;
+    let held_in = |f: &QueueFile, kind: &str| f.dir.as_os_str() == q.sub(kind);
+    Ok(messages
+        .into_iter()
+        .filter(|m| m.qf.meta.is_some() && held_in(&m.qf, "qf") && held_in(&m.df, "df"))
+        .filter(|m| m.xf.as_ref().is_none_or(|x| held_in(x, "xf")))
+        .collect())
 }
 
 /// What `--min`, `--older` and `--sender` ask for.
@@ -371,9 +347,9 @@ struct Wanted<'a> {
     sender: Option<&'a str>,
 }
 
-/// The plan, decided over what was read and nothing else: the messages the options select, largest
-/// first.
-fn plan(queued: Vec<Queued>, wanted: &Wanted, now: Option<u64>) -> Vec<Candidate> {
+/// The plan, decided over what was read and nothing else: the messages the options select (`--min`,
+/// `--older`, `--sender`), largest first, each with its qf, df and (when it has one) xf.
+fn plan(queued: Vec<QueuedMessage>, wanted: &Wanted, now: Option<u64>) -> Vec<Candidate> {
     let mut candidates: Vec<Candidate> = queued
         .into_iter()
         .filter(|m| m.size >= wanted.min)
@@ -392,14 +368,19 @@ fn plan(queued: Vec<Queued>, wanted: &Wanted, now: Option<u64>) -> Vec<Candidate
                     return None;
                 }
             }
+            let file = |f: QueueFile| (f.dir.to_string_lossy().into_owned(), f.name);
             Some(Candidate {
-                id: m.id,
-                files: m.files,
+                id: decode(&m.id),
+                seen: [m.qf.meta, m.df.meta],
+                files: [Some(m.qf), Some(m.df), m.xf]
+                    .into_iter()
+                    .flatten()
+                    .map(file)
+                    .collect(),
                 size: m.size,
                 age,
                 sender: m.sender,
                 subject: m.subject,
-                seen: m.seen,
             })
         })
         .collect();
@@ -601,17 +582,23 @@ fn purge_one(q: &QueueDirs, c: &Candidate, quarantine: Option<&Dir>) -> (Outcome
 
 #[cfg(test)]
 mod tests {
-    use super::{plan, sender_matches, Queued, Wanted};
+    use super::{plan, sender_matches, QueueFile, QueuedMessage, Wanted};
 
-    fn queued(id: &str, size: u64, created: Option<u64>, sender: &str) -> Queued {
-        Queued {
-            id: id.into(),
-            files: vec![("".into(), format!("qf{id}").into())],
+    fn queued(id: &str, size: u64, created: Option<u64>, sender: &str) -> QueuedMessage {
+        let file = |kind: &str| QueueFile {
+            dir: "".into(),
+            name: format!("{kind}{id}").into(),
+            meta: None,
+        };
+        QueuedMessage {
+            id: id.as_bytes().to_vec(),
             size,
+            qf: file("qf"),
+            df: file("df"),
+            xf: (id == "A").then(|| file("xf")),
             created,
             sender: Some(sender.into()),
             subject: None,
-            seen: [None, None],
         }
     }
 
@@ -651,6 +638,19 @@ mod tests {
             sender: None,
         };
         assert_eq!(ids(&old, Some(100_000)), [("A".to_string(), Some(99_000))]);
+        // A candidate takes its files from what was read: qf first (locked and moved first), then
+        // df, then the xf when it has one; and the qf and df as they were, to re-check.
+        let a = plan(read(), &old, Some(100_000)).remove(0);
+        let files: Vec<(String, String)> = a
+            .files
+            .iter()
+            .map(|(d, n)| (d.clone(), n.to_string_lossy().into_owned()))
+            .collect();
+        let at = |n: &str| ("".to_string(), n.to_string());
+        assert_eq!(files, [at("qfA"), at("dfA"), at("xfA")]);
+        assert_eq!(a.seen, [None, None]);
+        let c = plan(read(), &all, Some(100_000)).remove(0);
+        assert_eq!(c.files.len(), 2, "no xf, none moved");
         let bob = Wanted {
             min: 0,
             older: None,
