@@ -24,28 +24,6 @@ fn classes(a: &AccountReport) -> String {
 }
 
 impl MtaSection {
-    /// The one line that sums the section up: its largest account.
-    pub fn headline(&self, min: u64) -> String {
-        let Some(a) = self.accounts.first() else {
-            let names: Vec<&str> = self.spools.iter().map(|s| s.mta.name()).collect();
-            return format!("{} queue empty", names.join(" and "));
-        };
-        let mut s = format!(
-            "account {}: {} in {}",
-            printable(&a.account),
-            human_size(a.bytes),
-            plural(a.messages, "message")
-        );
-        if a.oversized > 0 {
-            s.push_str(&format!(
-                ", {} >= {}",
-                thousands(a.oversized),
-                human_size(min)
-            ));
-        }
-        s
-    }
-
     pub fn text(&self, out: &mut dyn Write, style: &Style, min: u64) -> io::Result<()> {
         for sp in &self.spools {
             writeln!(out)?;
