@@ -3,6 +3,7 @@
 //! units and values from here, so a figure cannot be called one thing in one format and another in
 //! the next. Metric names are `toolkit_mqueue_<stem>` with the unit's suffix (`_bytes`, `_seconds`).
 
+use super::accounts::{AccountReport, MtaSection};
 use super::report::{MqueueReport, QueueReport};
 pub use crate::render::unit::Unit;
 use crate::render::{Family, Perf, Range};
@@ -23,8 +24,12 @@ pub struct Figure<T> {
     pub column: Option<&'static str>,
     /// The figure `-w/-c` judge: its perfdata carries the thresholds.
     pub judged: bool,
-    /// Its value; None when it does not apply (a host queue has no quota binding).
+    /// Its value; None when it does not apply (a host queue has no quota binding, an empty queue
+    /// no oldest message).
     pub value: fn(&T) -> Option<f64>,
+    /// The sample its metric exports when there is no value (Prometheus has no "absent" sample worth
+    /// alerting on: an empty queue's oldest age is 0); None: no sample.
+    pub absent: Option<f64>,
 }
 
 impl<T> Figure<T> {
@@ -58,10 +63,39 @@ impl<T> Figure<T> {
         Some(p.min(0.0))
     }
 
-    /// Its value for a person (0 when it does not apply).
-    pub fn human(&self, of: &T) -> String {
-        self.unit.human((self.value)(of).unwrap_or(0.0) as u64)
+    /// The sample its metric exports for `of`, if any.
+    pub fn sample(&self, of: &T) -> Option<f64> {
+        (self.value)(of).or(self.absent)
     }
+
+    /// Its value for a person (`-` when it does not apply).
+    pub fn human(&self, of: &T) -> String {
+        match (self.value)(of) {
+            Some(v) => self.unit.human(v as u64),
+            None => "-".into(),
+        }
+    }
+}
+
+/// The gauge families of `figs` with a metric, one sample per item of `items` labelled by `labels`.
+pub fn families<T>(
+    figs: &[&Figure<T>],
+    items: &[T],
+    labels: impl Fn(&T) -> Vec<(&'static str, String)>,
+) -> Vec<Family> {
+    let with_metric: Vec<_> = figs
+        .iter()
+        .filter_map(|f| Some((*f, f.family()?)))
+        .collect();
+    let (figs, mut families): (Vec<_>, Vec<Family>) = with_metric.into_iter().unzip();
+    for item in items {
+        for (f, fam) in figs.iter().zip(families.iter_mut()) {
+            if let Some(v) = f.sample(item) {
+                fam.push(labels(item), v);
+            }
+        }
+    }
+    families
 }
 
 pub const BYTES: Figure<QueueReport> = Figure {
@@ -73,6 +107,7 @@ pub const BYTES: Figure<QueueReport> = Figure {
     column: Some("APPARENT"),
     judged: false,
     value: |q| Some(q.scan.bytes as f64),
+    absent: None,
 };
 
 pub const DISK_BYTES: Figure<QueueReport> = Figure {
@@ -84,6 +119,7 @@ pub const DISK_BYTES: Figure<QueueReport> = Figure {
     column: Some("ON DISK"),
     judged: false,
     value: |q| Some(q.scan.disk_bytes as f64),
+    absent: None,
 };
 
 pub const MESSAGES: Figure<QueueReport> = Figure {
@@ -95,6 +131,7 @@ pub const MESSAGES: Figure<QueueReport> = Figure {
     column: Some("MSGS"),
     judged: false,
     value: |q| Some(q.scan.messages as f64),
+    absent: None,
 };
 
 /// Its column head is completed with the size (`>=20M`): see `text::table`.
@@ -107,6 +144,7 @@ pub const OVERSIZED: Figure<QueueReport> = Figure {
     column: Some(">="),
     judged: false,
     value: |q| Some(q.scan.oversized as f64),
+    absent: None,
 };
 
 pub const OVERSIZED_BYTES: Figure<QueueReport> = Figure {
@@ -118,6 +156,7 @@ pub const OVERSIZED_BYTES: Figure<QueueReport> = Figure {
     column: None,
     judged: false,
     value: |q| Some(q.scan.oversized_bytes as f64),
+    absent: None,
 };
 
 pub const UNCHARGED_BYTES: Figure<QueueReport> = Figure {
@@ -129,9 +168,10 @@ pub const UNCHARGED_BYTES: Figure<QueueReport> = Figure {
     column: None,
     judged: false,
     value: |q| Some(q.scan.foreign_bytes as f64),
+    absent: None,
 };
 
-/// 0 for an empty queue (Prometheus has no "absent" sample worth alerting on).
+/// 0 in Prometheus for an empty queue.
 pub const OLDEST_AGE: Figure<QueueReport> = Figure {
     field: Some("oldest_age"),
     unit: Unit::Seconds,
@@ -140,7 +180,8 @@ pub const OLDEST_AGE: Figure<QueueReport> = Figure {
     perf: None,
     column: None,
     judged: false,
-    value: |q| Some(q.oldest_age.unwrap_or(0) as f64),
+    value: |q| q.oldest_age.map(|a| a as f64),
+    absent: Some(0.0),
 };
 
 pub const BOUND: Figure<QueueReport> = Figure {
@@ -152,6 +193,7 @@ pub const BOUND: Figure<QueueReport> = Figure {
     column: None,
     judged: false,
     value: |q| q.binding.as_ref().map(|b| f64::from(u8::from(b.bound))),
+    absent: None,
 };
 
 /// Every queue figure, in the order the metrics and the per-queue perfdata are written.
@@ -181,6 +223,7 @@ pub const LARGEST_QUEUE: Figure<MqueueReport> = Figure {
     column: None,
     judged: true,
     value: |r| Some(largest(&r.queues) as f64),
+    absent: None,
 };
 
 pub const TOTAL_MESSAGES: Figure<MqueueReport> = Figure {
@@ -192,6 +235,7 @@ pub const TOTAL_MESSAGES: Figure<MqueueReport> = Figure {
     column: None,
     judged: false,
     value: |r| Some(r.totals.messages as f64),
+    absent: None,
 };
 
 pub const TOTAL_OVERSIZED: Figure<MqueueReport> = Figure {
@@ -203,6 +247,7 @@ pub const TOTAL_OVERSIZED: Figure<MqueueReport> = Figure {
     column: None,
     judged: false,
     value: |r| Some(r.totals.oversized as f64),
+    absent: None,
 };
 
 pub const UNBOUND_SITES: Figure<MqueueReport> = Figure {
@@ -214,6 +259,7 @@ pub const UNBOUND_SITES: Figure<MqueueReport> = Figure {
     column: None,
     judged: false,
     value: |r| Some(r.totals.unbound_sites as f64),
+    absent: None,
 };
 
 /// The report's own figures, in perfdata order (the queues' follow).
@@ -223,6 +269,166 @@ pub const REPORT_FIGURES: [&Figure<MqueueReport>; 4] = [
     &TOTAL_OVERSIZED,
     &UNBOUND_SITES,
 ];
+
+/// The largest account's queued bytes (`accounts` is sorted largest first): what the Exim/Postfix
+/// section's status is judged on.
+pub fn largest_account(accounts: &[AccountReport]) -> u64 {
+    accounts.first().map_or(0, |a| a.bytes)
+}
+
+/// An Exim/Postfix hosting account's figure: its metric stem starts with `account`, its perfdata
+/// label is prefixed with the account's name.
+const fn account(
+    field: &'static str,
+    unit: Unit,
+    help: &'static str,
+    metric: &'static str,
+    value: fn(&AccountReport) -> Option<f64>,
+) -> Figure<AccountReport> {
+    Figure {
+        field: Some(field),
+        unit,
+        help,
+        metric: Some(metric),
+        perf: None,
+        column: None,
+        judged: false,
+        value,
+        absent: None,
+    }
+}
+
+pub const ACCOUNT_MESSAGES: Figure<AccountReport> = Figure {
+    column: Some("MSGS"),
+    ..account(
+        "messages",
+        Unit::Count,
+        "Messages queued by Exim or Postfix for the hosting account.",
+        "account_messages",
+        |a| Some(a.messages as f64),
+    )
+};
+
+pub const ACCOUNT_BYTES: Figure<AccountReport> = Figure {
+    perf: Some("bytes"),
+    column: Some("LISTED"),
+    ..account(
+        "bytes",
+        Unit::Bytes,
+        "Size of the account's queued messages as the MTA lists them, in bytes.",
+        "account",
+        |a| Some(a.bytes as f64),
+    )
+};
+
+pub const ACCOUNT_DISK_BYTES: Figure<AccountReport> = Figure {
+    column: Some("ON DISK"),
+    ..account(
+        "disk_bytes",
+        Unit::Bytes,
+        "Disk space used by the account's queued messages, in bytes.",
+        "account_disk",
+        |a| Some(a.disk_bytes as f64),
+    )
+};
+
+/// Its column head is completed with the size (`>=20M`), as the queues' is.
+pub const ACCOUNT_OVERSIZED: Figure<AccountReport> = Figure {
+    perf: Some("oversized"),
+    column: Some(">="),
+    ..account(
+        "oversized",
+        Unit::Count,
+        "The account's queued messages at least --min bytes.",
+        "account_oversized_messages",
+        |a| Some(a.oversized as f64),
+    )
+};
+
+pub const ACCOUNT_OVERSIZED_BYTES: Figure<AccountReport> = account(
+    "oversized_bytes",
+    Unit::Bytes,
+    "Bytes of the account's queued messages at least --min bytes.",
+    "account_oversized",
+    |a| Some(a.oversized_bytes as f64),
+);
+
+pub const ACCOUNT_HELD: Figure<AccountReport> = Figure {
+    column: Some("HELD"),
+    ..account(
+        "held",
+        Unit::Count,
+        "The account's messages frozen (Exim) or on hold (Postfix).",
+        "account_held_messages",
+        |a| Some(a.held as f64),
+    )
+};
+
+pub const ACCOUNT_SCRIPTS: Figure<AccountReport> = Figure {
+    perf: Some("scripts"),
+    column: Some("SCRIPTS"),
+    ..account(
+        "by_scripts",
+        Unit::Count,
+        "Messages queued by the account's own scripts (its uid submitted them).",
+        "account_script_messages",
+        |a| Some(a.by_scripts as f64),
+    )
+};
+
+/// `-` in the text table and 0 in Prometheus for an account none of whose messages has an arrival
+/// time.
+pub const ACCOUNT_OLDEST_AGE: Figure<AccountReport> = Figure {
+    column: Some("OLDEST"),
+    absent: Some(0.0),
+    ..account(
+        "oldest_age",
+        Unit::Seconds,
+        "Age of the account's oldest queued message.",
+        "account_oldest_age",
+        |a| a.oldest_age.map(|v| v as f64),
+    )
+};
+
+/// Every account figure, in the order the metrics and the per-account perfdata are written.
+pub const ACCOUNT_FIGURES: [&Figure<AccountReport>; 8] = [
+    &ACCOUNT_MESSAGES,
+    &ACCOUNT_BYTES,
+    &ACCOUNT_DISK_BYTES,
+    &ACCOUNT_OVERSIZED,
+    &ACCOUNT_OVERSIZED_BYTES,
+    &ACCOUNT_HELD,
+    &ACCOUNT_SCRIPTS,
+    &ACCOUNT_OLDEST_AGE,
+];
+
+/// The figure `-w/-c` judge in the Exim/Postfix section; its perfdata carries the thresholds.
+pub const LARGEST_ACCOUNT: Figure<MtaSection> = Figure {
+    field: None,
+    unit: Unit::Bytes,
+    help: "Size of the largest account's queued messages, in bytes: what -w/-c judge.",
+    metric: None,
+    perf: Some("largest_account"),
+    column: None,
+    judged: true,
+    value: |m| Some(largest_account(&m.accounts) as f64),
+    absent: None,
+};
+
+pub const MTA_MESSAGES: Figure<MtaSection> = Figure {
+    field: Some("totals.messages"),
+    unit: Unit::Count,
+    help: "Messages in the Exim and Postfix spools.",
+    metric: None,
+    perf: Some("mta_messages"),
+    column: None,
+    judged: false,
+    value: |m| Some(m.totals.messages as f64),
+    absent: None,
+};
+
+/// The Exim/Postfix section's own figures, in perfdata order (the accounts' follow).
+pub const MTA_FIGURES: [&Figure<MtaSection>; 2] = [&LARGEST_ACCOUNT, &MTA_MESSAGES];
 
 #[cfg(test)]
 mod tests {
@@ -269,17 +475,138 @@ mod tests {
         path.split('.').fold(v, |v, k| &v[k])
     }
 
+    fn account(oldest_age: Option<u64>) -> AccountReport {
+        AccountReport {
+            account: "alice".into(),
+            attributed: true,
+            mtas: vec![crate::readers::mta::Mta::Exim],
+            messages: 3,
+            bytes: 5001,
+            file_bytes: 5100,
+            disk_bytes: 8192,
+            oversized: 2,
+            oversized_bytes: 4000,
+            oldest: oldest_age.map(|a| 1_800_000_000 - a as i64),
+            oldest_age,
+            held: 1,
+            by_scripts: 4,
+            by_scripts_bytes: 300,
+            classes: Default::default(),
+            reasons: Vec::new(),
+            damaged: 0,
+        }
+    }
+
+    fn section() -> MtaSection {
+        MtaSection {
+            status: crate::status::Status::Ok,
+            findings: Vec::new(),
+            panels: Vec::new(),
+            spools: Vec::new(),
+            totals: super::super::accounts::Totals {
+                messages: 5,
+                ..Default::default()
+            },
+            accounts: vec![account(Some(60)), account(None)],
+            oversized: Vec::new(),
+            oversized_not_listed: 0,
+            unreadable: 0,
+        }
+    }
+
+    /// Each figure naming a JSON field has the value found there (a flag as 0/1, null as None),
+    /// distinct figures naming distinct fields.
+    fn are_their_json_fields<T: serde::Serialize>(figs: &[&Figure<T>], of: &T) {
+        let json = serde_json::to_value(of).unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for f in figs {
+            let Some(field) = f.field else { continue };
+            assert!(seen.insert(field), "{field} twice");
+            let j = at(&json, field);
+            assert!(
+                !j.is_null() || (f.value)(of).is_none(),
+                "{field} not in JSON"
+            );
+            let j = j.as_f64().or(j.as_bool().map(|b| f64::from(u8::from(b))));
+            assert_eq!(j, (f.value)(of), "{field}");
+        }
+    }
+
     #[test]
     fn every_queue_figure_is_the_json_field_it_names() {
-        let q = queue();
-        let json = serde_json::to_value(&q).unwrap();
-        for f in QUEUE_FIGURES {
-            let field = f.field.expect("a queue figure is in JSON");
-            let v = (f.value)(&q).unwrap();
-            let j = at(&json, field);
-            let j = j.as_f64().or(j.as_bool().map(|b| f64::from(u8::from(b))));
-            assert_eq!(j, Some(v), "{field}");
+        assert!(QUEUE_FIGURES.iter().all(|f| f.field.is_some()));
+        are_their_json_fields(&QUEUE_FIGURES, &queue());
+        let mut empty = queue();
+        empty.oldest_age = None;
+        are_their_json_fields(&QUEUE_FIGURES, &empty);
+        assert_eq!(OLDEST_AGE.sample(&empty), Some(0.0), "0 in Prometheus");
+    }
+
+    #[test]
+    fn every_account_figure_is_the_json_field_it_names() {
+        assert!(ACCOUNT_FIGURES.iter().all(|f| f.field.is_some()));
+        let s = section();
+        for a in &s.accounts {
+            are_their_json_fields(&ACCOUNT_FIGURES, a);
         }
+        are_their_json_fields(&MTA_FIGURES, &s);
+        assert_eq!((LARGEST_ACCOUNT.value)(&s), Some(5001.0));
+    }
+
+    #[test]
+    fn account_metrics_perfdata_and_columns_take_the_figures_names_and_units() {
+        let names: Vec<String> = ACCOUNT_FIGURES
+            .iter()
+            .filter_map(|f| f.metric_name())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "toolkit_mqueue_account_messages",
+                "toolkit_mqueue_account_bytes",
+                "toolkit_mqueue_account_disk_bytes",
+                "toolkit_mqueue_account_oversized_messages",
+                "toolkit_mqueue_account_oversized_bytes",
+                "toolkit_mqueue_account_held_messages",
+                "toolkit_mqueue_account_script_messages",
+                "toolkit_mqueue_account_oldest_age_seconds",
+            ]
+        );
+        assert!(MTA_FIGURES.iter().all(|f| f.metric.is_none()));
+        let s = section();
+        let fams = families(&ACCOUNT_FIGURES, &s.accounts, |a| {
+            vec![("account", a.account.clone())]
+        });
+        let oldest = fams.last().unwrap();
+        let samples: Vec<f64> = oldest.samples.iter().map(|s| s.value).collect();
+        assert_eq!(samples, [60.0, 0.0], "an account without an age exports 0");
+        let (w, c): (Range, Range) = ("10".parse().unwrap(), "20".parse().unwrap());
+        let perf: Vec<String> = ACCOUNT_FIGURES
+            .iter()
+            .filter_map(|f| f.perf(&s.accounts[0], Some("alice"), &w, &c))
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            perf,
+            [
+                "'alice bytes'=5001B;;;0",
+                "'alice oversized'=2;;;0",
+                "'alice scripts'=4;;;0"
+            ]
+        );
+        let section: Vec<String> = MTA_FIGURES
+            .iter()
+            .filter_map(|f| f.perf(&s, None, &w, &c))
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            section,
+            ["'largest_account'=5001B;10;20;0", "'mta_messages'=5;;;0"]
+        );
+        assert_eq!(ACCOUNT_OLDEST_AGE.human(&s.accounts[0]), "1m");
+        assert_eq!(ACCOUNT_OLDEST_AGE.human(&s.accounts[1]), "-");
+        assert_eq!(ACCOUNT_BYTES.human(&s.accounts[0]), "4.9 KiB");
+        assert_eq!(ACCOUNT_SCRIPTS.human(&s.accounts[0]), "4");
     }
 
     #[test]

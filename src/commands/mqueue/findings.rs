@@ -137,7 +137,7 @@ pub fn accounts(
     w: &Range,
     c: &Range,
 ) -> Vec<StatusFinding> {
-    let largest = accounts.first().map_or(0, |a| a.bytes);
+    let largest = super::figures::largest_account(accounts);
     let mut f = vec![sized(
         Code::LargestAccount,
         largest,

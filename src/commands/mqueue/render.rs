@@ -293,30 +293,19 @@ impl Report for MqueueReport {
     }
 
     fn metrics(&self) -> Vec<Family> {
-        let with_metric: Vec<_> = figures::QUEUE_FIGURES
-            .iter()
-            .filter_map(|f| Some((*f, f.family()?)))
-            .collect();
-        let (figs, mut families): (Vec<_>, Vec<Family>) = with_metric.into_iter().unzip();
-        for q in &self.queues {
-            let labels = || {
-                let site = q.site.as_ref();
-                vec![
-                    ("queue", q.label.clone()),
-                    (
-                        "domain",
-                        site.and_then(|s| s.domains.first().cloned())
-                            .unwrap_or_default(),
-                    ),
-                    ("path", q.path.clone()),
-                ]
-            };
-            for (f, fam) in figs.iter().zip(families.iter_mut()) {
-                if let Some(v) = (f.value)(q) {
-                    fam.push(labels(), v);
-                }
-            }
-        }
+        let mut families = figures::families(&figures::QUEUE_FIGURES, &self.queues, |q| {
+            vec![
+                ("queue", q.label.clone()),
+                (
+                    "domain",
+                    q.site
+                        .as_ref()
+                        .and_then(|s| s.domains.first().cloned())
+                        .unwrap_or_default(),
+                ),
+                ("path", q.path.clone()),
+            ]
+        });
         // What could not be read is the one `toolkit_mqueue_skipped` gauge (`render::metrics_of`).
         if let Some(m) = &self.mta {
             families.extend(m.metrics());
