@@ -186,7 +186,7 @@ fn account_headline(spools: &[SpoolReport], accounts: &[AccountReport], min: u64
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::readers::mqueue::queue::QueueScan;
     use crate::readers::mta::Mta;
@@ -216,7 +216,7 @@ mod tests {
         }
     }
 
-    fn spool(state: QueueState) -> SpoolReport {
+    pub(in crate::commands::mqueue) fn spool(state: QueueState) -> SpoolReport {
         SpoolReport {
             mta: Mta::Exim,
             path: "/var/spool/exim4".into(),
@@ -232,7 +232,11 @@ mod tests {
         }
     }
 
-    fn account(name: &str, bytes: u64, oversized: u64) -> AccountReport {
+    pub(in crate::commands::mqueue) fn account(
+        name: &str,
+        bytes: u64,
+        oversized: u64,
+    ) -> AccountReport {
         AccountReport {
             account: name.into(),
             attributed: true,

@@ -339,6 +339,14 @@ mod tests {
     }
 
     fn run(scanned: Vec<Scanned>, top: usize) -> (tempfile::TempDir, MqueueReport) {
+        run_with(scanned, top, None)
+    }
+
+    fn run_with(
+        scanned: Vec<Scanned>,
+        top: usize,
+        mta: Option<MtaSection>,
+    ) -> (tempfile::TempDir, MqueueReport) {
         let dir = tempfile::tempdir().unwrap();
         let root = Root::new(dir.path()).unwrap();
         let (users, sites) = (users(), sites(&root));
@@ -357,7 +365,7 @@ mod tests {
             scanned,
             now: NOW,
             skips: Skips::default(),
-            mta: None,
+            mta,
         };
         let report = judge(facts, &opts(top));
         (dir, report)
@@ -539,5 +547,75 @@ mod tests {
             assert_eq!(rep.findings[0].text, "no mail queue found");
             assert_eq!(rep.totals.queues, 1);
         }
+    }
+
+    /// An Exim/Postfix section holding one account of `bytes`, blind when `blind`.
+    fn mta(bytes: u64, blind: bool) -> MtaSection {
+        use crate::commands::mqueue::findings::tests::{account, spool};
+        let accounts = vec![account("alice", bytes, 0)];
+        let spools = vec![spool(if blind {
+            QueueState::Unreadable
+        } else {
+            QueueState::Ok
+        })];
+        let o = opts(10);
+        let findings = findings::accounts(
+            &spools,
+            &accounts,
+            &Skips::default(),
+            o.min,
+            &o.warning,
+            &o.critical,
+        );
+        MtaSection {
+            status: findings::status_of(&findings),
+            findings,
+            panels: Vec::new(),
+            spools,
+            totals: Default::default(),
+            accounts,
+            oversized: Vec::new(),
+            oversized_not_listed: 0,
+            unreadable: 0,
+        }
+    }
+
+    #[test]
+    fn the_exim_postfix_section_joins_the_status_and_the_larger_section_heads() {
+        use crate::render::Report;
+        let r = placeholder();
+        let host = |bytes| QueueScan {
+            bytes,
+            messages: 1,
+            files: 2,
+            ..Default::default()
+        };
+        // (sendmail bytes, account bytes, the section blind, status, headline)
+        let cases = [
+            (500, 5000, false, Status::Warning, "account alice"),
+            (5000, 500, false, Status::Warning, "host /var/spool/mqueue"),
+            (500, 20_000, false, Status::Critical, "account alice"),
+            // Equal: the sendmail queue heads.
+            (500, 500, false, Status::Ok, "host /var/spool/mqueue"),
+            // A blind section is UNKNOWN; a WARNING found elsewhere outranks it.
+            (500, 500, true, Status::Unknown, "host /var/spool/mqueue"),
+            (5000, 500, true, Status::Warning, "host /var/spool/mqueue"),
+        ];
+        for (queue, account, blind, status, head) in cases {
+            let scanned = vec![walked(target(&r, None, false), host(queue), None)];
+            let (_d, rep) = run_with(scanned, 10, Some(mta(account, blind)));
+            let what = format!("{queue} {account} {blind}");
+            assert_eq!(rep.status, status, "{what}");
+            let m = rep.mta.as_ref().unwrap();
+            assert_eq!(
+                rep.status,
+                findings::status_of(&rep.findings).worst(m.status),
+                "{what}"
+            );
+            assert!(rep.summary().starts_with(head), "{what}: {}", rep.summary());
+        }
+        // No sendmail queue at all: the accounts head, however small.
+        let (_d, rep) = run_with(Vec::new(), 10, Some(mta(0, false)));
+        assert_eq!(rep.summary(), "account alice: 0 B in 2 messages");
     }
 }
