@@ -8,11 +8,31 @@
 use crate::readers::users::UserDb;
 use std::collections::BTreeMap;
 
+/// The siteinfo keys that name a site's Unix admin (`admin_user` is the site's own login: never one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteinfoKey {
+    Admin,
+    WpUser,
+}
+
+impl SiteinfoKey {
+    /// Every key that names the admin, in the order they are read.
+    pub const ALL: [SiteinfoKey; 2] = [SiteinfoKey::Admin, SiteinfoKey::WpUser];
+
+    /// The key as siteinfo spells it, and as it is shown.
+    pub fn key(self) -> &'static str {
+        match self {
+            SiteinfoKey::Admin => "admin",
+            SiteinfoKey::WpUser => "wp_user",
+        }
+    }
+}
+
 /// Where a candidate admin name was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
     /// `admin` or `wp_user` in `siteN/info/current/siteinfo`.
-    Siteinfo(&'static str),
+    Siteinfo(SiteinfoKey),
     /// `home/virtual/adminN -> siteN/fst`.
     Link,
     /// The group owning `siteN/fst`.
@@ -22,7 +42,7 @@ pub enum Source {
 impl Source {
     fn describe(&self, name: &str, site: &str) -> String {
         match self {
-            Source::Siteinfo(key) => format!("siteinfo {key} = {name}"),
+            Source::Siteinfo(key) => format!("siteinfo {} = {name}", key.key()),
             Source::Link => format!("home/virtual/{name} -> {site}/fst"),
             Source::FstGroup => format!("fst owned by group {name}"),
         }
@@ -256,7 +276,7 @@ mod tests {
         let s1 = ev(
             "site1",
             &[
-                ("admin1", Source::Siteinfo("wp_user")),
+                ("admin1", Source::Siteinfo(SiteinfoKey::WpUser)),
                 ("admin1", Source::Link),
                 ("admin1", Source::FstGroup),
             ],
@@ -285,7 +305,7 @@ mod tests {
         let s1 = ev(
             "site1",
             &[
-                ("admin2", Source::Siteinfo("admin")),
+                ("admin2", Source::Siteinfo(SiteinfoKey::Admin)),
                 ("admin1", Source::Link),
                 ("admin1", Source::FstGroup),
             ],
@@ -328,7 +348,12 @@ mod tests {
 
     #[test]
     fn a_name_only_another_sites_link_backs_is_refused() {
-        let s1 = ev("site1", &[("admin2", Source::Siteinfo("wp_user"))], None, 0);
+        let s1 = ev(
+            "site1",
+            &[("admin2", Source::Siteinfo(SiteinfoKey::WpUser))],
+            None,
+            0,
+        );
         let ids = decide_all(&[s1, site2()], &all_groups());
         assert_eq!(
             ids[0].refused.as_deref(),
@@ -365,7 +390,12 @@ mod tests {
         let mut m = UserDb::empty();
         m.add_user(crate::readers::users::User::new(0, "root", 0));
         m.add_group(crate::readers::users::Group::new(0, "root"));
-        let s1 = ev("site1", &[("root", Source::Siteinfo("admin"))], None, 0);
+        let s1 = ev(
+            "site1",
+            &[("root", Source::Siteinfo(SiteinfoKey::Admin))],
+            None,
+            0,
+        );
         let id = &decide_all(&[s1], &m)[0];
         assert_eq!(
             id.refused.as_deref(),

@@ -4,7 +4,7 @@
 //! cross-checked with the group that owns `siteN/fst` (the admin is decided in `site_identity`).
 //! Symlinks only name sites: a site is never counted twice, and nothing is read through them.
 
-use crate::readers::site_identity::{self, is_admin_name, Evidence, Source};
+use crate::readers::site_identity::{self, is_admin_name, Evidence, SiteinfoKey, Source};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
 use crate::render::sanitize::decode;
@@ -231,8 +231,8 @@ fn evidence(
     let info = read_siteinfo(root, &site.dir, skips);
     let mut domains: Vec<String> = Vec::new();
     let mut claims: Vec<(String, Source)> = Vec::new();
-    for key in ["admin", "wp_user"] {
-        if let Some(v) = info.get(key).filter(|v| !v.is_empty()) {
+    for key in SiteinfoKey::ALL {
+        if let Some(v) = info.get(key.key()).filter(|v| !v.is_empty()) {
             claims.push((v.clone(), Source::Siteinfo(key)));
         }
     }

@@ -2,17 +2,18 @@
 //! oversized groups largest first, the totals, and the status from the largest queue against `-w/-c`
 //! (UNKNOWN when something could not be read, unless already CRITICAL).
 
+use super::accounts::MtaSection;
 use super::binding::binding;
+use super::findings;
 use super::{Found, Scanned};
 use crate::readers::mqueue::groups::Group;
 use crate::readers::mqueue::queue::QueueScan;
 use crate::readers::sites::{Site, SiteDb};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
-use crate::render::nagios::{self, Range};
+use crate::render::nagios::Range;
 use crate::root::Root;
 use crate::safeops::read::Blocked;
-use crate::status::Status;
 
 pub use super::report::{
     MqueueReport, Now, NowSource, OversizedGroup, QueueReport, QueueState, SiteRef, Totals,
@@ -36,6 +37,8 @@ pub struct Facts<'a> {
     pub scanned: Vec<Scanned>,
     pub now: Now,
     pub skips: Skips,
+    /// The Exim/Postfix section, judged already (`accounts::scan`).
+    pub mta: Option<MtaSection>,
 }
 
 fn age(now: Now, t: i64) -> u64 {
@@ -58,6 +61,7 @@ pub fn judge(facts: Facts, opts: &Options) -> MqueueReport {
         scanned,
         now,
         mut skips,
+        mta,
     } = facts;
     let mut queues = Vec::new();
     let mut groups: Vec<OversizedGroup> = Vec::new();
@@ -83,8 +87,14 @@ pub fn judge(facts: Facts, opts: &Options) -> MqueueReport {
     }
     queues.sort_by(|a, b| b.scan.bytes.cmp(&a.scan.bytes).then(a.path.cmp(&b.path)));
     let not_listed = top_groups(&mut groups, opts.top);
+    let findings = findings::queues(&queues, &skips, opts.min, &opts.warning, &opts.critical);
+    let mut status = findings::status_of(&findings);
+    if let Some(m) = &mta {
+        status = status.worst(m.status);
+    }
     MqueueReport {
-        status: status(&queues, opts, skips.blind()),
+        status,
+        findings,
         now,
         min_bytes: opts.min,
         top: opts.top,
@@ -95,7 +105,7 @@ pub fn judge(facts: Facts, opts: &Options) -> MqueueReport {
         oversized: groups,
         oversized_not_listed: not_listed,
         skipped: skips,
-        mta: None,
+        mta,
     }
 }
 
@@ -165,13 +175,6 @@ fn totals(queues: &[QueueReport]) -> Totals {
     t
 }
 
-/// The largest queue (`queues` is sorted largest first) against `-w/-c`; never OK for what could not
-/// be read: a skipped queue or file may be the runaway one.
-fn status(queues: &[QueueReport], opts: &Options, blind: bool) -> Status {
-    let largest = super::figures::largest(queues);
-    nagios::judge(largest as f64, &opts.warning, &opts.critical).when_blind(blind)
-}
-
 /// Orders oversized groups largest first (then most copies, then by queue and ids, so the listing is
 /// stable), keeps the first `top` and returns how many were left out.
 pub(super) fn top_groups(groups: &mut Vec<OversizedGroup>, top: usize) -> usize {
@@ -237,9 +240,11 @@ pub(super) fn oversized_group(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::mqueue::findings::Code;
     use crate::commands::mqueue::targets::Target;
     use crate::readers::mqueue::groups::Message;
     use crate::readers::mqueue::queue::Owner;
+    use crate::status::Status;
     use std::path::PathBuf;
 
     const NOW: Now = Now {
@@ -334,6 +339,14 @@ mod tests {
     }
 
     fn run(scanned: Vec<Scanned>, top: usize) -> (tempfile::TempDir, MqueueReport) {
+        run_with(scanned, top, None)
+    }
+
+    fn run_with(
+        scanned: Vec<Scanned>,
+        top: usize,
+        mta: Option<MtaSection>,
+    ) -> (tempfile::TempDir, MqueueReport) {
         let dir = tempfile::tempdir().unwrap();
         let root = Root::new(dir.path()).unwrap();
         let (users, sites) = (users(), sites(&root));
@@ -352,6 +365,7 @@ mod tests {
             scanned,
             now: NOW,
             skips: Skips::default(),
+            mta,
         };
         let report = judge(facts, &opts(top));
         (dir, report)
@@ -373,31 +387,6 @@ mod tests {
         let t = NOW.unix;
         assert_eq!(stale_tf(&[t - 3601, t - 3600, t - 10, t + 5], NOW), 1);
         assert_eq!(stale_tf(&[i64::MIN], NOW), 1);
-    }
-
-    #[test]
-    fn status_is_the_largest_queue_and_never_ok_when_blind() {
-        let q = |bytes| {
-            let mut q = queue(
-                &placeholder(),
-                None,
-                std::path::Path::new("/var/spool/mqueue"),
-            );
-            q.scan.bytes = bytes;
-            q
-        };
-        let o = opts(10);
-        assert_eq!(status(&[], &o, false), Status::Ok);
-        assert_eq!(
-            status(&[q(1000), q(20_000)], &o, false),
-            Status::Ok,
-            "sorted first"
-        );
-        assert_eq!(status(&[q(1001)], &o, false), Status::Warning);
-        assert_eq!(status(&[q(10_001)], &o, false), Status::Critical);
-        assert_eq!(status(&[q(10)], &o, true), Status::Unknown);
-        assert_eq!(status(&[q(1001)], &o, true), Status::Unknown);
-        assert_eq!(status(&[q(10_001)], &o, true), Status::Critical);
     }
 
     #[test]
@@ -479,8 +468,22 @@ mod tests {
         );
         assert!(rep.queues[1].binding.as_ref().unwrap().bound);
         assert!(rep.queues[2].binding.is_none(), "a host queue has no quota");
-        // 6,000 bytes > the 1,000 warning, under the 10,000 critical.
+        // The largest queue's 5,000 bytes > the 1,000 warning, under the 10,000 critical.
         assert_eq!(rep.status, Status::Warning);
+        let f = &rep.findings[..];
+        assert_eq!(f.len(), 1, "nothing unreadable: no not-read finding");
+        assert_eq!(
+            (f[0].code, f[0].severity, f[0].figure),
+            (Code::LargestQueue, Status::Warning, Some(5000.0))
+        );
+        assert_eq!(
+            f[0].threshold.as_ref().map(|r| r.to_string()),
+            Some("1000".into())
+        );
+        assert_eq!(
+            f[0].text,
+            "site1 example.com: 4.9 KiB in 3 messages, 3 >= 100 B; not bound to quota"
+        );
         // --top 1: the largest group (three identical copies of 1500; the 200-byte one left out).
         assert_eq!(rep.oversized.len(), 1);
         assert_eq!(rep.oversized_not_listed, 1);
@@ -534,7 +537,85 @@ mod tests {
             assert_eq!(rep.skipped.blind(), blind, "{state:?}");
             let expected = if blind { Status::Unknown } else { Status::Ok };
             assert_eq!(rep.status, expected, "{state:?}");
+            let codes: Vec<Code> = rep.findings.iter().map(|f| f.code).collect();
+            let expected = if blind {
+                vec![Code::LargestQueue, Code::NotRead]
+            } else {
+                vec![Code::LargestQueue]
+            };
+            assert_eq!(codes, expected, "{state:?}");
+            assert_eq!(rep.findings[0].text, "no mail queue found");
             assert_eq!(rep.totals.queues, 1);
         }
+    }
+
+    /// An Exim/Postfix section holding one account of `bytes`, blind when `blind`.
+    fn mta(bytes: u64, blind: bool) -> MtaSection {
+        use crate::commands::mqueue::findings::tests::{account, spool};
+        let accounts = vec![account("alice", bytes, 0)];
+        let spools = vec![spool(if blind {
+            QueueState::Unreadable
+        } else {
+            QueueState::Ok
+        })];
+        let o = opts(10);
+        let findings = findings::accounts(
+            &spools,
+            &accounts,
+            &Skips::default(),
+            o.min,
+            &o.warning,
+            &o.critical,
+        );
+        MtaSection {
+            status: findings::status_of(&findings),
+            findings,
+            panels: Vec::new(),
+            spools,
+            totals: Default::default(),
+            accounts,
+            oversized: Vec::new(),
+            oversized_not_listed: 0,
+            unreadable: 0,
+        }
+    }
+
+    #[test]
+    fn the_exim_postfix_section_joins_the_status_and_the_larger_section_heads() {
+        use crate::render::Report;
+        let r = placeholder();
+        let host = |bytes| QueueScan {
+            bytes,
+            messages: 1,
+            files: 2,
+            ..Default::default()
+        };
+        // (sendmail bytes, account bytes, the section blind, status, headline)
+        let cases = [
+            (500, 5000, false, Status::Warning, "account alice"),
+            (5000, 500, false, Status::Warning, "host /var/spool/mqueue"),
+            (500, 20_000, false, Status::Critical, "account alice"),
+            // Equal: the sendmail queue heads.
+            (500, 500, false, Status::Ok, "host /var/spool/mqueue"),
+            // A blind section is UNKNOWN; a WARNING found elsewhere outranks it.
+            (500, 500, true, Status::Unknown, "host /var/spool/mqueue"),
+            (5000, 500, true, Status::Warning, "host /var/spool/mqueue"),
+        ];
+        for (queue, account, blind, status, head) in cases {
+            let scanned = vec![walked(target(&r, None, false), host(queue), None)];
+            let (_d, rep) = run_with(scanned, 10, Some(mta(account, blind)));
+            let what = format!("{queue} {account} {blind}");
+            assert_eq!(rep.status, status, "{what}");
+            let m = rep.mta.as_ref().unwrap();
+            assert_eq!(
+                rep.status,
+                findings::status_of(&rep.findings).worst(m.status),
+                "{what}"
+            );
+            assert!(rep.summary().starts_with(head), "{what}: {}", rep.summary());
+        }
+        // No sendmail queue at all: the accounts head, however small.
+        let (_d, rep) = run_with(Vec::new(), 10, Some(mta(0, false)));
+        assert_eq!(rep.summary(), "account alice: 0 B in 2 messages");
     }
 }

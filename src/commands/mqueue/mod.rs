@@ -7,6 +7,7 @@
 pub mod accounts;
 mod binding;
 pub mod figures;
+pub mod findings;
 pub mod fix;
 pub mod judge;
 pub mod purge;
@@ -115,7 +116,7 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
     progress.finish();
     let now = now(ctx, &scanned);
     skips.merge(sites.skips.clone());
-    let mut report = judge::judge(
+    let report = judge::judge(
         judge::Facts {
             root,
             users: &users,
@@ -123,13 +124,10 @@ pub fn scan(ctx: &Context, args: &MqueueScanArgs) -> Result<MqueueReport> {
             scanned,
             now,
             skips,
+            mta,
         },
         &opts,
     );
-    if let Some(m) = &mta {
-        report.status = report.status.worst(m.status);
-    }
-    report.mta = mta;
     Ok(report)
 }
 

@@ -1,6 +1,7 @@
 //! The mqueue report in text, Nagios and Prometheus terms (JSON is its serde form).
 
 use super::figures;
+use super::findings::{self, Code};
 use super::judge::{MqueueReport, QueueReport, QueueState};
 use super::text::{details, group, group_title, notable};
 use crate::render::text::{printable, wrap};
@@ -150,44 +151,22 @@ impl MqueueReport {
         Ok(())
     }
 
-    fn headline(&self) -> String {
-        if let Some(m) = &self.mta {
-            let sendmail = self
-                .queues
-                .iter()
-                .find(|q| q.state == QueueState::Ok)
-                .map(|q| q.scan.bytes);
-            let account = m.accounts.first().map_or(0, |a| a.bytes);
-            if sendmail.is_none_or(|b| account > b) {
-                return m.headline(self.min_bytes);
-            }
-        }
-        let Some(q) = self.queues.iter().find(|q| q.state == QueueState::Ok) else {
-            return "no mail queue found".into();
+    /// The size finding of the larger section: the largest account's when it is larger than the
+    /// largest sendmail queue, or when no sendmail queue could be read.
+    fn headline(&self) -> &str {
+        let queue = findings::find(&self.findings, Code::LargestQueue);
+        let account = self
+            .mta
+            .as_ref()
+            .and_then(|m| findings::find(&m.findings, Code::LargestAccount));
+        let readable = self.queues.iter().any(|q| q.state == QueueState::Ok);
+        let lead = match (queue, account) {
+            (Some(q), Some(a)) if readable && a.figure <= q.figure => q,
+            (_, Some(a)) => a,
+            (Some(q), None) => q,
+            (None, None) => return "",
         };
-        if q.scan.bytes == 0 {
-            return match self.totals.queues {
-                1 => "the one queue is empty".into(),
-                n => format!("all {} queues empty", thousands(n as u64)),
-            };
-        }
-        let mut s = format!(
-            "{}: {} in {}",
-            q.name,
-            human_size(q.scan.bytes),
-            plural(q.scan.messages, "message")
-        );
-        if q.scan.oversized > 0 {
-            s.push_str(&format!(
-                ", {} >= {}",
-                thousands(q.scan.oversized),
-                human_size(self.min_bytes)
-            ));
-        }
-        if q.unbound() {
-            s.push_str("; not bound to quota");
-        }
-        s
+        &lead.text
     }
 }
 
@@ -200,12 +179,18 @@ impl Report for MqueueReport {
         "mqueue"
     }
 
+    /// The sendmail queues' not-read finding (the section's own skips include the Exim/Postfix
+    /// spools' unreadable files).
+    fn blind(&self) -> Option<String> {
+        findings::find(&self.findings, Code::NotRead).map(|f| f.text.clone())
+    }
+
     fn status(&self) -> Status {
         self.status
     }
 
     fn summary(&self) -> String {
-        let mut s = self.headline();
+        let mut s = self.headline().to_string();
         let others =
             self.totals.unbound_sites - self.queues.first().map_or(0, |q| q.unbound() as usize);
         if others > 0 {
@@ -308,30 +293,19 @@ impl Report for MqueueReport {
     }
 
     fn metrics(&self) -> Vec<Family> {
-        let with_metric: Vec<_> = figures::QUEUE_FIGURES
-            .iter()
-            .filter_map(|f| Some((*f, f.family()?)))
-            .collect();
-        let (figs, mut families): (Vec<_>, Vec<Family>) = with_metric.into_iter().unzip();
-        for q in &self.queues {
-            let labels = || {
-                let site = q.site.as_ref();
-                vec![
-                    ("queue", q.label.clone()),
-                    (
-                        "domain",
-                        site.and_then(|s| s.domains.first().cloned())
-                            .unwrap_or_default(),
-                    ),
-                    ("path", q.path.clone()),
-                ]
-            };
-            for (f, fam) in figs.iter().zip(families.iter_mut()) {
-                if let Some(v) = (f.value)(q) {
-                    fam.push(labels(), v);
-                }
-            }
-        }
+        let mut families = figures::families(&figures::QUEUE_FIGURES, &self.queues, |q| {
+            vec![
+                ("queue", q.label.clone()),
+                (
+                    "domain",
+                    q.site
+                        .as_ref()
+                        .and_then(|s| s.domains.first().cloned())
+                        .unwrap_or_default(),
+                ),
+                ("path", q.path.clone()),
+            ]
+        });
         // What could not be read is the one `toolkit_mqueue_skipped` gauge (`render::metrics_of`).
         if let Some(m) = &self.mta {
             families.extend(m.metrics());

@@ -3,6 +3,7 @@
 //! printed them, see `QueueReport`'s `Serialize`).
 
 use super::binding::Binding;
+use super::findings::StatusFinding;
 use crate::readers::mqueue::delivery::Class;
 use crate::readers::mqueue::queue::QueueScan;
 use crate::readers::sites::Site;
@@ -48,7 +49,12 @@ pub enum QueueState {
 
 #[derive(Debug, Serialize)]
 pub struct MqueueReport {
+    /// `status_of` the sendmail findings, then the worst with the Exim/Postfix section's.
     pub status: Status,
+    /// What the sendmail queues' status rests on (the largest queue first); not in JSON, which has
+    /// always shown the status and the figures only.
+    #[serde(skip)]
+    pub findings: Vec<StatusFinding>,
     pub now: Now,
     pub min_bytes: u64,
     /// --top: oversized groups listed, and queues detailed in text.

@@ -66,7 +66,7 @@ pub fn table(
 }
 
 /// `20M` for the column head.
-fn short_size(b: u64) -> String {
+pub(crate) fn short_size(b: u64) -> String {
     human_size(b)
         .replace(".0 ", "")
         .replace("iB", "")

@@ -5,6 +5,7 @@
 
 mod render;
 
+use super::findings::{self, StatusFinding};
 use super::judge::{oversized_group, top_groups, Now, NowSource, OversizedGroup, QueueState};
 use super::targets::MtaTarget;
 use crate::readers::accounts::{AccountDb, Attribution};
@@ -14,7 +15,7 @@ use crate::readers::mqueue::qf::{ControlFile, Recipient};
 use crate::readers::mta::{self, Mta, MtaMessage};
 use crate::readers::skips::Skips;
 use crate::readers::users::UserDb;
-use crate::render::nagios::{self, Range};
+use crate::render::nagios::Range;
 use crate::root::Root;
 use crate::safeops::read::{open_dir_beneath, Blocked};
 use crate::status::Status;
@@ -81,7 +82,11 @@ pub struct AccountReport {
 
 #[derive(Debug, Serialize)]
 pub struct MtaSection {
+    /// `status_of` its findings.
     pub status: Status,
+    /// What the status rests on (the largest account first); not in JSON.
+    #[serde(skip)]
+    pub findings: Vec<StatusFinding>,
     /// The panels whose maps were read (cPanel, DirectAdmin, Plesk).
     pub panels: Vec<&'static str>,
     pub spools: Vec<SpoolReport>,
@@ -325,16 +330,17 @@ fn judge(
     totals.accounts = accounts.iter().filter(|a| a.attributed).count();
     accounts.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.account.cmp(&b.account)));
     let not_listed = top_groups(&mut groups, opts.top);
-    // Judged like the sendmail queues: the largest account's queued bytes against -w/-c; what could
-    // not be read makes it UNKNOWN unless that is already CRITICAL.
-    let largest = accounts.first().map_or(0, |a| a.bytes);
-    let mut status = nagios::judge(largest as f64, opts.warning, opts.critical);
-    let blind = skips.count > 0 || spools.iter().any(|s| s.state != QueueState::Ok);
-    if blind && status != Status::Critical {
-        status = Status::Unknown;
-    }
+    let findings = findings::accounts(
+        &spools,
+        &accounts,
+        skips,
+        opts.min,
+        opts.warning,
+        opts.critical,
+    );
     MtaSection {
-        status,
+        status: findings::status_of(&findings),
+        findings,
         panels: db.sources.clone(),
         spools,
         totals,

@@ -3,8 +3,9 @@
 //! the queue are printed escaped.
 
 use super::{AccountReport, MtaSection};
+use crate::commands::mqueue::figures::{self, Figure};
 use crate::commands::mqueue::render::plural;
-use crate::commands::mqueue::text::group;
+use crate::commands::mqueue::text::{group, short_size};
 use crate::readers::mqueue::delivery::Class;
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Perf, Range, Style};
@@ -13,6 +14,17 @@ use std::io::{self, Write};
 
 /// Accounts given their own perfdata (Prometheus has every account).
 const PERF_ACCOUNTS: usize = 50;
+
+/// The account table's figures, their column widths, and whether the head names --min (`>=20M`).
+const COLUMNS: [(&Figure<AccountReport>, usize, bool); 7] = [
+    (&figures::ACCOUNT_MESSAGES, 7, false),
+    (&figures::ACCOUNT_BYTES, 10, false),
+    (&figures::ACCOUNT_DISK_BYTES, 10, false),
+    (&figures::ACCOUNT_OVERSIZED, 6, true),
+    (&figures::ACCOUNT_OLDEST_AGE, 7, false),
+    (&figures::ACCOUNT_HELD, 5, false),
+    (&figures::ACCOUNT_SCRIPTS, 7, false),
+];
 
 fn classes(a: &AccountReport) -> String {
     let mut v: Vec<(&Class, &u64)> = a.classes.iter().collect();
@@ -24,28 +36,6 @@ fn classes(a: &AccountReport) -> String {
 }
 
 impl MtaSection {
-    /// The one line that sums the section up: its largest account.
-    pub fn headline(&self, min: u64) -> String {
-        let Some(a) = self.accounts.first() else {
-            let names: Vec<&str> = self.spools.iter().map(|s| s.mta.name()).collect();
-            return format!("{} queue empty", names.join(" and "));
-        };
-        let mut s = format!(
-            "account {}: {} in {}",
-            printable(&a.account),
-            human_size(a.bytes),
-            plural(a.messages, "message")
-        );
-        if a.oversized > 0 {
-            s.push_str(&format!(
-                ", {} >= {}",
-                thousands(a.oversized),
-                human_size(min)
-            ));
-        }
-        s
-    }
-
     pub fn text(&self, out: &mut dyn Write, style: &Style, min: u64) -> io::Result<()> {
         for sp in &self.spools {
             writeln!(out)?;
@@ -91,33 +81,22 @@ impl MtaSection {
             return Ok(());
         }
         writeln!(out)?;
-        let head = format!(
-            "{:<20} {:>7} {:>10} {:>10} {:>6} {:>7} {:>5} {:>7}",
-            "ACCOUNT",
-            "MSGS",
-            "LISTED",
-            "ON DISK",
-            format!(">={}", short(min)),
-            "OLDEST",
-            "HELD",
-            "SCRIPTS"
-        );
+        let mut head = format!("{:<20}", "ACCOUNT");
+        for (f, width, sized) in COLUMNS {
+            let name = f.column.unwrap_or_default();
+            let name = match sized {
+                true => format!("{name}{}", short_size(min)),
+                false => name.to_string(),
+            };
+            head.push_str(&format!(" {name:>width$}"));
+        }
         writeln!(out, "{}", style.bold(&head))?;
         for a in &self.accounts {
-            writeln!(
-                out,
-                "{:<20} {:>7} {:>10} {:>10} {:>6} {:>7} {:>5} {:>7}",
-                truncate(&printable(&a.account), 20),
-                thousands(a.messages),
-                human_size(a.bytes),
-                human_size(a.disk_bytes),
-                thousands(a.oversized),
-                a.oldest_age
-                    .map(human_duration)
-                    .unwrap_or_else(|| "-".into()),
-                thousands(a.held),
-                thousands(a.by_scripts)
-            )?;
+            let mut line = format!("{:<20}", truncate(&printable(&a.account), 20));
+            for (f, width, _) in COLUMNS {
+                line.push_str(&format!(" {:>width$}", f.human(a)));
+            }
+            writeln!(out, "{line}")?;
         }
         for a in &self.accounts {
             writeln!(out)?;
@@ -141,18 +120,17 @@ impl MtaSection {
     }
 
     pub fn perfdata(&self, w: &Range, c: &Range) -> Vec<Perf> {
-        let largest = self.accounts.first().map_or(0, |a| a.bytes);
-        let mut perf = vec![
-            Perf::new("largest_account", largest as f64, "B")
-                .thresholds(w, c)
-                .min(0.0),
-            Perf::new("mta_messages", self.totals.messages as f64, "").min(0.0),
-        ];
+        let mut perf: Vec<Perf> = figures::MTA_FIGURES
+            .iter()
+            .filter_map(|f| f.perf(self, None, w, c))
+            .collect();
         for a in self.accounts.iter().take(PERF_ACCOUNTS) {
-            let l = printable(&a.account);
-            perf.push(Perf::new(format!("{l} bytes"), a.bytes as f64, "B").min(0.0));
-            perf.push(Perf::new(format!("{l} oversized"), a.oversized as f64, "").min(0.0));
-            perf.push(Perf::new(format!("{l} scripts"), a.by_scripts as f64, "").min(0.0));
+            let label = printable(&a.account);
+            perf.extend(
+                figures::ACCOUNT_FIGURES
+                    .iter()
+                    .filter_map(|f| f.perf(a, Some(&label), w, c)),
+            );
         }
         perf
     }
@@ -185,70 +163,19 @@ impl MtaSection {
     }
 
     pub fn metrics(&self) -> Vec<Family> {
-        let gauge = Family::gauge;
-        let mut f = [
-            gauge(
-                "toolkit_mqueue_account_messages",
-                "Messages queued by Exim or Postfix for the hosting account.",
-            ),
-            gauge(
-                "toolkit_mqueue_account_bytes",
-                "Size of the account's queued messages as the MTA lists them, in bytes.",
-            ),
-            gauge(
-                "toolkit_mqueue_account_disk_bytes",
-                "Disk space used by the account's queued messages, in bytes.",
-            ),
-            gauge(
-                "toolkit_mqueue_account_oversized_messages",
-                "The account's queued messages at least --min bytes.",
-            ),
-            gauge(
-                "toolkit_mqueue_account_oversized_bytes",
-                "Bytes of the account's queued messages at least --min bytes.",
-            ),
-            gauge(
-                "toolkit_mqueue_account_held_messages",
-                "The account's messages frozen (Exim) or on hold (Postfix).",
-            ),
-            gauge(
-                "toolkit_mqueue_account_script_messages",
-                "Messages queued by the account's own scripts (its uid submitted them).",
-            ),
-            gauge(
-                "toolkit_mqueue_account_oldest_age_seconds",
-                "Age of the account's oldest queued message.",
-            ),
-        ];
-        for a in &self.accounts {
-            let labels = || {
-                vec![
-                    ("account", a.account.clone()),
-                    (
-                        "mta",
-                        a.mtas
-                            .iter()
-                            .map(|m| m.name())
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ),
-                ]
-            };
-            let values = [
-                a.messages,
-                a.bytes,
-                a.disk_bytes,
-                a.oversized,
-                a.oversized_bytes,
-                a.held,
-                a.by_scripts,
-                a.oldest_age.unwrap_or(0),
-            ];
-            for (fam, v) in f.iter_mut().zip(values) {
-                fam.push(labels(), v as f64);
-            }
-        }
-        f.into_iter().collect()
+        figures::families(&figures::ACCOUNT_FIGURES, &self.accounts, |a| {
+            vec![
+                ("account", a.account.clone()),
+                (
+                    "mta",
+                    a.mtas
+                        .iter()
+                        .map(|m| m.name())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+            ]
+        })
     }
 }
 
@@ -257,14 +184,6 @@ fn name(m: crate::readers::mta::Mta) -> &'static str {
         crate::readers::mta::Mta::Exim => "Exim",
         crate::readers::mta::Mta::Postfix => "Postfix",
     }
-}
-
-/// `20M` for the column head.
-fn short(b: u64) -> String {
-    human_size(b)
-        .replace(".0 ", "")
-        .replace("iB", "")
-        .replace(' ', "")
 }
 
 fn details(out: &mut dyn Write, style: &Style, a: &AccountReport, min: u64) -> io::Result<()> {

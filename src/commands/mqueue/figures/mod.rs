@@ -7,6 +7,10 @@ use super::report::{MqueueReport, QueueReport};
 pub use crate::render::unit::Unit;
 use crate::render::{Family, Perf, Range};
 
+mod accounts;
+// The Exim/Postfix accounts' figures, named `ACCOUNT_...` and `MTA_...`.
+pub use accounts::*;
+
 /// One figure of `T` (a queue, or the whole report).
 pub struct Figure<T> {
     /// Its JSON field (a path for nested ones: `totals.messages`); None when JSON has it only as the
@@ -23,8 +27,12 @@ pub struct Figure<T> {
     pub column: Option<&'static str>,
     /// The figure `-w/-c` judge: its perfdata carries the thresholds.
     pub judged: bool,
-    /// Its value; None when it does not apply (a host queue has no quota binding).
+    /// Its value; None when it does not apply (a host queue has no quota binding, an empty queue
+    /// no oldest message).
     pub value: fn(&T) -> Option<f64>,
+    /// The sample its metric exports when there is no value (Prometheus has no "absent" sample worth
+    /// alerting on: an empty queue's oldest age is 0); None: no sample.
+    pub absent: Option<f64>,
 }
 
 impl<T> Figure<T> {
@@ -58,10 +66,39 @@ impl<T> Figure<T> {
         Some(p.min(0.0))
     }
 
-    /// Its value for a person (0 when it does not apply).
-    pub fn human(&self, of: &T) -> String {
-        self.unit.human((self.value)(of).unwrap_or(0.0) as u64)
+    /// The sample its metric exports for `of`, if any.
+    pub fn sample(&self, of: &T) -> Option<f64> {
+        (self.value)(of).or(self.absent)
     }
+
+    /// Its value for a person (`-` when it does not apply).
+    pub fn human(&self, of: &T) -> String {
+        match (self.value)(of) {
+            Some(v) => self.unit.human(v as u64),
+            None => "-".into(),
+        }
+    }
+}
+
+/// The gauge families of `figs` with a metric, one sample per item of `items` labelled by `labels`.
+pub fn families<T>(
+    figs: &[&Figure<T>],
+    items: &[T],
+    labels: impl Fn(&T) -> Vec<(&'static str, String)>,
+) -> Vec<Family> {
+    let with_metric: Vec<_> = figs
+        .iter()
+        .filter_map(|f| Some((*f, f.family()?)))
+        .collect();
+    let (figs, mut families): (Vec<_>, Vec<Family>) = with_metric.into_iter().unzip();
+    for item in items {
+        for (f, fam) in figs.iter().zip(families.iter_mut()) {
+            if let Some(v) = f.sample(item) {
+                fam.push(labels(item), v);
+            }
+        }
+    }
+    families
 }
 
 pub const BYTES: Figure<QueueReport> = Figure {
@@ -73,6 +110,7 @@ pub const BYTES: Figure<QueueReport> = Figure {
     column: Some("APPARENT"),
     judged: false,
     value: |q| Some(q.scan.bytes as f64),
+    absent: None,
 };
 
 pub const DISK_BYTES: Figure<QueueReport> = Figure {
@@ -84,6 +122,7 @@ pub const DISK_BYTES: Figure<QueueReport> = Figure {
     column: Some("ON DISK"),
     judged: false,
     value: |q| Some(q.scan.disk_bytes as f64),
+    absent: None,
 };
 
 pub const MESSAGES: Figure<QueueReport> = Figure {
@@ -95,6 +134,7 @@ pub const MESSAGES: Figure<QueueReport> = Figure {
     column: Some("MSGS"),
     judged: false,
     value: |q| Some(q.scan.messages as f64),
+    absent: None,
 };
 
 /// Its column head is completed with the size (`>=20M`): see `text::table`.
@@ -107,6 +147,7 @@ pub const OVERSIZED: Figure<QueueReport> = Figure {
     column: Some(">="),
     judged: false,
     value: |q| Some(q.scan.oversized as f64),
+    absent: None,
 };
 
 pub const OVERSIZED_BYTES: Figure<QueueReport> = Figure {
@@ -118,6 +159,7 @@ pub const OVERSIZED_BYTES: Figure<QueueReport> = Figure {
     column: None,
     judged: false,
     value: |q| Some(q.scan.oversized_bytes as f64),
+    absent: None,
 };
 
 pub const UNCHARGED_BYTES: Figure<QueueReport> = Figure {
@@ -129,9 +171,10 @@ pub const UNCHARGED_BYTES: Figure<QueueReport> = Figure {
     column: None,
     judged: false,
     value: |q| Some(q.scan.foreign_bytes as f64),
+    absent: None,
 };
 
-/// 0 for an empty queue (Prometheus has no "absent" sample worth alerting on).
+/// 0 in Prometheus for an empty queue.
 pub const OLDEST_AGE: Figure<QueueReport> = Figure {
     field: Some("oldest_age"),
     unit: Unit::Seconds,
@@ -140,7 +183,8 @@ pub const OLDEST_AGE: Figure<QueueReport> = Figure {
     perf: None,
     column: None,
     judged: false,
-    value: |q| Some(q.oldest_age.unwrap_or(0) as f64),
+    value: |q| q.oldest_age.map(|a| a as f64),
+    absent: Some(0.0),
 };
 
 pub const BOUND: Figure<QueueReport> = Figure {
@@ -152,6 +196,7 @@ pub const BOUND: Figure<QueueReport> = Figure {
     column: None,
     judged: false,
     value: |q| q.binding.as_ref().map(|b| f64::from(u8::from(b.bound))),
+    absent: None,
 };
 
 /// Every queue figure, in the order the metrics and the per-queue perfdata are written.
@@ -181,6 +226,7 @@ pub const LARGEST_QUEUE: Figure<MqueueReport> = Figure {
     column: None,
     judged: true,
     value: |r| Some(largest(&r.queues) as f64),
+    absent: None,
 };
 
 pub const TOTAL_MESSAGES: Figure<MqueueReport> = Figure {
@@ -192,6 +238,7 @@ pub const TOTAL_MESSAGES: Figure<MqueueReport> = Figure {
     column: None,
     judged: false,
     value: |r| Some(r.totals.messages as f64),
+    absent: None,
 };
 
 pub const TOTAL_OVERSIZED: Figure<MqueueReport> = Figure {
@@ -203,6 +250,7 @@ pub const TOTAL_OVERSIZED: Figure<MqueueReport> = Figure {
     column: None,
     judged: false,
     value: |r| Some(r.totals.oversized as f64),
+    absent: None,
 };
 
 pub const UNBOUND_SITES: Figure<MqueueReport> = Figure {
@@ -214,6 +262,7 @@ pub const UNBOUND_SITES: Figure<MqueueReport> = Figure {
     column: None,
     judged: false,
     value: |r| Some(r.totals.unbound_sites as f64),
+    absent: None,
 };
 
 /// The report's own figures, in perfdata order (the queues' follow).
@@ -225,116 +274,4 @@ pub const REPORT_FIGURES: [&Figure<MqueueReport>; 4] = [
 ];
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::mqueue::binding::Binding;
-    use crate::readers::mqueue::queue::QueueScan;
-
-    fn queue() -> QueueReport {
-        QueueReport {
-            label: "site1".into(),
-            name: "site1 example.com".into(),
-            site: None,
-            path: "/home/virtual/site1/fst/var/spool/mqueue".into(),
-            state: super::super::report::QueueState::Ok,
-            problem: None,
-            scan: QueueScan {
-                messages: 3,
-                files: 7,
-                bytes: 5001,
-                disk_bytes: 8192,
-                oversized: 2,
-                oversized_bytes: 4000,
-                foreign_files: 1,
-                foreign_bytes: 17,
-                ..Default::default()
-            },
-            oldest_age: Some(7200),
-            stale_tf: 0,
-            binding: Some(Binding {
-                bound: true,
-                owner: "root:admin1".into(),
-                mode: "2770".into(),
-                setgid: true,
-                world_writable: false,
-                default_user: None,
-                default_user_file: None,
-                reasons: Vec::new(),
-                fix: None,
-            }),
-        }
-    }
-
-    fn at<'v>(v: &'v serde_json::Value, path: &str) -> &'v serde_json::Value {
-        path.split('.').fold(v, |v, k| &v[k])
-    }
-
-    #[test]
-    fn every_queue_figure_is_the_json_field_it_names() {
-        let q = queue();
-        let json = serde_json::to_value(&q).unwrap();
-        for f in QUEUE_FIGURES {
-            let field = f.field.expect("a queue figure is in JSON");
-            let v = (f.value)(&q).unwrap();
-            let j = at(&json, field);
-            let j = j.as_f64().or(j.as_bool().map(|b| f64::from(u8::from(b))));
-            assert_eq!(j, Some(v), "{field}");
-        }
-    }
-
-    #[test]
-    fn metric_names_have_one_prefix_and_their_unit() {
-        let names: Vec<String> = QUEUE_FIGURES
-            .iter()
-            .filter_map(|f| f.metric_name())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "toolkit_mqueue_bytes",
-                "toolkit_mqueue_disk_bytes",
-                "toolkit_mqueue_messages",
-                "toolkit_mqueue_oversized_messages",
-                "toolkit_mqueue_oversized_bytes",
-                "toolkit_mqueue_uncharged_bytes",
-                "toolkit_mqueue_oldest_age_seconds",
-                "toolkit_mqueue_bound",
-            ]
-        );
-        for f in QUEUE_FIGURES {
-            let n = f.metric_name().unwrap();
-            match f.unit {
-                Unit::Bytes => assert!(n.ends_with("_bytes"), "{n}"),
-                Unit::Seconds => assert!(n.ends_with("_seconds"), "{n}"),
-                _ => {
-                    assert!(!n.ends_with("_bytes") && !n.ends_with("_seconds"), "{n}")
-                }
-            }
-        }
-        assert!(REPORT_FIGURES.iter().all(|f| f.metric.is_none()));
-    }
-
-    #[test]
-    fn perfdata_and_text_take_the_figures_names_and_units() {
-        let q = queue();
-        let (w, c): (Range, Range) = ("10".parse().unwrap(), "20".parse().unwrap());
-        let perf: Vec<String> = QUEUE_FIGURES
-            .iter()
-            .filter_map(|f| f.perf(&q, Some("site1"), &w, &c))
-            .map(|p| p.to_string())
-            .collect();
-        assert_eq!(perf, ["'site1 bytes'=5001B;;;0", "'site1 oversized'=2;;;0"]);
-        let judged: Vec<&str> = REPORT_FIGURES
-            .iter()
-            .filter(|f| f.judged)
-            .filter_map(|f| f.perf)
-            .collect();
-        assert_eq!(judged, ["largest_queue"]);
-        assert!(QUEUE_FIGURES.iter().all(|f| !f.judged));
-        assert_eq!(BYTES.human(&q), "4.9 KiB");
-        assert_eq!(MESSAGES.human(&q), "3");
-        let mut unbound = queue();
-        unbound.binding = None;
-        assert_eq!((BOUND.value)(&unbound), None, "no sample for a host queue");
-    }
-}
+mod tests;
