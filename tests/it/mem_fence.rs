@@ -368,7 +368,15 @@ fn a_process_named_with_terminal_escapes_is_shown_escaped() {
         let out = s.run(args);
         assert!(!out.stdout.contains('\u{1b}'), "{args:?}: {}", out.stdout);
         assert!(!out.stdout.contains('\u{7}'), "{args:?}");
+        // Shown, escaped: not dropped.
+        assert!(
+            out.stdout.contains("x\\x1b]0;pwn\\x07 (pid 4242)"),
+            "{args:?}: {}",
+            out.stdout
+        );
     }
+    s.run(&["mem", "verdict", "--interval", "0"])
+        .stdout_has("-- /usr/bin/php '\\x1b[2Jhidden'");
     // JSON keeps the exact value.
     let j = s
         .run(&["mem", "verdict", "--interval", "0", "--json"])
@@ -407,7 +415,11 @@ fn live_dry_run_plans_for_this_host_and_changes_nothing() {
         .spawn()
         .expect("sleep");
     let pid = child.id().to_string();
+    let cgroup = || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let before = cgroup();
     let out = crate::common::toolkit(&["mem", "fence", &pid, "--dry-run", "--json"]);
+    // The process was not moved to another cgroup.
+    assert_eq!(cgroup(), before);
     let _ = child.kill();
     let _ = child.wait();
     let j = out.status(0).json();
