@@ -320,9 +320,10 @@ fn live_steady_grower_is_flagged_and_one_allocation_is_not() {
         .into_iter()
         .find(|l| l["pid"].as_i64() == Some(grower.id() as i64))
         .unwrap();
-    // About 50 MiB/s; generous bounds for a loaded machine.
+    // At most the 50 MiB/s it is written to grow at (sleeps only ever run long); how much less
+    // depends on the machine's load, so no lower bound but growth (no timed assertions).
     let rate = l["rate"].as_f64().unwrap() / MIB;
-    assert!((15.0..80.0).contains(&rate), "rate {rate} MiB/s");
+    assert!(rate > 0.0 && rate < 60.0, "rate {rate} MiB/s");
     let vj = verdict.json();
     let vpids: Vec<i64> = leaks(&vj["history"])
         .iter()
