@@ -299,6 +299,7 @@ fn explicit_sizes_and_bad_ones() {
 #[test]
 fn undo_of_a_process_gone_since_restores_limits_but_moves_nothing() {
     let s = Scenario::fixture("mem/fence/v2-bare");
+    let subtree = read(&s, "sys/fs/cgroup/cgroup.subtree_control");
     s.run(&["mem", "fence", "4242", "--yes"]).status(0);
     // The leaker exits and its pid is reused by another program (another start time).
     let stat = read(&s, "proc/4242/stat").replace(" 25000000 ", " 26000000 ");
@@ -311,11 +312,21 @@ fn undo_of_a_process_gone_since_restores_limits_but_moves_nothing() {
         .as_str()
         .unwrap()
         .starts_with("echo 4242 > "));
-    assert!(first["note"].as_str().unwrap().contains("gone"), "{j}");
+    assert!(
+        first["note"]
+            .as_str()
+            .unwrap()
+            .contains("the process is gone (or its pid reused): nothing to move back"),
+        "{j}"
+    );
     assert_eq!(
         read(&s, "sys/fs/cgroup/hosting/site12/cgroup.procs"),
         "4300\n"
     );
+    // The limits are undone all the same: the fence's cgroup removed, the controller as it was.
+    assert_eq!(outcomes(&j), ["ok", "changed", "changed"], "{j}");
+    assert!(!s.join("sys/fs/cgroup/toolkit-fence-4242").exists());
+    assert_eq!(read(&s, "sys/fs/cgroup/cgroup.subtree_control"), subtree);
 }
 
 #[test]

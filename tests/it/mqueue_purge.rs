@@ -127,7 +127,7 @@ fn a_message_sendmail_holds_locked_is_skipped() {
         .unwrap()
         .clone();
     assert_eq!(m["outcome"], "skipped");
-    assert!(m["detail"].as_str().unwrap().contains("locked"));
+    assert_eq!(m["detail"], "locked: sendmail is working on it", "{m}");
     let left = names(&s.join(Q));
     assert!(
         left.contains(&format!("qf{}", ids[0])) && left.contains(&format!("df{}", ids[0])),
