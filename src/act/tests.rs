@@ -107,7 +107,7 @@ fn a_target_changed_between_plan_and_apply_is_refused_and_says_what_changed() {
     };
     assert!(recheck(&planned, Some(&grown))
         .unwrap_err()
-        .contains("size"));
+        .contains("size 10 -> 11"));
     assert!(recheck(&planned, None).unwrap_err().contains("vanished"));
     // Mail arriving in a queue directory changes its size and link count, not what was planned.
     let dir = meta(Kind::Dir, 0, 12, 0o2770);

@@ -271,6 +271,11 @@ mod tests {
             undone.iter().map(|u| u.outcome).collect::<Vec<_>>(),
             vec![UndoOutcome::Restored; 3]
         );
+        // In reverse: the last change first (the final state alone would not show the order).
+        assert_eq!(
+            undone.iter().map(|u| u.what.as_str()).collect::<Vec<_>>(),
+            ["content", "mode 0644", "owner 0:0"]
+        );
         let m = std::fs::metadata(&cf).unwrap();
         assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o644));
         assert_eq!(std::fs::read(&cf).unwrap(), b"O DefaultUser=mail:mail\n");

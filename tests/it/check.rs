@@ -13,6 +13,44 @@ fn fakeroot_check_lists_each_check_worst_first() {
     assert_eq!(r["status"], "WARNING");
     assert_eq!(r["checks"][0]["name"], "zombies");
     assert_eq!(r["checks"][0]["report"]["zombies"], 20);
+    let listed: Vec<(&str, &str)> = r["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [("zombies", "WARNING"), ("mem", "OK"), ("mqueue", "OK")]
+    );
+    // Zombies come first above whether sorted or not (they run first); thresholds that make the
+    // order the reverse of the running order show the list is sorted by status.
+    let out = s.run(&[
+        "check",
+        "--mem-interval",
+        "0",
+        "--mem-available-critical",
+        "90:",
+        "--mqueue-warning",
+        "1K",
+        "--zombies-warning",
+        "100",
+        "--zombies-critical",
+        "200",
+    ]);
+    out.status(2);
+    let firsts: Vec<String> = out
+        .stdout
+        .lines()
+        .filter(|l| !l.starts_with(' ') && !l.is_empty() && !l.starts_with("Details"))
+        .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        firsts,
+        ["CRITICAL mem", "WARNING mqueue", "OK zombies"],
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -202,7 +202,8 @@ fn alerting_rules_pass_promtool_check_and_test() {
         out.stdout,
         out.stderr
     );
-    // The rules are about the metrics toolkit writes: each name is in a real check's output.
+    // The rules are about the metrics toolkit writes: each name an `expr:` of the rules file uses,
+    // and the `toolkit_<check>_skipped` its description points to, is a sample of a real check.
     let s = fake_host();
     let metrics = crate::common::toolkit(&[
         "--root",
@@ -212,14 +213,29 @@ fn alerting_rules_pass_promtool_check_and_test() {
         "prometheus",
     ])
     .stdout;
-    for name in [
-        "toolkit_up",
-        "toolkit_status",
-        "toolkit_mqueue_bytes",
-        "toolkit_mqueue_bound",
-        "toolkit_zombies_skipped",
-    ] {
-        assert!(metrics.contains(&format!("\n{name}")), "{name}");
+    let written: std::collections::BTreeSet<&str> = metrics
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split(['{', ' ']).next())
+        .collect();
+    let rules = read("prometheus/toolkit-rules.yml");
+    let mut used: std::collections::BTreeSet<String> = rules
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("expr:"))
+        .flat_map(|e| {
+            e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .filter(|w| w.starts_with("toolkit_"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // (the extraction found the rules' metrics: an empty set would check nothing)
+    assert!(used.len() >= 3 && used.contains("toolkit_up"), "{used:?}");
+    for check in ["zombies", "mem", "mqueue"] {
+        used.insert(format!("toolkit_{check}_skipped"));
+    }
+    for name in &used {
+        assert!(written.contains(name.as_str()), "{name} not in\n{metrics}");
     }
 }
 

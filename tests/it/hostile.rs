@@ -263,16 +263,15 @@ fn hostile_strings_in_process_and_queue_sources_never_reach_the_terminal_raw() {
     let text = check_formats(&s, &["zombies", "--all"], &[comm.clone(), decoded(H_LINE)]);
     // A diagnosis used to print the parent's name raw ("a bug in ^[]0;OWNED^G"); the container's
     // PID 1 diagnosis still names it, escaped.
+    let escaped = "\\x1b]0;OWNED\\x07\\x1b[41m\\rX\\nY\\x00Z\\u{202e}|\\xff";
     assert!(
-        text.contains(
-            "'\\x1b]0;OWNED\\x07\\x1b[41m\\rX\\nY\\x00Z\\u{202e}|\\xff', not a known init"
-        ),
+        text.contains(&format!("'{escaped}', not a known init")),
         "{text}"
     );
-    assert!(
-        text.contains("\\x1b]0;OWNED\\x07\\x1b[41m\\rX\\nY\\x00Z\\u{202e}|\\xff"),
-        "{text}"
-    );
+    // The non-reaping parent (612) is named, escaped, in the headline (wrapped before
+    // the name) and in its own block.
+    assert!(text.contains(&format!("{escaped} 612 (12)")), "{text}");
+    assert!(text.contains(&format!("{escaped}  pid 612 ")), "{text}");
     let subject = decoded(H_LINE);
     let text = check_formats(
         &s,

@@ -75,19 +75,36 @@ fn completions_are_current() {
 
 #[test]
 fn every_subcommand_has_a_page_and_an_example() {
+    // Every level: `mqueue scan` and `mem fence` as well as `mqueue` and `mem`.
     let cmd = toolkit::cli::Cli::command();
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+    let mut stack: Vec<(String, clap::Command)> = cmd
+        .get_subcommands()
+        .map(|s| (format!("toolkit-{}", s.get_name()), s.clone()))
+        .collect();
+    let mut seen = Vec::new();
+    while let Some((name, sub)) = stack.pop() {
+        if sub.get_name() == "help" {
+            continue;
+        }
         let help = sub.clone().render_long_help().to_string();
+        assert!(help.contains("Examples:"), "{name} --help has no example");
         assert!(
-            help.contains("Examples:"),
-            "{} --help has no example",
-            sub.get_name()
+            manifest_dir()
+                .join("man")
+                .join(format!("{name}.1"))
+                .is_file(),
+            "no man/{name}.1"
         );
-        assert!(manifest_dir()
-            .join("man")
-            .join(format!("toolkit-{}.1", sub.get_name()))
-            .is_file());
+        for s in sub.get_subcommands() {
+            stack.push((format!("{name}-{}", s.get_name()), s.clone()));
+        }
+        seen.push(name);
     }
+    seen.sort();
+    assert!(
+        seen.iter().any(|n| n == "toolkit-mqueue-scan") && seen.len() >= 10,
+        "{seen:?}"
+    );
 }
 
 #[test]

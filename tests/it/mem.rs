@@ -236,8 +236,8 @@ fn check_includes_the_mem_verdict() {
     let s = Scenario::fixture("mem/leak");
     let out = s.run(&["check"]);
     out.status(2)
-        .stdout_has("mem ")
-        .stdout_has("toolkit mem verdict");
+        .stdout_has("CRITICAL mem       available memory 1.6% of RAM")
+        .stdout_has("Details: toolkit mem verdict");
     let j = s.run(&["check", "--json"]).json();
     let mem = j["checks"]
         .as_array()
@@ -402,7 +402,9 @@ fn live_growth_over_the_interval() {
     let _ = child.wait();
     let j = out.json();
     let seconds = j["rates"]["seconds"].as_f64().unwrap();
-    assert!((1.0..2.0).contains(&seconds), "{seconds}");
+    // At least the interval asked for; how much longer depends on the machine's load, so no
+    // upper bound (no timed assertions).
+    assert!(seconds >= 1.0, "{seconds}");
     let pid = child.id() as u64;
     let me = j["top"]
         .as_array()

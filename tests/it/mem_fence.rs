@@ -299,6 +299,7 @@ fn explicit_sizes_and_bad_ones() {
 #[test]
 fn undo_of_a_process_gone_since_restores_limits_but_moves_nothing() {
     let s = Scenario::fixture("mem/fence/v2-bare");
+    let subtree = read(&s, "sys/fs/cgroup/cgroup.subtree_control");
     s.run(&["mem", "fence", "4242", "--yes"]).status(0);
     // The leaker exits and its pid is reused by another program (another start time).
     let stat = read(&s, "proc/4242/stat").replace(" 25000000 ", " 26000000 ");
@@ -311,11 +312,21 @@ fn undo_of_a_process_gone_since_restores_limits_but_moves_nothing() {
         .as_str()
         .unwrap()
         .starts_with("echo 4242 > "));
-    assert!(first["note"].as_str().unwrap().contains("gone"), "{j}");
+    assert!(
+        first["note"]
+            .as_str()
+            .unwrap()
+            .contains("the process is gone (or its pid reused): nothing to move back"),
+        "{j}"
+    );
     assert_eq!(
         read(&s, "sys/fs/cgroup/hosting/site12/cgroup.procs"),
         "4300\n"
     );
+    // The limits are undone all the same: the fence's cgroup removed, the controller as it was.
+    assert_eq!(outcomes(&j), ["ok", "changed", "changed"], "{j}");
+    assert!(!s.join("sys/fs/cgroup/toolkit-fence-4242").exists());
+    assert_eq!(read(&s, "sys/fs/cgroup/cgroup.subtree_control"), subtree);
 }
 
 #[test]
@@ -368,7 +379,15 @@ fn a_process_named_with_terminal_escapes_is_shown_escaped() {
         let out = s.run(args);
         assert!(!out.stdout.contains('\u{1b}'), "{args:?}: {}", out.stdout);
         assert!(!out.stdout.contains('\u{7}'), "{args:?}");
+        // Shown, escaped: not dropped.
+        assert!(
+            out.stdout.contains("x\\x1b]0;pwn\\x07 (pid 4242)"),
+            "{args:?}: {}",
+            out.stdout
+        );
     }
+    s.run(&["mem", "verdict", "--interval", "0"])
+        .stdout_has("-- /usr/bin/php '\\x1b[2Jhidden'");
     // JSON keeps the exact value.
     let j = s
         .run(&["mem", "verdict", "--interval", "0", "--json"])
@@ -407,7 +426,11 @@ fn live_dry_run_plans_for_this_host_and_changes_nothing() {
         .spawn()
         .expect("sleep");
     let pid = child.id().to_string();
+    let cgroup = || std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let before = cgroup();
     let out = crate::common::toolkit(&["mem", "fence", &pid, "--dry-run", "--json"]);
+    // The process was not moved to another cgroup.
+    assert_eq!(cgroup(), before);
     let _ = child.kill();
     let _ = child.wait();
     let j = out.status(0).json();

@@ -78,8 +78,10 @@ fn case_study_leak_is_flagged_with_its_rate_a_forecast_and_a_fence() {
     assert!(!none.stdout.contains("\"code\": \"leak\""));
 }
 
+/// (A pid reused by another program is judged as two processes in `the_leak_table_of_issue_14` and
+/// the trend unit tests: the reuse in this fixture is a single step, no leak whichever way it is read.)
 #[test]
-fn flat_history_and_reused_pid_are_not_leaks() {
+fn flat_history_is_no_leak_nor_growth_and_small_processes_get_no_chart() {
     let s = Scenario::fixture("mem-history/flat");
     let out = s.run(&["mem", "verdict", "--json"]);
     out.status(0);
@@ -90,6 +92,11 @@ fn flat_history_and_reused_pid_are_not_leaks() {
     r.status(0);
     let j = r.json();
     assert!(leaks(&j).is_empty());
+    assert_eq!(
+        j["grew"],
+        serde_json::json!([]),
+        "neither a leak nor a growth"
+    );
     // mysqld holds 8.5% of RAM, under the 10% that earns a process its own charts.
     let titles: Vec<&str> = j["charts"]
         .as_array()
@@ -320,9 +327,10 @@ fn live_steady_grower_is_flagged_and_one_allocation_is_not() {
         .into_iter()
         .find(|l| l["pid"].as_i64() == Some(grower.id() as i64))
         .unwrap();
-    // About 50 MiB/s; generous bounds for a loaded machine.
+    // At most the 50 MiB/s it is written to grow at (sleeps only ever run long); how much less
+    // depends on the machine's load, so no lower bound but growth (no timed assertions).
     let rate = l["rate"].as_f64().unwrap() / MIB;
-    assert!((15.0..80.0).contains(&rate), "rate {rate} MiB/s");
+    assert!(rate > 0.0 && rate < 60.0, "rate {rate} MiB/s");
     let vj = verdict.json();
     let vpids: Vec<i64> = leaks(&vj["history"])
         .iter()

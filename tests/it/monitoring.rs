@@ -490,12 +490,24 @@ fn output_replaces_the_file_atomically_and_failures_land_too() {
     );
     assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o644);
     assert_eq!(entries(dir.path()), ["toolkit.prom"], "no temp file left");
-    // Every read-only command takes it.
-    for args in [&["zombies"][..], &["mqueue", "scan"], &["mem", "verdict"]] {
+    // Every read-only command takes it: each writes its own document (the file is reset first, so
+    // one command's document is not taken for the next one's).
+    for (args, key) in [
+        (&["zombies"][..], "zombies"),
+        (&["mqueue", "scan"], "queues"),
+        (&["mem", "verdict"], "memory"),
+    ] {
+        std::fs::write(&file, "old\n").unwrap();
         let mut a = args.to_vec();
         a.extend(["--json", "--output", f]);
-        s.run(&a);
-        assert!(serde_json::from_str::<Value>(&std::fs::read_to_string(&file).unwrap()).is_ok());
+        let out = s.run(&a);
+        assert_eq!(
+            out.stdout, "",
+            "{args:?}: the document goes to the file only"
+        );
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap())
+            .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        assert!(!doc[key].is_null(), "{args:?}: {doc}");
     }
     // A failure: the failure document is what lands.
     s.remove("proc/meminfo");

@@ -147,6 +147,7 @@ fn dry_run_changes_nothing_then_apply_then_second_run_is_all_ok() {
     ]);
     again.status(0);
     let again = again.json();
+    assert!(steps(&again).len() >= 5, "{again:#}");
     for (path, o) in steps(&again) {
         assert_eq!(o, "ok", "{path} on the second run");
     }

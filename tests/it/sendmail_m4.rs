@@ -79,5 +79,8 @@ fn mc_without_define_where_the_ostype_sets_one() {
 #[test]
 fn mc_without_any_define_leaves_the_option_commented_before() {
     let mc = b"divert(-1)dnl\nOSTYPE(`linux')dnl\nMAILER(smtp)dnl\n";
+    // Before: sendmail's own commented default, no option set.
+    let cf = String::from_utf8(m4(mc)).unwrap();
+    assert!(cf.contains("\n#O DefaultUser=mailnull\n"), "{cf}");
     check(mc, None);
 }

@@ -304,6 +304,12 @@ fn purge_dry_run_groups_identical_copies_as_scan_does() {
         .stdout_has("ids 6AM2aXUG006021 6AM2aYhp006085 6AM2aZW8006145")
         .stdout_lacks("would purge  6AM2aYhp006085");
     assert_eq!(out.stdout.matches("dry run").count(), 1, "{}", out.stdout);
+    // As scan does: the same group, in the same words.
+    let group = "3 copies of one 38.0 MiB message from jdoe@example.com (114 MiB)\n";
+    out.stdout_has(group);
+    s.run(&["mqueue", "scan", "--site", "site1"])
+        .status(0)
+        .stdout_has(&format!("\n  {group}"));
     // JSON still lists every message.
     let j = s
         .run(&[

@@ -150,6 +150,7 @@ fn parent_filter_shows_one_parent() {
         .run(&["zombies", "--parent", "881", "--format", "json"])
         .json();
     assert_eq!(r["parents"].as_array().unwrap().len(), 1);
+    assert_eq!(r["parents"][0]["pid"], 881, "the parent asked for");
     assert_eq!(r["zombies"], 3);
 }
 

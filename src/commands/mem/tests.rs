@@ -347,6 +347,15 @@ fn blame_prefers_the_history_leaker_and_matches_it_by_start_time() {
     let small = p(9, 30);
     let b = blame(Some(&small), &top, 1000 * MIB).unwrap();
     assert_eq!((b.proc.pid, b.ram_percent, b.growth), (9, 3.0, None));
+    // The same pid started at another time is another process: not the list's entry (no growth of
+    // its own, its own size).
+    let mut reused = p(1, 50);
+    reused.starttime = 99;
+    let b = blame(Some(&reused), &top, 1000 * MIB).unwrap();
+    assert_eq!(
+        (b.proc.pid, b.proc.starttime, b.ram_percent, b.growth),
+        (1, 99, 5.0, None)
+    );
 }
 
 #[test]

@@ -210,7 +210,10 @@ fn sigchld_ignored_is_explained_as_the_kernel_rules() {
     let d = &p.diagnosis[0];
     assert!(!d.is_likely());
     assert!(
-        d.text.contains("exited before it began ignoring SIGCHLD") && d.text.contains("read"),
+        d.text
+            .contains("the kernel reaps every child that exits while it does")
+            && d.text.contains("exited before it began ignoring SIGCHLD")
+            && d.text.contains("or its state changed while being read"),
         "{}",
         d.text
     );

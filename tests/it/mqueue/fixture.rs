@@ -210,8 +210,7 @@ fn spool_adds_or_replaces() {
 fn check_includes_the_scan() {
     let s = fakeroot();
     let out = s.run(&["check"]);
-    out.stdout_has("mqueue")
-        .stdout_has("site1 example.com: 114 MiB");
+    out.stdout_has("\nOK       mqueue    site1 example.com: 114 MiB in 4 messages, 3 >= 20.0 MiB");
 }
 
 #[test]

@@ -235,6 +235,10 @@ mod tests {
             boot_id: id.map(String::from),
         };
         assert!(h("a", 1000, None).same_run(&h("a", 1001, None)));
+        // Within a minute, either way, and no more.
+        assert!(h("a", 1000, None).same_run(&h("a", 1060, None)));
+        assert!(h("a", 1060, None).same_run(&h("a", 1000, None)));
+        assert!(!h("a", 1000, None).same_run(&h("a", 1061, None)));
         assert!(!h("a", 1000, None).same_run(&h("a", 5000, None)));
         assert!(!h("a", 1000, None).same_run(&h("b", 1000, None)));
         assert!(h("a", 1000, Some("x")).same_run(&h("a", 1030, Some("x"))));
