@@ -49,9 +49,21 @@ struct Entry {
 }
 
 /// The entries of an open directory with their lstat, sorted by name; what vanished is left out.
-/// Names are listed in one pass and sorted (moving names, not stats), then stat'ed in parallel in
-/// that order.
 fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Entry> {
+    listing(root, fd, path, skips, &|_| false).0
+}
+
+/// As [`entries`], except for the regular files (as the directory itself says) whose name `unlisted`
+/// accepts: those are not stat'ed but returned apart, sorted, for the caller to stat through the
+/// descriptor it opens them with (one path lookup each instead of two). Names are listed in one
+/// pass and sorted (moving names, not stats), then stat'ed in parallel in that order.
+fn listing(
+    root: &Root,
+    fd: &OwnedFd,
+    path: &Path,
+    skips: &mut Skips,
+    unlisted: &dyn Fn(&[u8]) -> bool,
+) -> (Vec<Entry>, Vec<OsString>) {
     use rayon::prelude::*;
     let cloned = fd
         .try_clone()
@@ -60,15 +72,18 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
         Ok(d) => d,
         Err(e) => {
             skips.add(root, path, e.desc());
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
     let mut names = Vec::new();
+    let mut apart = Vec::new();
     for e in dir {
         match e {
             Ok(e) => {
                 let name = OsStr::from_bytes(e.file_name().to_bytes());
-                if name != "." && name != ".." {
+                if e.file_type() == Some(nix::dir::Type::File) && unlisted(name.as_bytes()) {
+                    apart.push(name.to_owned());
+                } else if name != "." && name != ".." {
                     names.push(name.to_owned());
                 }
             }
@@ -79,6 +94,7 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
         }
     }
     names.sort_unstable();
+    apart.sort_unstable();
     let stats: Vec<(OsString, nix::Result<FileStat>)> = names
         .into_par_iter()
         .map(|name| {
@@ -86,15 +102,24 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
             (name, st)
         })
         .collect();
-    let mut out = Vec::with_capacity(stats.len());
-    for (name, st) in stats {
-        match st {
-            Ok(st) => out.push(Entry { name, st }),
-            Err(nix::Error::ENOENT) => {}
-            Err(err) => skips.add(root, &path.join(&name), err.desc()),
-        }
-    }
-    out
+    // Collected in place (no second listing in fresh memory: a runaway spool lists thousands).
+    let listed = stats
+        .into_iter()
+        .filter_map(|(name, st)| match st {
+            Ok(st) => Some(Entry { name, st }),
+            Err(nix::Error::ENOENT) => None,
+            Err(err) => {
+                skips.add(root, &path.join(&name), err.desc());
+                None
+            }
+        })
+        .collect();
+    (listed, apart)
+}
+
+/// An `ID-H` name.
+fn is_head(name: &[u8]) -> bool {
+    name.strip_suffix(b"-H").is_some_and(exim::is_id)
 }
 
 fn open_sub(
@@ -143,28 +168,29 @@ pub fn scan_exim(
     };
     let msglog = open_sub(root, fd, "msglog", path, skips);
     let input_path = path.join("input");
-    let mut top = Vec::new();
     let mut dirs: Vec<(String, OwnedFd, Option<OwnedFd>)> = Vec::new();
-    for e in entries(root, &input, &input_path, skips) {
-        if is(e.st, SFlag::S_IFDIR) && e.name.len() == 1 {
-            let sub = e.name.to_string_lossy().into_owned();
-            if let Some(d) = open_sub(root, &input, &sub, &input_path, skips) {
-                let log = msglog
-                    .as_ref()
-                    .and_then(|m| open_sub(root, m, &sub, &path.join("msglog"), skips));
-                dirs.push((sub, d, log));
-            }
-        } else {
-            top.push(e);
+    // The split subdirectories taken out of the listing in place; the rest is the flat spool.
+    let (mut top, heads) = listing(root, &input, &input_path, skips, &is_head);
+    top.retain(|e| {
+        if !(is(e.st, SFlag::S_IFDIR) && e.name.len() == 1) {
+            return true;
         }
-    }
+        let sub = e.name.to_string_lossy().into_owned();
+        if let Some(d) = open_sub(root, &input, &sub, &input_path, skips) {
+            let log = msglog
+                .as_ref()
+                .and_then(|m| open_sub(root, m, &sub, &path.join("msglog"), skips));
+            dirs.push((sub, d, log));
+        }
+        false
+    });
     let flat = ExDir {
         sub: String::new(),
         path: input_path.clone(),
         fd: &input,
         log: msglog.as_ref(),
     };
-    exim_dir(root, &flat, top, &mut scan, skips, sink);
+    exim_dir(root, &flat, top, heads, &mut scan, skips, sink);
     for (sub, dfd, log) in &dirs {
         let d = ExDir {
             sub: sub.clone(),
@@ -172,8 +198,8 @@ pub fn scan_exim(
             fd: dfd,
             log: log.as_ref(),
         };
-        let list = entries(root, dfd, &d.path, skips);
-        exim_dir(root, &d, list, &mut scan, skips, sink);
+        let (list, heads) = listing(root, dfd, &d.path, skips, &is_head);
+        exim_dir(root, &d, list, heads, &mut scan, skips, sink);
     }
     scan
 }
@@ -205,19 +231,25 @@ struct Parsed {
     damaged: bool,
 }
 
-/// Messages handed to the parser threads at a time (bounds what is held in memory).
-const CHUNK: usize = 256;
+/// Messages handed to the parser threads at a time (bounds what is held in memory; small enough that
+/// a chunk's results stay below malloc's mmap threshold, reused rather than mapped afresh).
+const CHUNK: usize = 64;
 
+/// The messages of one directory: `list` its entries stat'ed, `heads` its -H files not stat'ed.
 fn exim_dir(
     root: &Root,
     d: &ExDir,
     list: Vec<Entry>,
+    heads: Vec<OsString>,
     scan: &mut SpoolScan,
     skips: &mut Skips,
     sink: &mut dyn FnMut(MtaMessage),
 ) {
-    let mut jobs = Vec::new();
-    for (i, e) in list.iter().enumerate() {
+    // Each -H file by name, with its stat when the listing has it; handed over in name order.
+    let mut jobs: Vec<(&OsStr, Option<&FileStat>)> =
+        heads.iter().map(|h| (h.as_os_str(), None)).collect();
+    let apart = jobs.len();
+    for e in &list {
         if !is(e.st, SFlag::S_IFREG) {
             note_odd(root, scan, d.fd, &d.path, e);
             continue;
@@ -226,7 +258,7 @@ fn exim_dir(
         scan.disk_bytes += blocks(&e.st);
         let n = e.name.as_bytes();
         match n.strip_suffix(b"-H") {
-            Some(id) if exim::is_id(id) => jobs.push(i),
+            Some(id) if exim::is_id(id) => jobs.push((&e.name, Some(&e.st))),
             _ => {
                 let known = [&b"-D"[..], b"-J", b"-T", b"-K"]
                     .iter()
@@ -237,7 +269,12 @@ fn exim_dir(
             }
         }
     }
-    let parse = |&i: &usize, sk: &mut Skips| exim_message(root, d, &list, i, sk);
+    if apart > 0 && jobs.len() > apart {
+        jobs.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    let parse = |&(name, listed): &(&OsStr, Option<&FileStat>), sk: &mut Skips| {
+        exim_message(root, d, &list, name, listed, sk)
+    };
     pipeline(&jobs, parse, scan, skips, sink);
 }
 
@@ -290,29 +327,34 @@ fn pipeline<J, F>(
     hand_over(ready);
 }
 
-/// One message, whose -H file is `list[at]`: its -H parsed, its -D sized, its msglog applied (the
-/// msglog's bytes are what it adds to the spool's: the input files are counted by the directory walk).
+/// One message, whose -H file is `name` (with its stat when the listing has it, else stat'ed
+/// through the descriptor it is read by): its -H parsed, its -D sized, its msglog applied. What it
+/// adds to the spool's bytes is the msglog's, and the -H file's when the listing did not count it.
 fn exim_message(
     root: &Root,
     d: &ExDir,
     list: &[Entry],
-    at: usize,
+    name: &OsStr,
+    listed: Option<&FileStat>,
     skips: &mut Skips,
 ) -> Option<Parsed> {
-    let e = &list[at];
-    let name = e.name.to_string_lossy();
-    let id = name.strip_suffix("-H")?.to_string();
-    let file_path = d.path.join(&e.name);
+    let text = name.to_string_lossy();
+    let id = text.strip_suffix("-H")?.to_string();
+    let file_path = d.path.join(name);
     with_buffers(|buf| {
-        let mut header = match read_listed(d.fd, &e.name, &e.st, HEAD_CAP, &mut buf.head) {
-            Ok(longer) => {
+        let read = match listed {
+            Some(st) => read_listed(d.fd, name, st, HEAD_CAP, &mut buf.head).map(|l| (l, *st)),
+            None => read_capped(d.fd, name, HEAD_CAP, &mut buf.head),
+        };
+        let (mut header, st) = match read {
+            Ok((longer, st)) => {
                 let mut h = exim::parse_header(&buf.head);
                 if longer {
                     h.message
                         .problems
                         .push(format!("larger than {HEAD_CAP} bytes: read in part"));
                 }
-                h
+                (h, st)
             }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
             Err(err) => {
@@ -320,14 +362,19 @@ fn exim_message(
                 return None;
             }
         };
+        let (mut bytes, mut disk) = match listed {
+            Some(_) => (0, 0),
+            None => (size(&st), blocks(&st)),
+        };
         let m = &mut header.message;
         if m.id.is_empty() {
             m.id = id.clone();
         }
         m.files.push(d.rel("input", &format!("{id}-H")));
-        m.file_bytes += size(&e.st);
-        m.disk_bytes += blocks(&e.st);
-        match regular(list, at, &id, b"-D") {
+        m.file_bytes += size(&st);
+        m.disk_bytes += blocks(&st);
+        let near = list.partition_point(|e| e.name.as_os_str() < name);
+        match regular(list, near, &id, b"-D") {
             Some(st) => {
                 m.size = exim::listed_size(header.header_bytes, size(st), &id);
                 m.file_bytes += size(st);
@@ -337,17 +384,16 @@ fn exim_message(
             None => m.problem("no -D data file"),
         }
         // The journal of deliveries done in the current run, if one is under way.
-        if regular(list, at, &id, b"-J").is_some() {
+        if regular(list, near, &id, b"-J").is_some() {
             m.files.push(d.rel("input", &format!("{id}-J")));
         }
-        let (mut log_bytes, mut log_blocks) = (0, 0);
         if let Some(lfd) = d.log {
             if let Ok((_, st)) = read_capped(lfd, OsStr::new(&id), LOG_CAP, &mut buf.log) {
                 exim::apply_msglog(m, &buf.log);
-                log_bytes = size(&st);
-                log_blocks = blocks(&st);
-                m.file_bytes += log_bytes;
-                m.disk_bytes += log_blocks;
+                bytes += size(&st);
+                disk += blocks(&st);
+                m.file_bytes += size(&st);
+                m.disk_bytes += blocks(&st);
                 m.files.push(d.rel("msglog", &id));
             }
         }
@@ -358,18 +404,19 @@ fn exim_message(
         }
         Some(Parsed {
             message: header.message,
-            bytes: log_bytes,
-            disk: log_blocks,
+            bytes,
+            disk,
             damaged,
         })
     })
 }
 
-/// The stat of the regular file `ID` + `suffix` in a listing sorted by name, looked for first beside
-/// `list[near]`, the `ID-H` file: `ID-D` sorts just before it and `ID-J` just after, as a rule.
+/// The stat of the regular file `ID` + `suffix` in a listing sorted by name, looked for first
+/// where `ID-H` is or would be (`list[near]`): `ID-D` sorts just before it and `ID-J` just after, as
+/// a rule.
 fn regular<'a>(list: &'a [Entry], near: usize, id: &str, suffix: &[u8]) -> Option<&'a FileStat> {
     let named = |e: &&Entry| e.name.as_bytes().strip_prefix(id.as_bytes()) == Some(suffix);
-    let beside = [near.wrapping_sub(1), near.wrapping_add(1)]
+    let beside = [near.wrapping_sub(1), near, near.wrapping_add(1)]
         .into_iter()
         .filter_map(|i| list.get(i))
         .find(named);
@@ -558,5 +605,11 @@ mod tests {
         assert!(!found(3, "B", b"-D") && !found(3, "B", b"-J"));
         assert!(found(6, "C", b"-D") && found(6, "C", b"-J"));
         assert!(!found(6, "C", b"-T"));
+        // An -H file the listing did not stat: looked for where it would be.
+        let list: Vec<Entry> = list.into_iter().filter(|e| e.name != "C-H").collect();
+        let near = list.partition_point(|e| e.name.as_os_str() < OsStr::new("C-H"));
+        assert_eq!(near, 6);
+        assert!(regular(&list, near, "C", b"-D").is_some());
+        assert!(regular(&list, near, "C", b"-J").is_some());
     }
 }
