@@ -65,7 +65,8 @@ best() {
   local b=
   for _ in $(seq "$runs"); do
     local t0 t1
-    t0=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; t1=$(date +%s.%N)
+    # EPOCHREALTIME (bash 5): no `date` process forked around the command timed.
+    t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; t1=$EPOCHREALTIME
     b=$(echo "$t1 - $t0" | bc -l | awk -v b="$b" '{ if (b == "" || $1 < b) print $1; else print b }')
   done
   echo "$b"

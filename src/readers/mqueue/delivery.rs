@@ -3,6 +3,7 @@
 
 use super::qf::ControlFile;
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -87,6 +88,13 @@ pub fn classify(status: &str) -> Class {
 /// line: they describe the recipients still queued, while the message line may be about one that
 /// already bounced. The most frequent class among the recipients is taken, its first text shown.
 pub fn last_status(qf: &ControlFile) -> (Class, Option<String>) {
+    last_status_by(qf, classify)
+}
+
+fn last_status_by(
+    qf: &ControlFile,
+    mut classify: impl FnMut(&str) -> Class,
+) -> (Class, Option<String>) {
     let mut counts: Vec<(Class, usize, &str)> = Vec::new();
     for s in &qf.recipient_statuses {
         let c = classify(s);
@@ -107,6 +115,35 @@ pub fn last_status(qf: &ControlFile) -> (Class, Option<String>) {
     match &qf.status {
         Some(s) => (classify(s), Some(s.clone())),
         None => (Class::None, None),
+    }
+}
+
+/// Distinct status texts remembered by a [`Classifier`]; past this the others are classified each time.
+const MAX_REMEMBERED: usize = 4096;
+
+/// [`classify`] and [`last_status`] remembering the texts already classified: the copies of a
+/// runaway message carry the same few texts thousands of times, and classifying one is a lower-case
+/// copy and dozens of scans of it, where looking it up is one hash. The results are those of
+/// `classify`, which is a pure function of the text; memory is bounded by `MAX_REMEMBERED`.
+#[derive(Debug, Default)]
+pub struct Classifier {
+    known: HashMap<String, Class>,
+}
+
+impl Classifier {
+    pub fn classify(&mut self, status: &str) -> Class {
+        if let Some(&c) = self.known.get(status) {
+            return c;
+        }
+        let c = classify(status);
+        if self.known.len() < MAX_REMEMBERED {
+            self.known.insert(status.to_string(), c);
+        }
+        c
+    }
+
+    pub fn last_status(&mut self, qf: &ControlFile) -> (Class, Option<String>) {
+        last_status_by(qf, |s| self.classify(s))
     }
 }
 
@@ -174,5 +211,43 @@ mod tests {
         };
         assert_eq!(last_status(&qf).0, Class::RefusedOrTimeout);
         assert_eq!(last_status(&ControlFile::default()), (Class::None, None));
+    }
+
+    #[test]
+    fn a_classifier_remembers_but_answers_as_classify() {
+        let texts = [
+            "Deferred: 452 4.2.2 over quota",
+            "Deferred: 450 4.1.1 User unknown",
+            "Deferred: Connection refused by [127.0.0.2]",
+            "",
+        ];
+        let mut c = Classifier::default();
+        for round in 0..3 {
+            for t in texts {
+                assert_eq!(c.classify(t), classify(t), "{t} (round {round})");
+            }
+        }
+        assert_eq!(c.known.len(), texts.len());
+        // Full: what is not remembered is still classified.
+        for i in 0..MAX_REMEMBERED + 10 {
+            let t = format!("Deferred: 452 4.2.2 over quota {i}");
+            assert_eq!(c.classify(&t), Class::OverQuota);
+        }
+        assert_eq!(c.known.len(), MAX_REMEMBERED);
+        assert_eq!(c.classify("550 No such user here"), Class::UnknownUser);
+        let qf = ControlFile {
+            status: Some("Host unknown (Name server: x: host not found)".into()),
+            recipient_statuses: vec![
+                "Deferred: 450 4.1.1 User unknown".into(),
+                "Deferred: 452 4.2.2 over quota".into(),
+                "Deferred: 452 4.2.2 over quota".into(),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(c.last_status(&qf), last_status(&qf));
+        assert_eq!(
+            c.last_status(&ControlFile::default()),
+            last_status(&ControlFile::default())
+        );
     }
 }

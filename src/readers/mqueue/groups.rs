@@ -5,8 +5,9 @@
 use super::delivery::{self, Class};
 use super::qf::{ControlFile, KEPT_RECIPIENTS};
 use serde::Serialize;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 
 /// Ids kept per group (the others are only counted).
 const KEPT_IDS: usize = 3;
@@ -63,9 +64,18 @@ pub struct Group {
 /// by the number of groups however many copies and addresses there are).
 const MAX_DISTINCT: usize = 10_000;
 
+/// The hash of the address in lower case, as `a.to_ascii_lowercase().hash()` makes it (a `str`
+/// hashes as its bytes then 0xff, and the hasher is fed in pieces), without the copy.
 fn address_hash(a: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    a.to_ascii_lowercase().hash(&mut h);
+    let mut buf = [0u8; 64];
+    for piece in a.as_bytes().chunks(buf.len()) {
+        let lower = &mut buf[..piece.len()];
+        lower.copy_from_slice(piece);
+        lower.make_ascii_lowercase();
+        h.write(lower);
+    }
+    h.write_u8(0xff);
     h.finish()
 }
 
@@ -78,39 +88,47 @@ pub struct Groups {
 
 impl Groups {
     pub fn add(&mut self, m: Message) {
+        let status = m.control.as_ref().map(delivery::last_status);
+        self.add_classified(m, status.unwrap_or((Class::None, None)));
+    }
+
+    /// As [`Groups::add`], given what `delivery::last_status` says of the message's control file
+    /// (`(Class::None, None)` without one): for a caller that needs it too and classified it already.
+    pub fn add_classified(&mut self, mut m: Message, (class, status): (Class, Option<String>)) {
+        let c = m.control.as_mut();
+        // The group key is made of the copy's own texts (moved, not copied): this runs per copy.
+        let (sender, subject) = c.map_or((None, None), |c| (c.sender.take(), c.subject.take()));
         let c = m.control.as_ref();
-        let sender = c.and_then(|c| c.sender.clone());
-        let subject = c.and_then(|c| c.subject.clone());
         let created = c
             .and_then(|c| c.created)
             .and_then(|t| i64::try_from(t).ok())
             .unwrap_or(m.mtime);
-        let (class, status) = c.map(delivery::last_status).unwrap_or((Class::None, None));
         let damaged = m.problem.is_some() || c.is_some_and(|c| c.is_damaged());
-        let problem = m
-            .problem
-            .clone()
-            .or_else(|| c.and_then(|c| c.problems.first().cloned()));
-        let key = (sender.clone(), subject.clone(), m.size);
-        let g = self.map.entry(key).or_insert_with(|| Group {
-            count: 0,
-            size: m.size,
-            sender,
-            subject,
-            ids: Vec::new(),
-            created,
-            owners: Vec::new(),
-            recipient_count: 0,
-            recipients: Vec::new(),
-            attempts: None,
-            status_class: class,
-            status: status.clone(),
-            quarantine: c.and_then(|c| c.quarantine.clone()),
-            classes: BTreeMap::new(),
-            damaged: 0,
-            problem: None,
-            seen: HashSet::new(),
-        });
+        let g = match self.map.entry((sender, subject, m.size)) {
+            Entry::Occupied(o) => o.into_mut(),
+            Entry::Vacant(v) => {
+                let (sender, subject, size) = v.key().clone();
+                v.insert(Group {
+                    count: 0,
+                    size,
+                    sender,
+                    subject,
+                    ids: Vec::new(),
+                    created,
+                    owners: Vec::new(),
+                    recipient_count: 0,
+                    recipients: Vec::new(),
+                    attempts: None,
+                    status_class: class,
+                    status: status.clone(),
+                    quarantine: c.and_then(|c| c.quarantine.clone()),
+                    classes: BTreeMap::new(),
+                    damaged: 0,
+                    problem: None,
+                    seen: HashSet::new(),
+                })
+            }
+        };
         g.count += 1;
         if let Some(c) = c {
             for r in &c.recipients {
@@ -142,7 +160,10 @@ impl Groups {
         if damaged {
             g.damaged += 1;
             if g.problem.is_none() {
-                g.problem = problem;
+                g.problem = m
+                    .problem
+                    .take()
+                    .or_else(|| c.and_then(|c| c.problems.first().cloned()));
             }
         }
         // The group's status is that of its most common class.
@@ -182,6 +203,7 @@ impl Groups {
 mod tests {
     use super::*;
     use crate::readers::mqueue::qf;
+    use std::hash::Hash;
 
     fn copy(id: &str, to: &[&str]) -> Message {
         let mut f = b"V8\nT1795314996\nSjdoe@example.com\n".to_vec();
@@ -196,6 +218,22 @@ mod tests {
             owner: (0, 12),
             control: Some(qf::parse(&f)),
             problem: None,
+        }
+    }
+
+    #[test]
+    fn address_hashes_are_those_of_the_lower_case_copy() {
+        let long = format!("{}@Example.COM", "Ab".repeat(100));
+        for a in [
+            "",
+            "user1@x",
+            "USER1@X",
+            "Ünïcode@Bücher.example",
+            long.as_str(),
+        ] {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            a.to_ascii_lowercase().hash(&mut h);
+            assert_eq!(address_hash(a), h.finish(), "{a}");
         }
     }
 

@@ -6,6 +6,7 @@
 
 use super::{header_value, unfold, MtaMessage};
 use crate::readers::mqueue::qf::lossless_text;
+use std::borrow::Cow;
 
 /// The old (16) and 4.97+ (23) id lengths.
 pub const ID_LENGTHS: [usize; 2] = [16, 23];
@@ -37,8 +38,12 @@ fn line<'a>(data: &'a [u8], pos: &mut usize) -> Option<&'a [u8]> {
     Some(&rest[..n])
 }
 
+/// As `lossless_text`, which leaves valid UTF-8 as it is: only other bytes go through it.
 fn text(b: &[u8]) -> String {
-    lossless_text(b)
+    match std::str::from_utf8(b) {
+        Ok(t) => t.to_string(),
+        Err(_) => lossless_text(b),
+    }
 }
 
 fn num<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
@@ -232,57 +237,97 @@ pub fn listed_size(header_bytes: u64, data_file: u64, id: &str) -> u64 {
 /// The last error logged for each recipient in the message's log (`msglog/ID`). Exim 4.96 writes a
 /// deferral there as `DATE TIME ADDR R=... T=... defer (-44) H=...: ERROR` (the main log adds `==`),
 /// a failure as `DATE TIME ** ADDR ...: ERROR`, a delivery as `DATE TIME => ADDR ...`, which clears it.
+/// Nothing is copied until the last status of each address is known (this runs once per message).
 pub fn apply_msglog(m: &mut MtaMessage, log: &[u8]) {
-    let mut last: Vec<(String, Option<String>)> = Vec::new();
-    for raw in log.split(|&b| b == b'\n') {
-        // Valid UTF-8 is what `text` would make of it anyway: only other lines are converted.
-        let owned;
-        let l = match std::str::from_utf8(raw) {
-            Ok(l) => l,
-            Err(_) => {
-                owned = text(raw);
-                owned.as_str()
+    let mut last: LastStatus = Vec::new();
+    match std::str::from_utf8(log) {
+        // As a rule the whole log is UTF-8: its lines are borrowed.
+        Ok(log) => {
+            for l in log.split('\n') {
+                if let Some((addr, status)) = logged(l) {
+                    note(&mut last, Cow::Borrowed(addr), status.map(Cow::Borrowed));
+                }
             }
-        };
-        let mut words = l.splitn(4, ' ');
-        let (_date, _time) = (words.next(), words.next());
-        let (Some(first), Some(after)) = (words.next(), words.next()) else {
-            continue;
-        };
-        let (addr, status) = match first {
-            "==" | "**" => match after.split_once(' ') {
-                Some((a, rest)) => (a, Some(error_text(rest))),
-                None => continue,
-            },
-            "=>" | "->" | "*>" => (after.split(' ').next().unwrap_or(after), None),
-            // Flagless: a deferral names its router and says `defer`.
-            a if a.contains('@') && after.starts_with("R=") && after.contains(" defer") => {
-                (a, Some(error_text(after)))
+        }
+        // Else each line is what `text` makes of it.
+        Err(_) => {
+            for raw in log.split(|&b| b == b'\n') {
+                let l: Cow<str> = match std::str::from_utf8(raw) {
+                    Ok(l) => Cow::Borrowed(l),
+                    Err(_) => Cow::Owned(text(raw)),
+                };
+                if let Some((addr, status)) = logged(&l) {
+                    let status = status.map(|s| Cow::Owned(s.to_string()));
+                    note(&mut last, Cow::Owned(addr.to_string()), status);
+                }
             }
-            _ => continue,
-        };
-        let addr = addr.trim_start_matches('<').trim_end_matches(['>', ':']);
-        match last.iter_mut().find(|(a, _)| a.eq_ignore_ascii_case(addr)) {
-            Some(e) => e.1 = status,
-            None => last.push((addr.to_string(), status)),
         }
     }
     for (addr, status) in last {
         if let Some(s) = status {
-            m.set_status(&addr, s);
+            m.set_status(&addr, s.into_owned());
         }
     }
 }
 
-/// The error part of a log line: after the router/transport/host fields (`R=x T=y defer (-44)
-/// H=...: `), the text an administrator reads.
-fn error_text(rest: &str) -> String {
-    match rest.find("]: ").or_else(|| rest.find(": ")) {
-        Some(i) => {
-            let skip = if rest[i..].starts_with("]: ") { 3 } else { 2 };
-            rest[i + skip..].trim().to_string()
+/// Each address's last status so far (`None`: delivered), in the order first met.
+type LastStatus<'a> = Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>;
+
+fn note<'a>(last: &mut LastStatus<'a>, addr: Cow<'a, str>, status: Option<Cow<'a, str>>) {
+    match last.iter_mut().find(|(a, _)| a.eq_ignore_ascii_case(&addr)) {
+        Some(e) => e.1 = status,
+        None => last.push((addr, status)),
+    }
+}
+
+/// Splits off the word before the first space.
+fn word(s: &str) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == b' ')?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// What one log line says of one address: its error, or `None` when it was delivered.
+fn logged(l: &str) -> Option<(&str, Option<&str>)> {
+    let (_date, rest) = word(l)?;
+    let (_time, rest) = word(rest)?;
+    let (first, after) = word(rest)?;
+    let (addr, status) = match first {
+        "==" | "**" => {
+            let (a, rest) = word(after)?;
+            (a, Some(error_text(rest)))
         }
-        None => rest.trim().to_string(),
+        "=>" | "->" | "*>" => (word(after).map_or(after, |(a, _)| a), None),
+        // Flagless: a deferral names its router and says `defer`.
+        a if a.contains('@') && after.starts_with("R=") && after.contains(" defer") => {
+            (a, Some(error_text(after)))
+        }
+        _ => return None,
+    };
+    Some((
+        addr.trim_start_matches('<').trim_end_matches(['>', ':']),
+        status,
+    ))
+}
+
+/// The error part of a log line: after the router/transport/host fields (`R=x T=y defer (-44)
+/// H=...: `), the text an administrator reads: after the first `]: `, else the first `: `.
+fn error_text(rest: &str) -> &str {
+    let b = rest.as_bytes();
+    let mut after_colon = None;
+    let mut from = 0;
+    while let Some(i) = rest[from..].find(':').map(|i| from + i) {
+        if b.get(i + 1) == Some(&b' ') {
+            if i > 0 && b[i - 1] == b']' {
+                after_colon = Some(i + 2);
+                break;
+            }
+            after_colon.get_or_insert(i + 2);
+        }
+        from = i + 1;
+    }
+    match after_colon {
+        Some(i) => rest[i..].trim(),
+        None => rest.trim(),
     }
 }
 
@@ -355,6 +400,130 @@ bob@example.net\ncarol@example.org rfc822;carol@example.org 26,0  0,-1#3\n\n\
             m.recipients[1].status.as_deref(),
             Some("Connection refused")
         );
+    }
+
+    /// `apply_msglog` as it was before it borrowed its lines (one `String` per address and error),
+    /// kept as the oracle the faster one must agree with.
+    fn apply_msglog_copying(m: &mut MtaMessage, log: &[u8]) {
+        fn error_text(rest: &str) -> String {
+            match rest.find("]: ").or_else(|| rest.find(": ")) {
+                Some(i) => {
+                    let skip = if rest[i..].starts_with("]: ") { 3 } else { 2 };
+                    rest[i + skip..].trim().to_string()
+                }
+                None => rest.trim().to_string(),
+            }
+        }
+        let mut last: Vec<(String, Option<String>)> = Vec::new();
+        for raw in log.split(|&b| b == b'\n') {
+            let l = text(raw);
+            let mut words = l.splitn(4, ' ');
+            let (_date, _time) = (words.next(), words.next());
+            let (Some(first), Some(after)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let (addr, status) = match first {
+                "==" | "**" => match after.split_once(' ') {
+                    Some((a, rest)) => (a, Some(error_text(rest))),
+                    None => continue,
+                },
+                "=>" | "->" | "*>" => (after.split(' ').next().unwrap_or(after), None),
+                a if a.contains('@') && after.starts_with("R=") && after.contains(" defer") => {
+                    (a, Some(error_text(after)))
+                }
+                _ => continue,
+            };
+            let addr = addr.trim_start_matches('<').trim_end_matches(['>', ':']);
+            match last.iter_mut().find(|(a, _)| a.eq_ignore_ascii_case(addr)) {
+                Some(e) => e.1 = status,
+                None => last.push((addr.to_string(), status)),
+            }
+        }
+        for (addr, status) in last {
+            if let Some(s) = status {
+                m.set_status(&addr, s);
+            }
+        }
+    }
+
+    /// Logs made of the pieces the parser looks at (flags, addresses in several cases and with
+    /// brackets, `R=`, ` defer`, `]: ` and `: `, doubled spaces, Unicode and invalid bytes): both
+    /// parsers say the same of every recipient.
+    #[test]
+    fn msglog_parser_agrees_with_the_copying_one() {
+        const PIECES: [&[u8]; 24] = [
+            b"2026-12-01",
+            b"21:30:00",
+            b"==",
+            b"**",
+            b"=>",
+            b"->",
+            b"*>",
+            b"bob@example.net",
+            b"<BOB@example.net>",
+            b"carol@example.org:",
+            b"R=smarthost",
+            b"T=remote_smtp",
+            b"defer",
+            b"(-44)",
+            b"H=127.0.0.1 [127.0.0.1]:",
+            b"]: ",
+            b": ",
+            b"452 mailbox full",
+            b"\xc2\xa0",
+            b"\xff",
+            b"\\xff",
+            b"\xe2\x80\x83x",
+            b"",
+            b"Connection refused",
+        ];
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut with_status = 0;
+        for round in 0..4000 {
+            let mut log = Vec::new();
+            for _ in 0..(next() % 6) {
+                let start: &[&[u8]] = if next() % 3 > 0 {
+                    &[b"2026-12-01 21:30:00 "]
+                } else {
+                    &[]
+                };
+                log.extend(start.iter().flat_map(|p| p.iter()));
+                for w in 0..(next() % 9) {
+                    if w > 0 {
+                        log.extend_from_slice(if next() % 7 == 0 { b"  " } else { b" " });
+                    }
+                    log.extend_from_slice(PIECES[(next() % PIECES.len() as u64) as usize]);
+                }
+                log.push(b'\n');
+            }
+            let mut fast = parse_header(GENUINE).message;
+            let mut oracle = fast.clone();
+            apply_msglog(&mut fast, &log);
+            apply_msglog_copying(&mut oracle, &log);
+            assert_eq!(
+                fast,
+                oracle,
+                "round {round}: {}",
+                String::from_utf8_lossy(&log)
+            );
+            with_status += !fast.statuses.is_empty() as usize;
+        }
+        assert!(with_status > 400, "only {with_status} logs set a status");
+        // And on the genuine log of the test above, which sets statuses.
+        let log = b"2026-12-01 21:30:00 bob@example.net R=smarthost T=remote_smtp defer (-44) H=127.0.0.1 [127.0.0.1]: SMTP error: 452 mailbox full\n\
+2026-12-01 21:31:00 == carol@example.org R=smarthost T=remote_smtp defer (111): Connection refused\n";
+        let mut fast = parse_header(GENUINE).message;
+        let mut oracle = fast.clone();
+        apply_msglog(&mut fast, log);
+        apply_msglog_copying(&mut oracle, log);
+        assert_eq!(fast, oracle);
+        assert_eq!(fast.statuses.len(), 2);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! panic; the walkers open everything without following symlinks and count what they could not read.
 
 pub mod exim;
+mod files;
 pub mod postfix;
 mod walk;
 
@@ -114,7 +115,15 @@ impl MtaMessage {
 /// Unfolds a header value: every run of white space (folding newlines and tabs too) becomes one
 /// space, none at either end.
 fn unfold(v: &[u8]) -> String {
-    let text = crate::readers::mqueue::qf::lossless_text(v);
+    // Valid UTF-8 is what `lossless_text` would make of it anyway: only other bytes are converted.
+    let owned;
+    let text = match std::str::from_utf8(v) {
+        Ok(t) => t,
+        Err(_) => {
+            owned = crate::readers::mqueue::qf::lossless_text(v);
+            owned.as_str()
+        }
+    };
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {

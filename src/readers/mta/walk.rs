@@ -2,6 +2,7 @@
 //! every message is parsed and handed to the caller one at a time (memory stays bounded by what the
 //! caller keeps), unreadable or damaged files are counted in the skips and the walk goes on.
 
+use super::files::{blocks, read_capped, read_image, read_listed, size, with_buffers};
 use super::{exim, postfix, MtaMessage};
 use crate::readers::skips::Skips;
 use crate::root::Root;
@@ -11,7 +12,7 @@ use crate::safeops::read::{
 use nix::dir::Dir;
 use nix::sys::stat::{FileStat, SFlag};
 use std::ffi::{OsStr, OsString};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -48,8 +49,21 @@ struct Entry {
 }
 
 /// The entries of an open directory with their lstat, sorted by name; what vanished is left out.
-/// Names are listed in one pass, then stat'ed in parallel.
 fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Entry> {
+    listing(root, fd, path, skips, &|_| false).0
+}
+
+/// As [`entries`], except for the regular files (as the directory itself says) whose name `unlisted`
+/// accepts: those are not stat'ed but returned apart, sorted, for the caller to stat through the
+/// descriptor it opens them with (one path lookup each instead of two). Names are listed in one
+/// pass and sorted (moving names, not stats), then stat'ed in parallel in that order.
+fn listing(
+    root: &Root,
+    fd: &OwnedFd,
+    path: &Path,
+    skips: &mut Skips,
+    unlisted: &dyn Fn(&[u8]) -> bool,
+) -> (Vec<Entry>, Vec<OsString>) {
     use rayon::prelude::*;
     let cloned = fd
         .try_clone()
@@ -58,15 +72,18 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
         Ok(d) => d,
         Err(e) => {
             skips.add(root, path, e.desc());
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
     let mut names = Vec::new();
+    let mut apart = Vec::new();
     for e in dir {
         match e {
             Ok(e) => {
                 let name = OsStr::from_bytes(e.file_name().to_bytes());
-                if name != "." && name != ".." {
+                if e.file_type() == Some(nix::dir::Type::File) && unlisted(name.as_bytes()) {
+                    apart.push(name.to_owned());
+                } else if name != "." && name != ".." {
                     names.push(name.to_owned());
                 }
             }
@@ -76,6 +93,8 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
             }
         }
     }
+    names.sort_unstable();
+    apart.sort_unstable();
     let stats: Vec<(OsString, nix::Result<FileStat>)> = names
         .into_par_iter()
         .map(|name| {
@@ -83,24 +102,24 @@ fn entries(root: &Root, fd: &OwnedFd, path: &Path, skips: &mut Skips) -> Vec<Ent
             (name, st)
         })
         .collect();
-    let mut out = Vec::with_capacity(stats.len());
-    for (name, st) in stats {
-        match st {
-            Ok(st) => out.push(Entry { name, st }),
-            Err(nix::Error::ENOENT) => {}
-            Err(err) => skips.add(root, &path.join(&name), err.desc()),
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
+    // Collected in place (no second listing in fresh memory: a runaway spool lists thousands).
+    let listed = stats
+        .into_iter()
+        .filter_map(|(name, st)| match st {
+            Ok(st) => Some(Entry { name, st }),
+            Err(nix::Error::ENOENT) => None,
+            Err(err) => {
+                skips.add(root, &path.join(&name), err.desc());
+                None
+            }
+        })
+        .collect();
+    (listed, apart)
 }
 
-fn blocks(st: &FileStat) -> u64 {
-    st.st_blocks.max(0) as u64 * 512
-}
-
-fn size(st: &FileStat) -> u64 {
-    st.st_size.max(0) as u64
+/// An `ID-H` name.
+fn is_head(name: &[u8]) -> bool {
+    name.strip_suffix(b"-H").is_some_and(exim::is_id)
 }
 
 fn open_sub(
@@ -149,28 +168,29 @@ pub fn scan_exim(
     };
     let msglog = open_sub(root, fd, "msglog", path, skips);
     let input_path = path.join("input");
-    let mut top = Vec::new();
     let mut dirs: Vec<(String, OwnedFd, Option<OwnedFd>)> = Vec::new();
-    for e in entries(root, &input, &input_path, skips) {
-        if is(e.st, SFlag::S_IFDIR) && e.name.len() == 1 {
-            let sub = e.name.to_string_lossy().into_owned();
-            if let Some(d) = open_sub(root, &input, &sub, &input_path, skips) {
-                let log = msglog
-                    .as_ref()
-                    .and_then(|m| open_sub(root, m, &sub, &path.join("msglog"), skips));
-                dirs.push((sub, d, log));
-            }
-        } else {
-            top.push(e);
+    // The split subdirectories taken out of the listing in place; the rest is the flat spool.
+    let (mut top, heads) = listing(root, &input, &input_path, skips, &is_head);
+    top.retain(|e| {
+        if !(is(e.st, SFlag::S_IFDIR) && e.name.len() == 1) {
+            return true;
         }
-    }
+        let sub = e.name.to_string_lossy().into_owned();
+        if let Some(d) = open_sub(root, &input, &sub, &input_path, skips) {
+            let log = msglog
+                .as_ref()
+                .and_then(|m| open_sub(root, m, &sub, &path.join("msglog"), skips));
+            dirs.push((sub, d, log));
+        }
+        false
+    });
     let flat = ExDir {
         sub: String::new(),
         path: input_path.clone(),
         fd: &input,
         log: msglog.as_ref(),
     };
-    exim_dir(root, &flat, top, &mut scan, skips, sink);
+    exim_dir(root, &flat, top, heads, &mut scan, skips, sink);
     for (sub, dfd, log) in &dirs {
         let d = ExDir {
             sub: sub.clone(),
@@ -178,8 +198,8 @@ pub fn scan_exim(
             fd: dfd,
             log: log.as_ref(),
         };
-        let list = entries(root, dfd, &d.path, skips);
-        exim_dir(root, &d, list, &mut scan, skips, sink);
+        let (list, heads) = listing(root, dfd, &d.path, skips, &is_head);
+        exim_dir(root, &d, list, heads, &mut scan, skips, sink);
     }
     scan
 }
@@ -211,18 +231,24 @@ struct Parsed {
     damaged: bool,
 }
 
-/// Messages handed to the parser threads at a time (bounds what is held in memory).
-const CHUNK: usize = 256;
+/// Messages handed to the parser threads at a time (bounds what is held in memory; small enough that
+/// a chunk's results stay below malloc's mmap threshold, reused rather than mapped afresh).
+const CHUNK: usize = 64;
 
+/// The messages of one directory: `list` its entries stat'ed, `heads` its -H files not stat'ed.
 fn exim_dir(
     root: &Root,
     d: &ExDir,
     list: Vec<Entry>,
+    heads: Vec<OsString>,
     scan: &mut SpoolScan,
     skips: &mut Skips,
     sink: &mut dyn FnMut(MtaMessage),
 ) {
-    let mut jobs = Vec::new();
+    // Each -H file by name, with its stat when the listing has it; handed over in name order.
+    let mut jobs: Vec<(&OsStr, Option<&FileStat>)> =
+        heads.iter().map(|h| (h.as_os_str(), None)).collect();
+    let apart = jobs.len();
     for e in &list {
         if !is(e.st, SFlag::S_IFREG) {
             note_odd(root, scan, d.fd, &d.path, e);
@@ -232,7 +258,7 @@ fn exim_dir(
         scan.disk_bytes += blocks(&e.st);
         let n = e.name.as_bytes();
         match n.strip_suffix(b"-H") {
-            Some(id) if exim::is_id(id) => jobs.push(e),
+            Some(id) if exim::is_id(id) => jobs.push((&e.name, Some(&e.st))),
             _ => {
                 let known = [&b"-D"[..], b"-J", b"-T", b"-K"]
                     .iter()
@@ -243,7 +269,12 @@ fn exim_dir(
             }
         }
     }
-    let parse = |e: &&Entry, sk: &mut Skips| exim_message(root, d, e, &list, sk);
+    if apart > 0 && jobs.len() > apart {
+        jobs.sort_by(|a, b| a.0.cmp(b.0));
+    }
+    let parse = |&(name, listed): &(&OsStr, Option<&FileStat>), sk: &mut Skips| {
+        exim_message(root, d, &list, name, listed, sk)
+    };
     pipeline(&jobs, parse, scan, skips, sink);
 }
 
@@ -296,140 +327,107 @@ fn pipeline<J, F>(
     hand_over(ready);
 }
 
-/// One message: its -H parsed, its -D sized, its msglog applied (the msglog's bytes are what it adds
-/// to the spool's: the input files are counted by the directory walk).
+/// One message, whose -H file is `name` (with its stat when the listing has it, else stat'ed
+/// through the descriptor it is read by): its -H parsed, its -D sized, its msglog applied. What it
+/// adds to the spool's bytes is the msglog's, and the -H file's when the listing did not count it.
 fn exim_message(
     root: &Root,
     d: &ExDir,
-    e: &Entry,
     list: &[Entry],
+    name: &OsStr,
+    listed: Option<&FileStat>,
     skips: &mut Skips,
 ) -> Option<Parsed> {
-    let name = e.name.to_string_lossy();
-    let id = name.strip_suffix("-H")?.to_string();
-    let file_path = d.path.join(&e.name);
-    let mut header = match read_listed(d.fd, &e.name, &e.st, HEAD_CAP) {
-        Ok((bytes, longer)) => {
-            let mut h = exim::parse_header(&bytes);
-            if longer {
-                h.message
-                    .problems
-                    .push(format!("larger than {HEAD_CAP} bytes: read in part"));
+    let text = name.to_string_lossy();
+    let id = text.strip_suffix("-H")?.to_string();
+    let file_path = d.path.join(name);
+    with_buffers(|buf| {
+        let read = match listed {
+            Some(st) => read_listed(d.fd, name, st, HEAD_CAP, &mut buf.head).map(|l| (l, *st)),
+            None => read_capped(d.fd, name, HEAD_CAP, &mut buf.head),
+        };
+        let (mut header, st) = match read {
+            Ok((longer, st)) => {
+                let mut h = exim::parse_header(&buf.head);
+                if longer {
+                    h.message
+                        .problems
+                        .push(format!("larger than {HEAD_CAP} bytes: read in part"));
+                }
+                (h, st)
             }
-            h
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(err) => {
+                skips.add(root, &file_path, &err.to_string());
+                return None;
+            }
+        };
+        let (mut bytes, mut disk) = match listed {
+            Some(_) => (0, 0),
+            None => (size(&st), blocks(&st)),
+        };
+        let m = &mut header.message;
+        if m.id.is_empty() {
+            m.id = id.clone();
         }
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
-        Err(err) => {
-            skips.add(root, &file_path, &err.to_string());
-            return None;
+        m.files.push(d.rel("input", &format!("{id}-H")));
+        m.file_bytes += size(&st);
+        m.disk_bytes += blocks(&st);
+        let near = list.partition_point(|e| e.name.as_os_str() < name);
+        match regular(list, near, &id, b"-D") {
+            Some(st) => {
+                m.size = exim::listed_size(header.header_bytes, size(st), &id);
+                m.file_bytes += size(st);
+                m.disk_bytes += blocks(st);
+                m.files.push(d.rel("input", &format!("{id}-D")));
+            }
+            None => m.problem("no -D data file"),
         }
-    };
-    let m = &mut header.message;
-    if m.id.is_empty() {
-        m.id = id.clone();
-    }
-    m.files.push(d.rel("input", &format!("{id}-H")));
-    m.file_bytes += size(&e.st);
-    m.disk_bytes += blocks(&e.st);
-    match regular(list, &id, b"-D") {
-        Some(st) => {
-            m.size = exim::listed_size(header.header_bytes, size(st), &id);
-            m.file_bytes += size(st);
-            m.disk_bytes += blocks(st);
-            m.files.push(d.rel("input", &format!("{id}-D")));
+        // The journal of deliveries done in the current run, if one is under way.
+        if regular(list, near, &id, b"-J").is_some() {
+            m.files.push(d.rel("input", &format!("{id}-J")));
         }
-        None => m.problem("no -D data file"),
-    }
-    // The journal of deliveries done in the current run, if one is under way.
-    if regular(list, &id, b"-J").is_some() {
-        m.files.push(d.rel("input", &format!("{id}-J")));
-    }
-    let (mut log_bytes, mut log_blocks) = (0, 0);
-    if let Some(lfd) = d.log {
-        if let Ok((log, _, st)) = read_capped(lfd, OsStr::new(&id), LOG_CAP) {
-            exim::apply_msglog(m, &log);
-            log_bytes = size(&st);
-            log_blocks = blocks(&st);
-            m.file_bytes += log_bytes;
-            m.disk_bytes += log_blocks;
-            m.files.push(d.rel("msglog", &id));
+        if let Some(lfd) = d.log {
+            if let Ok((_, st)) = read_capped(lfd, OsStr::new(&id), LOG_CAP, &mut buf.log) {
+                exim::apply_msglog(m, &buf.log);
+                bytes += size(&st);
+                disk += blocks(&st);
+                m.file_bytes += size(&st);
+                m.disk_bytes += blocks(&st);
+                m.files.push(d.rel("msglog", &id));
+            }
         }
-    }
-    let damaged = !header.complete || !m.problems.is_empty();
-    if damaged {
-        let why = format!("malformed -H: {}", m.problems.join("; "));
-        skips.add(root, &file_path, &why);
-    }
-    Some(Parsed {
-        message: header.message,
-        bytes: log_bytes,
-        disk: log_blocks,
-        damaged,
+        let damaged = !header.complete || !m.problems.is_empty();
+        if damaged {
+            let why = format!("malformed -H: {}", m.problems.join("; "));
+            skips.add(root, &file_path, &why);
+        }
+        Some(Parsed {
+            message: header.message,
+            bytes,
+            disk,
+            damaged,
+        })
     })
 }
 
-/// The stat of the regular file `ID` + `suffix` in a listing sorted by name.
-fn regular<'a>(list: &'a [Entry], id: &str, suffix: &[u8]) -> Option<&'a FileStat> {
-    let key = || id.as_bytes().iter().chain(suffix);
-    let i = list
-        .binary_search_by(|e| e.name.as_bytes().iter().cmp(key()))
-        .ok()?;
-    Some(&list[i].st).filter(|st| is(**st, SFlag::S_IFREG))
-}
-
-/// Reads at most `cap` bytes of the file `name`, which the listing found regular with the stat
-/// `listed`, never through a symlink: one open and one read, no second stat. The read asks for a
-/// byte more than listed, so that a file grown (or replaced by a longer one) since the listing is
-/// seen, and then read again by its own stat. Returns the bytes and whether the file is longer than `cap`.
-fn read_listed(
-    dir: impl AsFd,
-    name: &OsStr,
-    listed: &FileStat,
-    cap: usize,
-) -> std::io::Result<(Vec<u8>, bool)> {
-    use nix::fcntl::{openat, OFlag};
-    use nix::sys::stat::Mode;
-    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
-    let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
-    let file = std::fs::File::from(fd);
-    let len = size(listed);
-    if len >= cap as u64 {
-        return Ok((read_at_most(&file, 0, cap)?, len > cap as u64));
-    }
-    // One read: a regular file reads short only at its end.
-    let buf = read_once(&file, len as usize + 1)?;
-    if buf.len() as u64 <= len {
-        return Ok((buf, false));
-    }
-    let now = nix::sys::stat::fstat(file.as_fd()).map_err(std::io::Error::from)?;
-    if !is(now, SFlag::S_IFREG) {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let len = size(&now);
-    Ok((
-        read_at_most(&file, 0, (len as usize).min(cap))?,
-        len > cap as u64,
-    ))
-}
-
-/// Reads at most `cap` bytes of the regular file `name` (never through a symlink), in as few reads
-/// as its size allows. Returns the bytes, whether the file was longer, and its stat.
-fn read_capped(
-    dir: impl AsFd,
-    name: &OsStr,
-    cap: usize,
-) -> std::io::Result<(Vec<u8>, bool, FileStat)> {
-    use nix::fcntl::{openat, OFlag};
-    use nix::sys::stat::Mode;
-    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
-    let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
-    let st = nix::sys::stat::fstat(&fd).map_err(std::io::Error::from)?;
-    if !is(st, SFlag::S_IFREG) {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let len = size(&st);
-    let buf = read_at_most(&std::fs::File::from(fd), 0, (len as usize).min(cap))?;
-    Ok((buf, len > cap as u64, st))
+/// The stat of the regular file `ID` + `suffix` in a listing sorted by name, looked for first
+/// where `ID-H` is or would be (`list[near]`): `ID-D` sorts just before it and `ID-J` just after, as
+/// a rule.
+fn regular<'a>(list: &'a [Entry], near: usize, id: &str, suffix: &[u8]) -> Option<&'a FileStat> {
+    let named = |e: &&Entry| e.name.as_bytes().strip_prefix(id.as_bytes()) == Some(suffix);
+    let beside = [near.wrapping_sub(1), near, near.wrapping_add(1)]
+        .into_iter()
+        .filter_map(|i| list.get(i))
+        .find(named);
+    let found = beside.or_else(|| {
+        let key = [id.as_bytes(), suffix].concat();
+        let i = list
+            .binary_search_by(|e| e.name.as_bytes().cmp(&key))
+            .ok()?;
+        Some(&list[i])
+    })?;
+    Some(&found.st).filter(|st| is(**st, SFlag::S_IFREG))
 }
 
 /// Reads Postfix's queue directory `fd` (shown as `path`): each queue with its hashed
@@ -521,7 +519,7 @@ struct PfDir<'a> {
 fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Option<Parsed> {
     let id = e.name.to_string_lossy().into_owned();
     let file_path = d.path.join(&e.name);
-    let img = match read_image(d.fd, &e.name, &e.st, SMALL_HEAD) {
+    let img = match read_image(d.fd, &e.name, &e.st, SMALL_HEAD, HEAD_CAP) {
         Ok(img) => img,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return None,
         Err(err) => {
@@ -540,7 +538,7 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
             HEAD_CAP
         };
         if cap > SMALL_HEAD || tail.is_some_and(|x| x != img.tail_offset) {
-            if let Ok(img) = read_image(d.fd, &e.name, &e.st, cap) {
+            if let Ok(img) = read_image(d.fd, &e.name, &e.st, cap, HEAD_CAP) {
                 q = postfix::parse(&id, d.queue, &img);
             }
         }
@@ -556,9 +554,12 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
     }
     for (name, ldir) in d.logs {
         let Some(ldir) = ldir else { continue };
-        let found = read_capped(ldir, &e.name, LOG_CAP).ok();
-        if let Some((log, _, st)) = found {
-            postfix::apply_log(m, &log);
+        let found = with_buffers(|buf| {
+            let (_, st) = read_capped(ldir, &e.name, LOG_CAP, &mut buf.log).ok()?;
+            postfix::apply_log(m, &buf.log);
+            Some(st)
+        });
+        if let Some(st) = found {
             m.file_bytes += size(&st);
             m.disk_bytes += blocks(&st);
             m.files.push(
@@ -584,107 +585,31 @@ fn postfix_message(root: &Root, d: &PfDir, e: &Entry, skips: &mut Skips) -> Opti
     })
 }
 
-/// At most `n` bytes from the start of `file` in a single read.
-fn read_once(file: &std::fs::File, n: usize) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; n];
-    let got = loop {
-        match file.read_at(&mut buf, 0) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            r => break r?,
-        }
-    };
-    buf.truncate(got);
-    Ok(buf)
-}
-
-/// `n` bytes from `off` (fewer at the end of the file), in as few reads as the kernel allows: one,
-/// as a rule, where `read_to_end` would also probe for the end.
-fn read_at_most(file: &std::fs::File, off: u64, n: usize) -> std::io::Result<Vec<u8>> {
-    use std::os::unix::fs::FileExt;
-    let mut buf = vec![0u8; n];
-    let mut got = 0;
-    while got < n {
-        match file.read_at(&mut buf[got..], off + got as u64) {
-            Ok(0) => break,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    buf.truncate(got);
-    Ok(buf)
-}
-
-/// The first `cap` bytes of a queue file and, when its size record puts the extracted section beyond
-/// them, the file from there on: one open per message.
-fn read_image(
-    dir: impl AsFd,
-    name: &OsStr,
-    st: &FileStat,
-    cap: usize,
-) -> std::io::Result<postfix::Image> {
-    use nix::fcntl::{openat, OFlag};
-    use nix::sys::stat::Mode;
-    let flags = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK;
-    let fd = openat(dir, name, flags, Mode::empty()).map_err(std::io::Error::from)?;
-    let now = nix::sys::stat::fstat(&fd).map_err(std::io::Error::from)?;
-    if !is(now, SFlag::S_IFREG) || now.st_ino != st.st_ino {
-        return Err(std::io::Error::other("not the regular file listed"));
-    }
-    let len = size(&now);
-    let file = std::fs::File::from(fd);
-    let head = read_at_most(&file, 0, (len as usize).min(cap))?;
-    let mut img = postfix::Image {
-        tail_offset: 0,
-        tail: Vec::new(),
-        len,
-        head,
-    };
-    let beyond = |x: &u64| *x >= img.head.len() as u64 && *x < len;
-    if let Some(off) = postfix::xtra_offset(&img.head).filter(beyond) {
-        img.tail = read_at_most(&file, off, ((len - off) as usize).min(HEAD_CAP))?;
-        img.tail_offset = off;
-    }
-    Ok(img)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The listing's stat stands in for a second one: a file that grew or shrank since is still
-    /// read whole, one longer than the cap is read to the cap and said to be longer, and a symlink
-    /// is never followed.
+    /// `ID-D` and `ID-J` are found beside `ID-H`, and also when another name sorts between them.
     #[test]
-    fn listed_files_are_read_whole_as_they_are_now() {
+    fn data_and_journal_files_are_found_in_the_listing() {
         let dir = tempfile::tempdir().unwrap();
         let d = std::fs::File::open(dir.path()).unwrap();
-        let f = dir.path().join("m-H");
-        std::fs::write(&f, b"abc").unwrap();
-        let listed = stat_at(&d, OsStr::new("m-H")).unwrap();
-        assert_eq!(
-            read_listed(&d, OsStr::new("m-H"), &listed, 64).unwrap(),
-            (b"abc".to_vec(), false)
-        );
-        std::fs::write(&f, b"abcdefgh").unwrap();
-        assert_eq!(
-            read_listed(&d, OsStr::new("m-H"), &listed, 64).unwrap(),
-            (b"abcdefgh".to_vec(), false),
-            "grown since the listing"
-        );
-        assert_eq!(
-            read_listed(&d, OsStr::new("m-H"), &listed, 5).unwrap(),
-            (b"abcde".to_vec(), true),
-            "grown past the cap"
-        );
-        std::fs::write(&f, b"a").unwrap();
-        assert_eq!(
-            read_listed(&d, OsStr::new("m-H"), &listed, 64).unwrap(),
-            (b"a".to_vec(), false),
-            "shrunk since the listing"
-        );
-        std::os::unix::fs::symlink(&f, dir.path().join("l-H")).unwrap();
-        assert!(read_listed(&d, OsStr::new("l-H"), &listed, 64).is_err());
+        std::fs::write(dir.path().join("f"), b"x").unwrap();
+        let st = stat_at(&d, OsStr::new("f")).unwrap();
+        let names = [
+            "A-D", "A-H", "A-J", "B-H", "C-D", "C-Dx", "C-H", "C-I", "C-J",
+        ];
+        let list: Vec<Entry> = names.iter().map(|n| Entry { name: n.into(), st }).collect();
+        let found = |at: usize, id: &str, suffix: &[u8]| regular(&list, at, id, suffix).is_some();
+        assert!(found(1, "A", b"-D") && found(1, "A", b"-J"));
+        assert!(!found(3, "B", b"-D") && !found(3, "B", b"-J"));
+        assert!(found(6, "C", b"-D") && found(6, "C", b"-J"));
+        assert!(!found(6, "C", b"-T"));
+        // An -H file the listing did not stat: looked for where it would be.
+        let list: Vec<Entry> = list.into_iter().filter(|e| e.name != "C-H").collect();
+        let near = list.partition_point(|e| e.name.as_os_str() < OsStr::new("C-H"));
+        assert_eq!(near, 6);
+        assert!(regular(&list, near, "C", b"-D").is_some());
+        assert!(regular(&list, near, "C", b"-J").is_some());
     }
 }

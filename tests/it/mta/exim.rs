@@ -453,3 +453,62 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
     );
     real.unchanged();
 }
+
+/// The undo a live `purge --hold` prints for each frozen message, run exactly as printed (`exim -Mt
+/// ID`, Exim's own thaw): the real `exim -bp` then lists no message frozen, every one with its
+/// recipients, and the messages the purge did not select are as they were throughout.
+#[test]
+fn live_root_hold_undo_as_printed_thaws() {
+    let s = cpanel_root();
+    let spool = s.join("var/spool/exim4");
+    let e = Exim::new(&spool, false, 9);
+    queue_messages(&e);
+    let bin = super::wrappers(&[(
+        "exim",
+        mta_peer("exim", "usr/sbin/exim4"),
+        vec!["-C".into(), e.conf.display().to_string()],
+    )]);
+    let before = parse_bp(&e.bp());
+    assert_eq!(before.len(), 6);
+    assert!(before.values().all(|l| !l.frozen));
+    let real = super::LiveHost::snapshot();
+    let held = super::run_live(
+        &s,
+        "var/spool/exim4",
+        bin.path(),
+        &[
+            "--json",
+            "mqueue",
+            "purge",
+            "--account",
+            "jdoe",
+            "--min",
+            "0",
+            "--hold",
+            "--yes",
+        ],
+    );
+    held.status(0);
+    let undo = super::printed_undo(&super::purged(&held.json()));
+    assert_eq!(undo.len(), 3, "{undo:?}");
+    let frozen = parse_bp(&e.bp());
+    for (id, l) in &frozen {
+        assert_eq!(
+            l.frozen,
+            undo.contains_key(id),
+            "{id} frozen before the undo"
+        );
+    }
+    for (id, command) in &undo {
+        assert_eq!(command, &format!("exim -Mt {id}"), "{id}");
+        super::run_as_printed(command, bin.path());
+    }
+    let thawed = parse_bp(&e.bp());
+    assert_eq!(thawed, before, "every message as before the hold");
+    for (id, l) in &frozen {
+        if !undo.contains_key(id) {
+            assert_eq!(l, &before[id], "{id} untouched by the hold");
+        }
+    }
+    real.unchanged();
+}

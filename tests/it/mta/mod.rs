@@ -222,3 +222,39 @@ impl LiveHost {
         }
     }
 }
+
+/// The undo command a purge printed for each held message (`...; undo: CMD` in its detail), exactly
+/// as printed: id -> command line.
+pub fn printed_undo(
+    purged: &std::collections::BTreeMap<String, (String, String)>,
+) -> std::collections::BTreeMap<String, String> {
+    purged
+        .iter()
+        .map(|(id, (_, detail))| {
+            let (_, undo) = detail
+                .split_once("undo: ")
+                .unwrap_or_else(|| panic!("{id}: no undo printed in {detail:?}"));
+            (id.clone(), undo.to_string())
+        })
+        .collect()
+}
+
+/// Runs a command line as the administrator would paste it into a shell, with `bin` (the wrappers
+/// standing for the MTA's commands) first on PATH.
+pub fn run_as_printed(command: &str, bin: &Path) {
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .args(["-c", command])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

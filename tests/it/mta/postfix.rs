@@ -487,3 +487,66 @@ fn live_root_purge_runs_postsuper_h_and_d() {
     );
     real.unchanged();
 }
+
+/// The undo a live `purge --hold` prints for each held message, run exactly as printed
+/// (`postsuper -H ID`, Postfix's own release from hold): `postqueue -j` then lists every message
+/// back in the deferred queue, and the messages the purge did not select never left it.
+#[test]
+fn live_root_hold_undo_as_printed_releases() {
+    let s: Scenario = cpanel_root();
+    let queue = s.join("var/spool/postfix");
+    let p = Postfix::start(&queue);
+    queue_messages(&p);
+    p.settle(6, "deferred");
+    let bin = super::wrappers(&[(
+        "postsuper",
+        pf("usr/sbin/postsuper"),
+        vec!["-c".into(), p.conf.display().to_string()],
+    )]);
+    let queues = || -> BTreeMap<String, String> {
+        p.queue_json()
+            .iter()
+            .map(|m| {
+                let id = m["queue_id"].as_str().unwrap().to_string();
+                (id, m["queue_name"].as_str().unwrap().to_string())
+            })
+            .collect()
+    };
+    let was = queues();
+    assert!(was.values().all(|q| q == "deferred"), "{was:?}");
+    let real = super::LiveHost::snapshot();
+    let held = super::run_live(
+        &s,
+        "var/spool/postfix",
+        bin.path(),
+        &[
+            "--json",
+            "mqueue",
+            "purge",
+            "--account",
+            "jdoe",
+            "--min",
+            "0",
+            "--hold",
+            "--yes",
+        ],
+    );
+    held.status(0);
+    let undo = super::printed_undo(&super::purged(&held.json()));
+    assert_eq!(undo.len(), 3, "{undo:?}");
+    let on_hold = queues();
+    for (id, q) in &on_hold {
+        let want = if undo.contains_key(id) {
+            "hold"
+        } else {
+            "deferred"
+        };
+        assert_eq!(q, want, "{id} before the undo");
+    }
+    for (id, command) in &undo {
+        assert_eq!(command, &format!("postsuper -H {id}"), "{id}");
+        super::run_as_printed(command, bin.path());
+    }
+    assert_eq!(queues(), was, "every message back in the deferred queue");
+    real.unchanged();
+}

@@ -9,7 +9,7 @@ use super::findings::{self, StatusFinding};
 use super::judge::{oversized_group, top_groups, Now, NowSource, OversizedGroup, QueueState};
 use super::targets::MtaTarget;
 use crate::readers::accounts::{AccountDb, Attribution};
-use crate::readers::mqueue::delivery::{self, Class};
+use crate::readers::mqueue::delivery::{Class, Classifier};
 use crate::readers::mqueue::groups::{Groups, Message};
 use crate::readers::mqueue::qf::{ControlFile, Recipient};
 use crate::readers::mta::{self, Mta, MtaMessage};
@@ -160,6 +160,7 @@ pub fn scan(
     let mut skips = Skips::default();
     let accounts = AccountDb::read(root, users, &mut skips);
     let mut per: BTreeMap<String, Acc> = BTreeMap::new();
+    let mut classifier = Classifier::default();
     let mut spools = Vec::new();
     let mut newest = None;
     for t in targets {
@@ -199,7 +200,7 @@ pub fn scan(
                 newest = Some(newest.map_or(a, |n: i64| n.max(a)));
             }
             let who = accounts.attribute(&m, users);
-            add(&mut per, t.mta, m, who, opts.min);
+            add(&mut per, &mut classifier, t.mta, m, who, opts.min);
         };
         let s = match t.mta {
             Mta::Exim => mta::scan_exim(root, &fd, &path, &mut skips, &mut sink),
@@ -229,7 +230,14 @@ pub fn scan(
     (Some(section), skips)
 }
 
-fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, mut m: MtaMessage, who: Attribution, min: u64) {
+fn add(
+    per: &mut BTreeMap<String, Acc>,
+    classifier: &mut Classifier,
+    mta: Mta,
+    mut m: MtaMessage,
+    who: Attribution,
+    min: u64,
+) {
     let name = who
         .account
         .clone()
@@ -272,8 +280,9 @@ fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, mut m: MtaMessage, who: Attrib
     r.damaged += !m.problems.is_empty() as u64;
     let (id, size, arrival, uid) = (std::mem::take(&mut m.id), m.size, m.arrival, m.uid);
     let control = into_control(m);
-    let (class, _) = delivery::last_status(&control);
-    *r.classes.entry(class).or_default() += 1;
+    // Classified once, for the account's classes and the oversized copy's group.
+    let status = classifier.last_status(&control);
+    *r.classes.entry(status.0).or_default() += 1;
     // Reasons name uids and sender domains: a flood from many domains must not grow this unbounded.
     let reason = if acc.reasons.len() >= MAX_REASONS && !acc.reasons.contains_key(&who.reason) {
         "(other reasons)".to_string()
@@ -284,14 +293,15 @@ fn add(per: &mut BTreeMap<String, Acc>, mta: Mta, mut m: MtaMessage, who: Attrib
     if size >= min {
         r.oversized += 1;
         r.oversized_bytes += size;
-        acc.groups.add(Message {
+        let copy = Message {
             id,
             size,
             mtime: arrival.unwrap_or(0),
             owner: (uid.unwrap_or(u32::MAX), 0),
             problem: None,
             control: Some(control),
-        });
+        };
+        acc.groups.add_classified(copy, status);
     }
 }
 

@@ -398,6 +398,14 @@ fn run_commands(selected: &[Candidate], action: Action) -> Vec<(&Candidate, Outc
             };
             for c in chunk {
                 let r = match &result {
+                    // How to take a hold back, as on a fake root.
+                    Ok(o) if o.status.success() && action == Action::Hold => {
+                        let undo = match mta {
+                            Mta::Exim => "exim -Mt",
+                            Mta::Postfix => "postsuper -H",
+                        };
+                        (done, format!("{shown}; undo: {undo} {}", c.message.id))
+                    }
                     Ok(o) if o.status.success() => (done, shown.clone()),
                     Ok(o) => (
                         Outcome::Failed,
