@@ -243,11 +243,14 @@ fn case(split: bool, spool_rel: &str) {
     );
     drop(smtp);
     if split {
-        assert!(spool.join("input").read_dir().unwrap().all(|d| d
+        let entries: Vec<_> = spool
+            .join("input")
+            .read_dir()
             .unwrap()
-            .file_type()
-            .unwrap()
-            .is_dir()));
+            .map(|d| d.unwrap())
+            .collect();
+        assert!(!entries.is_empty(), "a split spool holds subdirectories");
+        assert!(entries.iter().all(|d| d.file_type().unwrap().is_dir()));
     }
     let j = agree(&s, &e);
     let ours = scanned(&j);
@@ -319,19 +322,31 @@ fn case(split: bool, spool_rel: &str) {
     s.run(&["mqueue", "purge", "--account", "amy", "--min", "0", "--yes"])
         .status(0)
         .stdout_has("2 quarantined");
+    let amys: Vec<&String> = before
+        .iter()
+        .filter(|(_, l)| l.sender == "amy@shop.example.org")
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(amys.len(), 2, "amy's two messages: {before:?}");
+    assert!(amys.contains(&&order));
     let left = parse_bp(&e.bp());
     assert_eq!(left.len(), 4);
-    assert!(!left.contains_key(&order));
     let q = s.join("var/lib/toolkit/quarantine/amy");
     let stamp = q.read_dir().unwrap().next().unwrap().unwrap().path();
-    let m = stamp.join(format!("exim-{order}"));
-    for f in [
-        format!("input/{order}-H"),
-        format!("input/{order}-D"),
-        format!("msglog/{order}"),
-    ] {
-        assert!(m.join(&f).is_file(), "{f} in the quarantine");
+    assert_eq!(
+        stamp.read_dir().unwrap().count(),
+        2,
+        "one directory per message"
+    );
+    for id in amys {
+        assert!(!left.contains_key(id), "{id} still listed by exim -bp");
+        let m = stamp.join(format!("exim-{id}"));
+        for f in [format!("input/{id}-H"), format!("input/{id}-D")] {
+            assert!(m.join(&f).is_file(), "{f} in the quarantine");
+        }
     }
+    // The delivery attempt wrote the order's msglog: it went with the message.
+    assert!(stamp.join(format!("exim-{order}/msglog/{order}")).is_file());
 }
 
 #[test]

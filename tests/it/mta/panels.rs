@@ -189,7 +189,7 @@ fn hostile_spool_files_are_reported_and_never_followed() {
     let text = s.run(&["mqueue", "scan"]).stdout;
     assert!(text.contains("malformed -H"), "{text}");
     // Purging the account moves only whole messages, never through the symlink.
-    s.run(&[
+    let purge = s.run(&[
         "mqueue",
         "purge",
         "--account",
@@ -197,7 +197,38 @@ fn hostile_spool_files_are_reported_and_never_followed() {
         "--min",
         "0",
         "--yes",
+        "--json",
     ]);
+    purge.status(1);
+    let p = purge.json();
+    let messages = p["sites"][0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{p:#}");
+    let id_of = |n: &String| n.trim_end_matches("-H").to_string();
+    let quarantine = std::path::PathBuf::from(p["sites"][0]["quarantine"].as_str().unwrap());
+    for m in messages {
+        let id = m["id"].as_str().unwrap();
+        if id == id_of(&names[0]) {
+            // Its data file is the symlink: the message is left alone, whole, where it was.
+            assert_eq!(m["outcome"], "skipped", "{m:#}");
+            assert_eq!(m["detail"], "no data file: left alone");
+            assert!(input.join(&names[0]).is_file());
+        } else {
+            // The others (the truncated -H too) go whole: -H, -D and msglog, nothing left behind.
+            assert_eq!(m["outcome"], "quarantined", "{m:#}");
+            let dir = quarantine.join(format!("exim-{id}"));
+            for f in [
+                format!("input/{id}-H"),
+                format!("input/{id}-D"),
+                format!("msglog/{id}"),
+            ] {
+                assert!(dir.join(&f).is_file(), "{f} of {id} in the quarantine");
+            }
+            assert!(!input.join(format!("{id}-H")).exists());
+            assert!(!input.join(format!("{id}-D")).exists());
+        }
+    }
+    // The stray file of random bytes is nobody's message: it stays.
+    assert!(input.join("1zzzzz-zzzzzz-zz-H").is_file());
     assert_eq!(
         snapshot(&s.join("etc")),
         before,

@@ -342,7 +342,7 @@ fn scan_agrees_with_postqueue_and_purge_hold_holds() {
         "--yes",
     ])
     .status(0)
-    .stdout_has("no message");
+    .stdout_has("no message at or over 0 B matches");
     // Quarantine amy's mail: Postfix no longer lists it; queue file and defer log kept together.
     s.run(&["mqueue", "purge", "--account", "amy", "--min", "0", "--yes"])
         .status(0)
@@ -351,6 +351,11 @@ fn scan_agrees_with_postqueue_and_purge_hold_holds() {
     assert_eq!(left.len(), 4);
     let q = s.join("var/lib/toolkit/quarantine/amy");
     let stamp = q.read_dir().unwrap().next().unwrap().unwrap().path();
+    assert_eq!(
+        stamp.read_dir().unwrap().count(),
+        2,
+        "one directory per message"
+    );
     for d in stamp.read_dir().unwrap() {
         let d = d.unwrap();
         assert!(d.file_name().to_string_lossy().starts_with("postfix-"));
