@@ -124,12 +124,39 @@ pub fn decide(
     others: &dyn Fn(&str) -> Vec<(String, Source)>,
     users: &UserDb,
 ) -> Identity {
-    let mut id = Identity::default();
+    let site = ev.site.as_str();
+    let mut id = Identity {
+        sources: ev.claims.iter().map(|(n, s)| s.describe(n, site)).collect(),
+        ..Identity::default()
+    };
+    (id.admin, id.refused) = choose(ev, others, users, &id.sources);
+    if id.refused.is_some() {
+        return id;
+    }
+    let Some(admin) = id.admin.clone() else {
+        return id;
+    };
+    match bind(ev, users, &admin, &id.sources) {
+        Ok((uid, gid, notes)) => {
+            (id.uid, id.gid, id.notes) = (Some(uid), Some(gid), notes);
+        }
+        Err(why) => id.refused = Some(why),
+    }
+    id
+}
+
+/// The admin the site's claims name, and why the site is refused when they do not name one admin
+/// of its own (none, several, or one another site claims too).
+fn choose(
+    ev: &Evidence,
+    others: &dyn Fn(&str) -> Vec<(String, Source)>,
+    users: &UserDb,
+    sources: &[String],
+) -> (Option<String>, Option<String>) {
     let site = ev.site.as_str();
     let mut names: Vec<&str> = ev.claims.iter().map(|(n, _)| n.as_str()).collect();
     names.sort();
     names.dedup();
-    id.sources = ev.claims.iter().map(|(n, s)| s.describe(n, site)).collect();
     let own_link = |name: &str| {
         ev.claims
             .iter()
@@ -152,47 +179,56 @@ pub fn decide(
         .as_deref()
         .filter(|l| !names.contains(l))
         .and_then(|l| foreign(l).map(|f| (l, f)));
-    match names.as_slice() {
-        [] => {
-            id.refused = Some(format!(
+    let (admin, refused) = match names.as_slice() {
+        [] => (
+            None,
+            Some(format!(
                 "no admin found: no siteinfo admin or wp_user, no home/virtual/adminN link to \
                  {site}/fst, and fst is not owned by an adminN group{}",
                 ev.fst_gid
                     .map(|g| format!(" (its group is {})", users.group_name(g)))
                     .unwrap_or_default()
-            ));
-        }
-        [name] => {
-            id.admin = Some(name.to_string());
-            if let Some(f) = foreign(name).filter(|_| !own_link(name)) {
-                id.refused = Some(format!("{}; but {f}", id.sources.join(", ")));
-            }
-        }
+            )),
+        ),
+        [name] => (
+            Some(name.to_string()),
+            foreign(name)
+                .filter(|_| !own_link(name))
+                .map(|f| format!("{}; but {f}", sources.join(", "))),
+        ),
         _ => {
             let clashes: Vec<String> = names.iter().filter_map(|n| foreign(n)).collect();
-            let mut why = format!("sources disagree: {}", id.sources.join(", "));
+            let mut why = format!("sources disagree: {}", sources.join(", "));
             if !clashes.is_empty() {
                 why.push_str(&format!(" ({})", clashes.join("; ")));
             }
-            id.refused = Some(why);
             // The site's own link still names it (for --site adminN), but nothing is bound to it.
-            id.admin = names.iter().find(|n| own_link(n)).map(|n| n.to_string());
+            let admin = names.iter().find(|n| own_link(n)).map(|n| n.to_string());
+            (admin, Some(why))
         }
-    }
-    if let (None, Some((login, f))) = (&id.refused, login_clash) {
-        id.refused = Some(format!(
-            "siteinfo admin_user = {login}, but {f}: admin_user is the site's own login, so \
-             siteinfo is not this site's"
-        ));
-    }
-    if id.refused.is_some() {
-        return id;
-    }
-    let Some(admin) = id.admin.clone() else {
-        return id;
     };
-    let user = users.user_by_name(&admin);
-    let group = users.group_by_name(&admin);
+    match (refused, login_clash) {
+        (None, Some((login, f))) => (
+            admin,
+            Some(format!(
+                "siteinfo admin_user = {login}, but {f}: admin_user is the site's own login, so \
+                 siteinfo is not this site's"
+            )),
+        ),
+        (refused, _) => (admin, refused),
+    }
+}
+
+/// The admin's uid and gid from the root's user database, with what is worth noting; why not, when
+/// the user or group is missing or is root's.
+fn bind(
+    ev: &Evidence,
+    users: &UserDb,
+    admin: &str,
+    sources: &[String],
+) -> Result<(u32, u32, Vec<String>), String> {
+    let user = users.user_by_name(admin);
+    let group = users.group_by_name(admin);
     let mut missing = Vec::new();
     if user.is_none() {
         missing.push(format!("user {admin} is not in etc/passwd"));
@@ -204,30 +240,25 @@ pub fn decide(
             .unwrap_or_default();
         missing.push(format!("group {admin} is not in etc/group{fst}"));
     }
-    if !missing.is_empty() {
-        id.refused = Some(missing.join("; "));
-        return id;
-    }
-    let (uid, gid) = (user.map(|u| u.uid()), group.map(|g| g.gid()));
-    if uid == Some(0) || gid == Some(0) {
+    let (Some(user), Some(group)) = (user, group) else {
+        return Err(missing.join("; "));
+    };
+    let (uid, gid) = (user.uid(), group.gid());
+    if uid == 0 || gid == 0 {
         // A site's quota is never root's: binding its queue to root would charge nothing to anyone.
-        id.refused = Some(format!(
+        return Err(format!(
             "{admin} has uid or gid 0 ({}): root is never a site admin",
-            id.sources.join(", ")
+            sources.join(", ")
         ));
-        return id;
     }
-    id.uid = uid;
-    id.gid = gid;
-    if let (Some(fg), Some(g)) = (ev.fst_gid, id.gid) {
-        if fg != g {
-            id.notes.push(format!(
-                "fst is owned by group {}, not the admin group {admin}",
-                users.group_name(fg)
-            ));
-        }
+    let mut notes = Vec::new();
+    if let Some(fg) = ev.fst_gid.filter(|&fg| fg != gid) {
+        notes.push(format!(
+            "fst is owned by group {}, not the admin group {admin}",
+            users.group_name(fg)
+        ));
     }
-    id
+    Ok((uid, gid, notes))
 }
 
 #[cfg(test)]
