@@ -190,7 +190,6 @@ pub(super) mod tests {
     use super::*;
     use crate::readers::mqueue::queue::QueueScan;
     use crate::readers::mta::Mta;
-    use std::collections::BTreeMap;
 
     fn ranges() -> (Range, Range) {
         ("1000".parse().unwrap(), "10000".parse().unwrap())
@@ -246,15 +245,7 @@ pub(super) mod tests {
             file_bytes: bytes,
             disk_bytes: bytes,
             oversized,
-            oversized_bytes: 0,
-            oldest: None,
-            oldest_age: None,
-            held: 0,
-            by_scripts: 0,
-            by_scripts_bytes: 0,
-            classes: BTreeMap::new(),
-            reasons: Vec::new(),
-            damaged: 0,
+            ..AccountReport::default()
         }
     }
 

@@ -36,15 +36,7 @@ pub fn table(
     min: u64,
 ) -> io::Result<()> {
     writeln!(out)?;
-    let mut head = format!("{:<29}", "QUEUE");
-    for (f, width, sized) in COLUMNS {
-        let name = f.column.unwrap_or_default();
-        let name = match sized {
-            true => format!("{name}{}", short_size(min)),
-            false => name.to_string(),
-        };
-        head.push_str(&format!(" {name:>width$}"));
-    }
+    let mut head = head_line("QUEUE", 29, &COLUMNS, min);
     head.push_str(&format!("  {}", "QUOTA"));
     writeln!(out, "{}", style.bold(&head))?;
     for q in queues {
@@ -56,13 +48,44 @@ pub fn table(
             (None, QueueState::Missing) => "no queue",
             (None, QueueState::Ok | QueueState::Unreadable) => "UNREADABLE",
         };
-        let mut line = format!("{:<29}", truncate(&printable(&q.name), 29));
-        for (f, width, _) in COLUMNS {
-            line.push_str(&format!(" {:>width$}", f.human(q)));
-        }
+        let line = row_line(&q.name, 29, &COLUMNS, q);
         writeln!(out, "{line}  {quota}")?;
     }
     Ok(())
+}
+
+/// A table's column heads: the first column `first` wide, then each figure's column right-aligned
+/// in its width, those that count at or over --min with its size (`>=20M`).
+pub(crate) fn head_line<T>(
+    first: &str,
+    first_width: usize,
+    columns: &[(&Figure<T>, usize, bool)],
+    min: u64,
+) -> String {
+    let mut head = format!("{first:<first_width$}");
+    for &(f, width, sized) in columns {
+        let name = f.column.unwrap_or_default();
+        let name = match sized {
+            true => format!("{name}{}", short_size(min)),
+            false => name.to_string(),
+        };
+        head.push_str(&format!(" {name:>width$}"));
+    }
+    head
+}
+
+/// One row under `head_line`'s heads: the name (escaped, cut to its width), then each figure.
+pub(crate) fn row_line<T>(
+    name: &str,
+    first_width: usize,
+    columns: &[(&Figure<T>, usize, bool)],
+    of: &T,
+) -> String {
+    let mut line = format!("{:<first_width$}", truncate(&printable(name), first_width));
+    for &(f, width, _) in columns {
+        line.push_str(&format!(" {:>width$}", f.human(of)));
+    }
+    line
 }
 
 /// `20M` for the column head.

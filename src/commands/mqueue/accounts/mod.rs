@@ -52,7 +52,7 @@ pub struct Reason {
     pub messages: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct AccountReport {
     /// The account (a Unix user), or `(unattributed)`.
     pub account: String,
@@ -246,21 +246,7 @@ fn add(
     let r = acc.report.get_or_insert_with(|| AccountReport {
         account: name,
         attributed: who.account.is_some(),
-        mtas: Vec::new(),
-        messages: 0,
-        bytes: 0,
-        file_bytes: 0,
-        disk_bytes: 0,
-        oversized: 0,
-        oversized_bytes: 0,
-        oldest: None,
-        oldest_age: None,
-        held: 0,
-        by_scripts: 0,
-        by_scripts_bytes: 0,
-        classes: BTreeMap::new(),
-        reasons: Vec::new(),
-        damaged: 0,
+        ..AccountReport::default()
     });
     if !r.mtas.contains(&mta) {
         r.mtas.push(mta);

@@ -5,7 +5,7 @@
 use super::{AccountReport, MtaSection};
 use crate::commands::mqueue::figures::{self, Figure};
 use crate::commands::mqueue::render::plural;
-use crate::commands::mqueue::text::{group, short_size};
+use crate::commands::mqueue::text::{group, head_line, row_line};
 use crate::readers::mqueue::delivery::Class;
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Perf, Range, Style};
@@ -81,22 +81,10 @@ impl MtaSection {
             return Ok(());
         }
         writeln!(out)?;
-        let mut head = format!("{:<20}", "ACCOUNT");
-        for (f, width, sized) in COLUMNS {
-            let name = f.column.unwrap_or_default();
-            let name = match sized {
-                true => format!("{name}{}", short_size(min)),
-                false => name.to_string(),
-            };
-            head.push_str(&format!(" {name:>width$}"));
-        }
+        let head = head_line("ACCOUNT", 20, &COLUMNS, min);
         writeln!(out, "{}", style.bold(&head))?;
         for a in &self.accounts {
-            let mut line = format!("{:<20}", truncate(&printable(&a.account), 20));
-            for (f, width, _) in COLUMNS {
-                line.push_str(&format!(" {:>width$}", f.human(a)));
-            }
-            writeln!(out, "{line}")?;
+            writeln!(out, "{}", row_line(&a.account, 20, &COLUMNS, a))?;
         }
         for a in &self.accounts {
             writeln!(out)?;
