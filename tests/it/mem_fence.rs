@@ -465,28 +465,7 @@ fn live_dry_run_plans_for_this_host_and_changes_nothing() {
 
 /// A record as `mem fence` wrote it before its labels were typed (issue 15): the cgroup v1 kind on
 /// an old kernel, whose pids go to `tasks`.
-const RECORD_V1_TASKS: &str = r#"{
-  "pid": 4242,
-  "start": 25000000,
-  "comm": "leaky-php",
-  "method": "cgroup-v1",
-  "mount": "/cgroup/memory",
-  "version": "v1",
-  "at": 1767484800,
-  "undo": [
-    {
-      "op": "move",
-      "pid": 4242,
-      "from": "toolkit-fence-4242",
-      "to": "",
-      "file": "tasks"
-    },
-    {
-      "op": "rmdir",
-      "dir": "toolkit-fence-4242"
-    }
-  ]
-}"#;
+const RECORD_V1_TASKS: &str = include_str!("../../fixtures/mem/fence/records/v1-tasks.json");
 
 /// The same for a systemd unit on cgroup v2.
 const RECORD_V2_UNIT: &str = r#"{

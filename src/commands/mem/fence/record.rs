@@ -210,28 +210,9 @@ mod tests {
   ]
 }"#;
 
-    const V1_TASKS_RECORD: &str = r#"{
-  "pid": 4242,
-  "start": 25000000,
-  "comm": "leaky-php",
-  "method": "cgroup-v1",
-  "mount": "/cgroup/memory",
-  "version": "v1",
-  "at": 1767484800,
-  "undo": [
-    {
-      "op": "move",
-      "pid": 4242,
-      "from": "toolkit-fence-4242",
-      "to": "",
-      "file": "tasks"
-    },
-    {
-      "op": "rmdir",
-      "dir": "toolkit-fence-4242"
-    }
-  ]
-}"#;
+    /// Shared with the integration test that undoes it on a fake root.
+    const V1_TASKS_RECORD: &str =
+        include_str!("../../../../fixtures/mem/fence/records/v1-tasks.json");
 
     #[test]
     fn records_of_today_read_typed_and_write_back_byte_for_byte() {
