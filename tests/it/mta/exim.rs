@@ -359,13 +359,9 @@ fn split_spool_on_cpanel_layout() {
     case(true, "var/spool/exim");
 }
 
-/// On the live root, purge drives Exim's own commands on the real queue: `--hold` runs `exim -Mf`
-/// and the real `exim -bp` then lists exactly jdoe's messages frozen; removing amy's runs `exim -Mrm`
-/// and Exim no longer lists them, its own files gone, with nothing moved to a quarantine behind its
-/// back. The live host is the test's through a private mount namespace (see `run_live`); `exim` on
-/// its PATH is the real exim4 with the test configuration.
-#[test]
-fn live_root_purge_runs_exim_mf_and_mrm() {
+/// A cPanel root with the test's six messages queued by the real Exim into its spool, and a PATH
+/// directory whose `exim` is the real exim4 with the test configuration; what `exim -bp` lists.
+fn live_setup() -> (Scenario, Exim, tempfile::TempDir, BTreeMap<String, Listed>) {
     let s = cpanel_root();
     let spool = s.join("var/spool/exim4");
     // Nothing delivers here (no -M run): any port will do.
@@ -378,6 +374,17 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
     )]);
     let before = parse_bp(&e.bp());
     assert_eq!(before.len(), 6);
+    (s, e, bin, before)
+}
+
+/// On the live root, purge drives Exim's own commands on the real queue: `--hold` runs `exim -Mf`
+/// and the real `exim -bp` then lists exactly jdoe's messages frozen; removing amy's runs `exim -Mrm`
+/// and Exim no longer lists them, its own files gone, with nothing moved to a quarantine behind its
+/// back. The live host is the test's through a private mount namespace (see `run_live`); `exim` on
+/// its PATH is the real exim4 with the test configuration.
+#[test]
+fn live_root_purge_runs_exim_mf_and_mrm() {
+    let (s, e, bin, before) = live_setup();
     let real = super::LiveHost::snapshot();
     let live = |args: &[&str]| super::run_live(&s, "var/spool/exim4", bin.path(), args);
 
@@ -456,7 +463,10 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
             format!("input/{id}-D"),
             format!("msglog/{id}"),
         ] {
-            assert!(!spool.join(&f).exists(), "{f} left behind");
+            assert!(
+                !s.join("var/spool/exim4").join(&f).exists(),
+                "{f} left behind"
+            );
         }
     }
     for (id, l) in &left {
@@ -474,17 +484,7 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
 /// recipients, and the messages the purge did not select are as they were throughout.
 #[test]
 fn live_root_hold_undo_as_printed_thaws() {
-    let s = cpanel_root();
-    let spool = s.join("var/spool/exim4");
-    let e = Exim::new(&spool, false, 9);
-    queue_messages(&e);
-    let bin = super::wrappers(&[(
-        "exim",
-        mta_peer("exim", "usr/sbin/exim4"),
-        vec!["-C".into(), e.conf.display().to_string()],
-    )]);
-    let before = parse_bp(&e.bp());
-    assert_eq!(before.len(), 6);
+    let (s, e, bin, before) = live_setup();
     assert!(before.values().all(|l| !l.frozen));
     let real = super::LiveHost::snapshot();
     let held = super::run_live(
