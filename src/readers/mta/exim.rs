@@ -52,179 +52,244 @@ fn num<T: std::str::FromStr>(b: &[u8]) -> Option<T> {
 
 /// Parses an `-H` file. Never fails: what could not be understood is listed in `problems`.
 pub fn parse_header(data: &[u8]) -> Header {
-    let mut h = Header::default();
-    let m = &mut h.message;
-    m.queue = "input".into();
-    let mut pos = 0;
-    let truncated = |m: &mut MtaMessage, what: &str| m.problem(format!("truncated in {what}"));
-    // 1: the file's own name.
-    let Some(name) = line(data, &mut pos) else {
-        truncated(m, "the id line");
-        return h;
+    let mut p = HeaderParser {
+        data,
+        pos: 0,
+        h: Header::default(),
     };
-    match name.strip_suffix(b"-H") {
-        Some(id) if is_id(id) => m.id = text(id),
-        _ => m.problem(format!("line 1: not an -H id line: {}", text(name))),
+    p.h.message.queue = "input".into();
+    // `None`: the parse stopped at a problem, already listed.
+    let _ = p.sections();
+    p.h
+}
+
+/// A cursor over an `-H` file with one method per section, in the order Exim writes them. Each
+/// returns `None` when the file cannot be read further (the problem is listed by then).
+struct HeaderParser<'a> {
+    data: &'a [u8],
+    pos: usize,
+    h: Header,
+}
+
+impl<'a> HeaderParser<'a> {
+    fn sections(&mut self) -> Option<()> {
+        self.id_line()?;
+        self.submitter()?;
+        self.sender()?;
+        self.time_line()?;
+        let after_options = self.options()?;
+        self.non_recipients(after_options)?;
+        self.recipients()?;
+        self.blank_line()?;
+        self.headers();
+        Some(())
     }
-    // 2: login uid gid of the submitter.
-    let Some(who) = line(data, &mut pos) else {
-        truncated(m, "the submitter line");
-        return h;
-    };
-    let fields: Vec<&[u8]> = who.split(|&b| b == b' ').collect();
-    match fields.as_slice() {
-        [login, uid, _gid] => {
-            m.login = Some(text(login));
-            m.uid = num(uid);
-            if m.uid.is_none() {
-                m.problem("line 2: bad uid");
+
+    fn problem(&mut self, msg: impl Into<String>) {
+        self.h.message.problem(msg);
+    }
+
+    fn truncated(&mut self, what: &str) {
+        self.problem(format!("truncated in {what}"));
+    }
+
+    /// The next line, or `None` (said to be truncated in `what`).
+    fn line(&mut self, what: &str) -> Option<&'a [u8]> {
+        let l = line(self.data, &mut self.pos);
+        if l.is_none() {
+            self.truncated(what);
+        }
+        l
+    }
+
+    /// 1: the file's own name.
+    fn id_line(&mut self) -> Option<()> {
+        let name = self.line("the id line")?;
+        match name.strip_suffix(b"-H") {
+            Some(id) if is_id(id) => self.h.message.id = text(id),
+            _ => self.problem(format!("line 1: not an -H id line: {}", text(name))),
+        }
+        Some(())
+    }
+
+    /// 2: login uid gid of the submitter.
+    fn submitter(&mut self) -> Option<()> {
+        let who = self.line("the submitter line")?;
+        let m = &mut self.h.message;
+        let fields: Vec<&[u8]> = who.split(|&b| b == b' ').collect();
+        match fields.as_slice() {
+            [login, uid, _gid] => {
+                m.login = Some(text(login));
+                m.uid = num(uid);
+                if m.uid.is_none() {
+                    m.problem("line 2: bad uid");
+                }
             }
+            _ => m.problem("line 2: expected 'login uid gid'"),
         }
-        _ => m.problem("line 2: expected 'login uid gid'"),
+        Some(())
     }
-    // 3: <sender>
-    let Some(sender) = line(data, &mut pos) else {
-        truncated(m, "the sender line");
-        return h;
-    };
-    match sender.strip_prefix(b"<").and_then(|s| s.strip_suffix(b">")) {
-        Some(s) => m.sender = Some(text(s)),
-        None => m.problem("line 3: sender not in <>"),
-    }
-    // 4: received time and warning count.
-    let Some(times) = line(data, &mut pos) else {
-        truncated(m, "the time line");
-        return h;
-    };
-    m.arrival = times.split(|&b| b == b' ').next().and_then(num::<i64>);
-    if m.arrival.is_none() {
-        m.problem("line 4: bad received time");
-    }
-    // `-name value` options; `-aclX name LEN` is followed by LEN bytes and a newline.
-    let mut next = loop {
-        let Some(l) = line(data, &mut pos) else {
-            truncated(m, "the options");
-            return h;
-        };
-        if l.first() != Some(&b'-') {
-            break l;
+
+    /// 3: <sender>
+    fn sender(&mut self) -> Option<()> {
+        let sender = self.line("the sender line")?;
+        match sender.strip_prefix(b"<").and_then(|s| s.strip_suffix(b">")) {
+            Some(s) => self.h.message.sender = Some(text(s)),
+            None => self.problem("line 3: sender not in <>"),
         }
-        let (opt, value) = match l.iter().position(|&b| b == b' ') {
-            Some(i) => (&l[1..i], &l[i + 1..]),
-            None => (&l[1..], &b""[..]),
-        };
-        match opt {
-            b"frozen" => m.held = true,
-            b"acl" | b"aclc" | b"aclm" => {
-                let len = value.rsplit(|&b| b == b' ').next().and_then(num::<usize>);
-                match len {
-                    Some(n) if pos.saturating_add(n) < data.len() => pos += n + 1,
-                    _ => {
-                        truncated(m, "an ACL variable");
-                        return h;
+        Some(())
+    }
+
+    /// 4: received time and warning count.
+    fn time_line(&mut self) -> Option<()> {
+        let times = self.line("the time line")?;
+        let m = &mut self.h.message;
+        m.arrival = times.split(|&b| b == b' ').next().and_then(num::<i64>);
+        if m.arrival.is_none() {
+            m.problem("line 4: bad received time");
+        }
+        Some(())
+    }
+
+    /// `-name value` options; `-aclX name LEN` is followed by LEN bytes and a newline. Returns the
+    /// first line after them.
+    fn options(&mut self) -> Option<&'a [u8]> {
+        loop {
+            let l = self.line("the options")?;
+            if l.first() != Some(&b'-') {
+                return Some(l);
+            }
+            let (opt, value) = match l.iter().position(|&b| b == b' ') {
+                Some(i) => (&l[1..i], &l[i + 1..]),
+                None => (&l[1..], &b""[..]),
+            };
+            match opt {
+                b"frozen" => self.h.message.held = true,
+                b"acl" | b"aclc" | b"aclm" => {
+                    let len = value.rsplit(|&b| b == b' ').next().and_then(num::<usize>);
+                    match len {
+                        Some(n) if self.pos.saturating_add(n) < self.data.len() => {
+                            self.pos += n + 1
+                        }
+                        _ => {
+                            self.truncated("an ACL variable");
+                            return None;
+                        }
                     }
                 }
+                _ => {}
             }
-            _ => {}
         }
-    };
-    // The non-recipients tree (delivered addresses): `XX` when empty, else nodes in pre-order,
-    // each `LR address` where L and R say whether a left and a right subtree follow.
-    if next != b"XX" {
+    }
+
+    /// The non-recipients tree (delivered addresses), starting at `first`: `XX` when empty, else
+    /// nodes in pre-order, each `LR address` where L and R say whether a left and a right subtree
+    /// follow.
+    fn non_recipients(&mut self, first: &'a [u8]) -> Option<()> {
+        if first == b"XX" {
+            return Some(());
+        }
         let mut pending: u64 = 1;
-        let mut l = next;
+        let mut l = first;
         loop {
             if l.len() < 3 || !l[..2].iter().all(|&b| b == b'Y' || b == b'N') || l[2] != b' ' {
-                m.problem("bad non-recipients tree");
-                return h;
+                self.problem("bad non-recipients tree");
+                return None;
             }
-            m.delivered += 1;
+            self.h.message.delivered += 1;
             pending = pending - 1 + l[..2].iter().filter(|&&b| b == b'Y').count() as u64;
             if pending == 0 {
-                break;
+                return Some(());
             }
-            match line(data, &mut pos) {
-                Some(n) => l = n,
-                None => {
-                    truncated(m, "the non-recipients tree");
-                    return h;
-                }
+            l = self.line("the non-recipients tree")?;
+        }
+    }
+
+    /// The recipient count, then one line per recipient.
+    fn recipients(&mut self) -> Option<()> {
+        let count = self.line("the recipient count")?;
+        let Some(count) = num::<usize>(count) else {
+            self.problem("bad recipient count");
+            return None;
+        };
+        for i in 0..count {
+            let r = self.line("the recipients")?;
+            let addr = recipient_address(r);
+            if addr.is_empty() {
+                self.problem(format!("recipient {} is empty", i + 1));
+            }
+            self.h.message.add_recipient(text(addr));
+        }
+        Some(())
+    }
+
+    /// The blank line before the headers.
+    fn blank_line(&mut self) -> Option<()> {
+        match self.line("the headers")? {
+            [] => Some(()),
+            _ => {
+                self.problem("no blank line before the headers");
+                None
             }
         }
     }
-    next = match line(data, &mut pos) {
-        Some(l) => l,
-        None => {
-            truncated(m, "the recipient count");
-            return h;
+
+    /// The headers, each `LENf text` (f: `*` for a deleted one), to the end of the file.
+    fn headers(&mut self) {
+        while self.pos < self.data.len() {
+            if self.header().is_none() {
+                return;
+            }
         }
-    };
-    let Some(count) = num::<usize>(next) else {
-        m.problem("bad recipient count");
-        return h;
-    };
-    for i in 0..count {
-        let Some(r) = line(data, &mut pos) else {
-            truncated(m, "the recipients");
-            return h;
-        };
-        // With DSN or errors-to data: `address orcpt len,flags errors_to len,pno#N`.
-        let is_extended = r
-            .rsplit(|&b| b == b'#')
-            .next()
-            .is_some_and(|t| !t.is_empty() && t.iter().all(u8::is_ascii_digit))
-            && r.contains(&b'#');
-        let addr = if is_extended {
-            r.split(|&b| b == b' ').next().unwrap_or(r)
-        } else {
-            r
-        };
-        if addr.is_empty() {
-            m.problem(format!("recipient {} is empty", i + 1));
-        }
-        m.add_recipient(text(addr));
-    }
-    // A blank line, then the headers.
-    match line(data, &mut pos) {
-        Some([]) => {}
-        Some(_) => {
-            m.problem("no blank line before the headers");
-            return h;
-        }
-        None => {
-            truncated(m, "the headers");
-            return h;
+        let h = &mut self.h;
+        h.complete = self.data.ends_with(b"\n") && h.header_bytes > 0;
+        if !h.complete {
+            self.truncated("the headers");
         }
     }
-    while pos < data.len() {
-        let rest = &data[pos..];
+
+    /// One header at `pos`: its bytes counted and the first subject kept, unless deleted.
+    fn header(&mut self) -> Option<()> {
+        let (pos, rest) = (self.pos, &self.data[self.pos..]);
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
         let len: Option<usize> = num(&rest[..digits]);
         let (Some(len), Some(&flag), Some(&b' ')) = (len, rest.get(digits), rest.get(digits + 1))
         else {
-            m.problem(format!("bad header at byte {pos}"));
-            return h;
+            self.problem(format!("bad header at byte {pos}"));
+            return None;
         };
         let start = digits + 2;
         let Some(body) = rest.get(start..start.saturating_add(len)) else {
-            truncated(m, "a header");
-            return h;
+            self.truncated("a header");
+            return None;
         };
         if flag != b'*' {
-            h.header_bytes += len as u64;
+            let (h, m) = (&mut self.h.header_bytes, &mut self.h.message);
+            *h += len as u64;
             if m.subject.is_none() {
                 if let Some(v) = header_value(body, "subject") {
                     m.subject = Some(unfold(v));
                 }
             }
         }
-        pos += start + len;
+        self.pos += start + len;
+        Some(())
     }
-    h.complete = data.ends_with(b"\n") && h.header_bytes > 0;
-    if !h.complete {
-        truncated(m, "the headers");
+}
+
+/// A recipient line's address. With DSN or errors-to data the line is `address orcpt
+/// len,flags errors_to len,pno#N`.
+fn recipient_address(r: &[u8]) -> &[u8] {
+    let is_extended = r
+        .rsplit(|&b| b == b'#')
+        .next()
+        .is_some_and(|t| !t.is_empty() && t.iter().all(u8::is_ascii_digit))
+        && r.contains(&b'#');
+    if is_extended {
+        r.split(|&b| b == b' ').next().unwrap_or(r)
+    } else {
+        r
     }
-    h
 }
 
 /// `exim -bp`'s size: the headers, plus the data file without its id line, plus one for the
