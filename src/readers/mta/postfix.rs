@@ -131,129 +131,182 @@ pub fn xtra_offset(head: &[u8]) -> Option<u64> {
 
 /// Parses a queue file (`id` is its name). Never fails: problems are listed.
 pub fn parse(id: &str, queue: &str, img: &Image) -> QueueFile {
-    let mut q = QueueFile::default();
-    let m = &mut q.message;
+    let mut w = Walk {
+        img,
+        q: QueueFile::default(),
+        off: 0,
+        jumps: 0,
+        in_content: false,
+        in_headers: false,
+        header: Vec::new(),
+        seen_size: false,
+    };
+    let m = &mut w.q.message;
     m.id = id.to_string();
     m.queue = queue.to_string();
     m.held = queue == "hold";
-    let mut off = 0u64;
-    let mut jumps = 0;
-    let mut in_content = false;
-    let mut in_headers = false;
-    let mut header: Vec<u8> = Vec::new();
-    let mut seen_size = false;
-    loop {
-        let (kind, data, next) = match record(img, off) {
+    while w.step() {}
+    if !w.seen_size {
+        // Files in maildrop have no size record yet: the listing shows the file's size.
+        w.q.message.size = img.len;
+    }
+    w.q
+}
+
+/// A walk over a queue file's records, one at a time from `off`.
+struct Walk<'a> {
+    img: &'a Image,
+    q: QueueFile,
+    off: u64,
+    /// Pointer records followed so far.
+    jumps: u32,
+    /// Between the content record (`M`) and the extracted one (`X`).
+    in_content: bool,
+    /// In the content, before the blank line that ends the headers.
+    in_headers: bool,
+    /// The header being read, continuation lines included.
+    header: Vec<u8>,
+    seen_size: bool,
+}
+
+impl Walk<'_> {
+    /// Reads the record at `off` and moves past it; false when the walk ends there.
+    fn step(&mut self) -> bool {
+        let (kind, data, next) = match record(self.img, self.off) {
             Rec::Ok(k, d, n) => (k, d, n),
-            Rec::Beyond => {
-                // Inside a large body: skip to the extracted section when the size record said where.
-                match q.xtra_offset {
-                    Some(x) if x > off && in_content => {
-                        off = x;
-                        in_content = false;
-                        continue;
-                    }
-                    _ => {
-                        m.problem(format!("record at {off} beyond the part read"));
-                        q.beyond = Some(off);
-                        break;
-                    }
-                }
-            }
+            Rec::Beyond => return self.beyond(),
             Rec::Bad(why) => {
-                m.problem(format!("{why} at byte {off}"));
-                break;
+                let off = self.off;
+                self.q.message.problem(format!("{why} at byte {off}"));
+                return false;
             }
         };
-        if in_content && matches!(kind, b'N' | b'L') {
-            if in_headers {
-                // Header lines: a new one starts unless it begins with white space.
-                let cont = matches!(data.first(), Some(b' ' | b'\t'));
-                if !cont {
-                    finish_header(m, &header);
-                    header.clear();
-                }
-                if data.is_empty() || (!cont && !data.contains(&b':')) {
-                    in_headers = false;
-                    if let Some(x) = q.xtra_offset.filter(|&x| x > next) {
-                        off = x;
-                        in_content = false;
-                        continue;
-                    }
-                } else {
-                    if cont {
-                        header.push(b'\n');
-                    }
-                    header.extend_from_slice(data);
-                }
-            }
-            off = next;
-            continue;
+        if self.in_content && matches!(kind, b'N' | b'L') {
+            self.content_line(data, next);
+            return true;
         }
-        match kind {
-            b'C' => {
-                let f: Vec<u64> = data
-                    .split(|b| b.is_ascii_whitespace())
-                    .filter(|w| !w.is_empty())
-                    .filter_map(num)
-                    .collect();
-                match f.as_slice() {
-                    [size, data_off, ..] => {
-                        m.size = *size;
-                        q.xtra_offset = data_off.checked_add(*size);
-                        seen_size = true;
-                    }
-                    _ => m.problem("bad size record"),
-                }
+        self.envelope_record(kind, data, next)
+    }
+
+    /// The record at `off` is past the bytes read: inside a large body, skip to the extracted
+    /// section when the size record said where; else the walk ends, saying where it needs bytes.
+    fn beyond(&mut self) -> bool {
+        match self.q.xtra_offset {
+            Some(x) if x > self.off && self.in_content => {
+                self.off = x;
+                self.in_content = false;
+                true
             }
+            _ => {
+                let off = self.off;
+                self.q
+                    .message
+                    .problem(format!("record at {off} beyond the part read"));
+                self.q.beyond = Some(off);
+                false
+            }
+        }
+    }
+
+    /// A line of the content: header lines are gathered (a new one starts unless it begins with
+    /// white space) up to the blank line, then the body is skipped.
+    fn content_line(&mut self, data: &[u8], next: u64) {
+        if self.in_headers {
+            let cont = matches!(data.first(), Some(b' ' | b'\t'));
+            if !cont {
+                finish_header(&mut self.q.message, &self.header);
+                self.header.clear();
+            }
+            if data.is_empty() || (!cont && !data.contains(&b':')) {
+                self.in_headers = false;
+                if let Some(x) = self.q.xtra_offset.filter(|&x| x > next) {
+                    self.off = x;
+                    self.in_content = false;
+                    return;
+                }
+            } else {
+                if cont {
+                    self.header.push(b'\n');
+                }
+                self.header.extend_from_slice(data);
+            }
+        }
+        self.off = next;
+    }
+
+    /// Any record but a content line; false when the walk ends at it.
+    fn envelope_record(&mut self, kind: u8, data: &[u8], next: u64) -> bool {
+        let m = &mut self.q.message;
+        match kind {
+            b'C' => self.size_record(data),
             b'T' => m.arrival = num(data),
             b'S' => m.sender = Some(lossless_text(data)),
             b'R' => m.add_recipient(lossless_text(data)),
             b'D' | b'/' => m.delivered += 1,
-            b'p' => match num::<u64>(data) {
-                Some(0) => {}
-                Some(to) if jumps < 1000 && to != off => {
-                    jumps += 1;
-                    off = to;
-                    continue;
-                }
-                _ => {
-                    m.problem("bad or looping pointer record");
-                    break;
-                }
-            },
+            b'p' => return self.pointer(data, next),
             b'M' => {
-                in_content = true;
-                in_headers = true;
+                self.in_content = true;
+                self.in_headers = true;
             }
             b'X' => {
-                finish_header(m, &header);
-                header.clear();
-                in_content = false;
-                in_headers = false;
+                finish_header(m, &self.header);
+                self.header.clear();
+                self.in_content = false;
+                self.in_headers = false;
             }
             b'E' => {
-                q.complete = true;
-                break;
+                self.q.complete = true;
+                return false;
             }
             // Known records the scan has no use for.
             b'c' | b'F' | b'I' | b'L' | b'O' | b'W' | b'A' | b'K' | b'>' | b'f' | b'd' | b'P'
             | b'V' | b'r' | b'e' | b'i' | b'o' | b'n' | b'<' | b'm' | b'N' | b'w' => {}
             other => {
+                let off = self.off;
                 m.problem(format!(
                     "unknown record type '{}' at byte {off}",
                     lossless_text(&[other])
                 ));
-                break;
+                return false;
             }
         }
-        off = next;
+        self.off = next;
+        true
     }
-    if !seen_size {
-        // Files in maildrop have no size record yet: the listing shows the file's size.
-        m.size = img.len;
+
+    /// `C`: the content's size and offset, which give the extracted section's offset.
+    fn size_record(&mut self, data: &[u8]) {
+        let f: Vec<u64> = data
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|w| !w.is_empty())
+            .filter_map(num)
+            .collect();
+        match f.as_slice() {
+            [size, data_off, ..] => {
+                self.q.message.size = *size;
+                self.q.xtra_offset = data_off.checked_add(*size);
+                self.seen_size = true;
+            }
+            _ => self.q.message.problem("bad size record"),
+        }
     }
-    q
+
+    /// `p`: a pointer to the next record (0: the one that follows). At most 1000 are followed,
+    /// and never one to itself; false when the walk ends at it.
+    fn pointer(&mut self, data: &[u8], next: u64) -> bool {
+        match num::<u64>(data) {
+            Some(0) => self.off = next,
+            Some(to) if self.jumps < 1000 && to != self.off => {
+                self.jumps += 1;
+                self.off = to;
+            }
+            _ => {
+                self.q.message.problem("bad or looping pointer record");
+                return false;
+            }
+        }
+        true
+    }
 }
 
 fn finish_header(m: &mut MtaMessage, h: &[u8]) {
