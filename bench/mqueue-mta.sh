@@ -2,8 +2,9 @@
 # Benchmark (not a test): the runaway case on each MTA (COUNT copies of one 38 MiB message queued by
 # one account's script, sparse), `toolkit mqueue scan` against the MTA's own listing on the same
 # spool, warm cache, in one run: `exim -bp | exiqsumm` (Exim 4.96) and `postqueue -j` (Postfix 3.7,
-# a master running showq only, stopped by pid at the end). Prints best-of-RUNS
-# wall times, the ratios and the toolkit's peak RSS. Needs .ci/peers.sh (target/peers/exim, postfix).
+# a master running showq only, stopped by pid at the end). Prints best-of-RUNS wall times (the two
+# commands timed in turn, round after round), the ratios and the toolkit's peak RSS.
+# Needs .ci/peers.sh (target/peers/exim, postfix).
 #   bench/mqueue-mta.sh          # 2,074 copies, trees kept in $BENCH_DIR (default /tmp/toolkit-bench)
 #   TOOLKIT_BIN=/tmp/old/toolkit bench/mqueue-mta.sh   # the same against another build
 # Targets (those of the sendmail scan): ratio <= 0.7, peak RSS < 64 MB.
@@ -61,15 +62,19 @@ master_pid=$(cat "$base/postfix/var/spool/postfix/pid/master.pid")
 stop_master() { kill "$master_pid" 2>/dev/null || true; }
 trap stop_master EXIT
 
-best() {
-  local b=
+# Best-of-RUNS wall time of two commands, timed in turn round after round, so that a slow spell of the
+# machine falls on both and not on one: prints "BEST_A BEST_B".
+best_pair() {
+  local a=$1 b=$2 ba= bb=
   for _ in $(seq "$runs"); do
-    local t0 t1
+    local t0 t1 t2
     # EPOCHREALTIME (bash 5): no `date` process forked around the command timed.
-    t0=$EPOCHREALTIME; "$@" >/dev/null 2>&1 || true; t1=$EPOCHREALTIME
-    b=$(echo "$t1 - $t0" | bc -l | awk -v b="$b" '{ if (b == "" || $1 < b) print $1; else print b }')
+    t0=$EPOCHREALTIME; $a >/dev/null 2>&1 || true; t1=$EPOCHREALTIME
+    $b >/dev/null 2>&1 || true; t2=$EPOCHREALTIME
+    read -r ba bb < <(echo "$t1 - $t0; $t2 - $t1" | bc -l | paste -sd' ' |
+      awk -v a="$ba" -v b="$bb" '{ print ((a == "" || $1 < a) ? $1 : a), ((b == "" || $2 < b) ? $2 : b) }')
   done
-  echo "$b"
+  echo "$ba $bb"
 }
 
 exim_list() { "$peers/exim/usr/sbin/exim4" -C "$conf/exim.conf" -bp | perl "$peers/exim/usr/sbin/exiqsumm"; }
@@ -88,8 +93,8 @@ for mta in exim postfix; do
   scan=("$bin" --root "$root" -q mqueue scan --min 20M)
   peer=("${mta}_list")
   "${scan[@]}" >/dev/null || true; "${peer[@]}" >/dev/null 2>&1 || true
-  t_scan=$(best "${scan[@]}")
-  t_peer=$(best "${peer[@]}")
+  scan_cmd() { "${scan[@]}"; }
+  read -r t_scan t_peer < <(best_pair scan_cmd "${mta}_list")
   rss=$( (/usr/bin/time -f '%M' "${scan[@]}" 2>&1 >/dev/null || true) | tail -1)
   groups=$( ("$bin" --root "$root" -q mqueue scan --json || true) | python3 -c 'import json,sys; j=json.load(sys.stdin)["mta"]; g=j["oversized"][0]; print(len(j["oversized"]), g["count"], g["queue"])')
   listed=$(count_listed "$mta")
