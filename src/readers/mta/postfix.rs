@@ -129,6 +129,13 @@ pub fn xtra_offset(head: &[u8]) -> Option<u64> {
     }
 }
 
+/// Whether a file name can be a Postfix queue id: short ids are hexadecimal, long ones (3.0+,
+/// `enable_long_queue_ids`) alphanumeric; nothing else is a message (and no other name reaches a
+/// plan, a command or an undo line).
+pub fn is_id(name: &[u8]) -> bool {
+    (1..=64).contains(&name.len()) && name.iter().all(u8::is_ascii_alphanumeric)
+}
+
 /// Parses a queue file (`id` is its name). Never fails: problems are listed.
 pub fn parse(id: &str, queue: &str, img: &Image) -> QueueFile {
     let mut w = Walk {
@@ -352,6 +359,22 @@ pub fn apply_log(m: &mut MtaMessage, log: &[u8]) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn queue_ids_short_and_long_and_nothing_else() {
+        assert!(is_id(b"89E9B98C922"));
+        assert!(is_id(b"4Qx1Yb2Z3cz9abc"));
+        for odd in [
+            &b""[..],
+            b"0000098C2D1;touch pwned",
+            b"../x",
+            b"a b",
+            b"\x1b[2J",
+            &[b'A'; 65],
+        ] {
+            assert!(!is_id(odd), "{odd:?}");
+        }
+    }
+
     use super::*;
 
     fn rec(kind: u8, data: &[u8]) -> Vec<u8> {

@@ -461,6 +461,8 @@ pub fn scan_postfix(
                     if let Some(sub) = open_sub(root, &dfd, &name, &dpath, skips) {
                         stack.push((rel.join(&e.name), sub, depth + 1));
                     }
+                } else if is(e.st, SFlag::S_IFREG) && !postfix::is_id(e.name.as_bytes()) {
+                    scan.other_files += 1;
                 } else if is(e.st, SFlag::S_IFREG)
                     && queue != "maildrop"
                     && e.st.st_mode & 0o100 == 0

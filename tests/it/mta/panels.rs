@@ -237,3 +237,46 @@ fn hostile_spool_files_are_reported_and_never_followed() {
     assert!(d.symlink_metadata().unwrap().file_type().is_symlink());
     assert_eq!(std::fs::read(&outside).unwrap(), b"not mail\n");
 }
+
+/// The attack: a queue file copied under a name that is a shell command (only Postfix's own user can
+/// write there, but the name is still not the toolkit's to trust). It is no message: counted among
+/// the files that are not messages, never planned, and its name reaches no output, no command and no
+/// undo line; the real messages are purged as ever.
+#[test]
+fn a_postfix_file_named_as_a_command_is_no_message() {
+    let s = host();
+    s.write("etc/userdomains", "example.com: jdoe\n");
+    spool(&s, "postfix", 3, 10001);
+    let dir = s.join("var/spool/postfix/deferred/0");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let hostile = dir.join("0000098C2D1;touch pwned");
+    std::fs::copy(&names[0], &hostile).unwrap();
+    let j = s.run(&["mqueue", "scan", "--json"]).json();
+    let sp = &j["mta"]["spools"][0];
+    assert_eq!(sp["messages"], 3, "{sp:#}");
+    assert_eq!(sp["other_files"], 1, "{sp:#}");
+    let text = s.run(&["mqueue", "scan"]).stdout;
+    assert!(!text.contains("pwned"), "{text}");
+    let purge = s.run(&[
+        "mqueue",
+        "purge",
+        "--account",
+        "jdoe",
+        "--min",
+        "0",
+        "--hold",
+        "--yes",
+        "--json",
+    ]);
+    purge.status(0);
+    assert!(!purge.stdout.contains("pwned"), "{}", purge.stdout);
+    let p = purge.json();
+    let messages = p["sites"][0]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3);
+    assert!(messages.iter().all(|m| m["outcome"] == "held"));
+    assert!(hostile.is_file(), "the odd file is left where it was");
+}
