@@ -15,6 +15,8 @@ pub mod root;
 pub mod safeops;
 pub mod sendmail;
 pub mod status;
+#[cfg(test)]
+mod testing;
 pub mod ui;
 pub mod units;
 

@@ -276,14 +276,8 @@ H??Subject: holiday\n\tphotos\n.\n";
 
     #[test]
     fn random_bytes_never_panic() {
-        // xorshift: deterministic, no dependency.
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testing::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next();
         for round in 0..2000 {
             let len = (next() % 512) as usize;
             let mut buf: Vec<u8> = (0..len).map(|_| next() as u8).collect();

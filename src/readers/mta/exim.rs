@@ -542,13 +542,8 @@ bob@example.net\ncarol@example.org rfc822;carol@example.org 26,0  0,-1#3\n\n\
             b"",
             b"Connection refused",
         ];
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testing::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next();
         let mut with_status = 0;
         for round in 0..4000 {
             let mut log = Vec::new();
@@ -848,29 +843,12 @@ friend@partner.example.net\n\n154P Received: from jdoe by mail.example.com with 
                 complete += check(&f[..len]);
             }
         }
-        let mut x: u64 = 0x51_7CC1_B727_220A;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testing::XorShift(0x51_7CC1_B727_220A);
+        let mut next = || rng.next();
         const BYTES: &[u8] = b"-YNX 0123456789\n<>@*#,H";
         for _ in 0..6000 {
             let mut f = corpus[(next() % corpus.len() as u64) as usize].clone();
-            for _ in 0..1 + next() % 6 {
-                let i = (next() as usize) % (f.len() + 1);
-                let b = match next() % 3 {
-                    0 => next() as u8,
-                    _ => BYTES[(next() % BYTES.len() as u64) as usize],
-                };
-                match next() % 4 {
-                    0 => f.insert(i, b),
-                    1 if i < f.len() => drop(f.remove(i)),
-                    _ if i < f.len() => f[i] = b,
-                    _ => {}
-                }
-            }
+            crate::testing::mutate(&mut next, &mut f, BYTES);
             if next() % 4 == 0 {
                 f.truncate((next() as usize) % (f.len() + 1));
             }
@@ -906,13 +884,8 @@ friend@partner.example.net\n\n154P Received: from jdoe by mail.example.com with 
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testing::XorShift(0x2545_F491_4F6C_DD1D);
+        let mut next = || rng.next();
         for round in 0..3000 {
             let len = (next() % 600) as usize;
             let mut buf: Vec<u8> = if round % 3 == 0 {

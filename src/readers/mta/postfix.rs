@@ -742,30 +742,13 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\n",
                 complete += check(&Image::whole(img.head[..len].to_vec()), "hold");
             }
         }
-        let mut x: u64 = 0x2F0A_8C3B_91D4_E675;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testing::XorShift(0x2F0A_8C3B_91D4_E675);
+        let mut next = || rng.next();
         const BYTES: &[u8] = b"CTSRDpMNXELcE\x80\x7f\x00 0123456789:\t";
         for _ in 0..6000 {
             let base = &corpus[(next() % corpus.len() as u64) as usize];
             let mut f = base.head.clone();
-            for _ in 0..1 + next() % 6 {
-                let i = (next() as usize) % (f.len() + 1);
-                let b = match next() % 3 {
-                    0 => next() as u8,
-                    _ => BYTES[(next() % BYTES.len() as u64) as usize],
-                };
-                match next() % 4 {
-                    0 => f.insert(i, b),
-                    1 if i < f.len() => drop(f.remove(i)),
-                    _ if i < f.len() => f[i] = b,
-                    _ => {}
-                }
-            }
+            crate::testing::mutate(&mut next, &mut f, BYTES);
             let img = match next() % 3 {
                 0 => Image::whole(f),
                 1 => Image {
@@ -807,13 +790,8 @@ reason=connect to 127.0.0.1[127.0.0.1]:9: Connection refused\n\n",
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut rng = crate::testing::XorShift(0x9E37_79B9_7F4A_7C15);
+        let mut next = || rng.next();
         let base = genuine(2);
         for round in 0..3000 {
             let mut buf: Vec<u8> = if round % 2 == 0 {

@@ -162,13 +162,8 @@ mod tests {
 
     #[test]
     fn random_bytes_in_every_file_never_panic() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = crate::testing::XorShift(0x2545_f491_4f6c_dd1d);
+        let mut next = || rng.next();
         let d = fake(5, b"sh", &[]);
         for round in 0..300 {
             for name in ["stat", "status", "cgroup", "wchan", "cmdline"] {
