@@ -3,7 +3,7 @@
 //! answering `452 mailbox full`; the scan must agree with `exim -bp`, attribute every message, and
 //! `purge --hold` must leave them frozen in Exim's own listing.
 
-use super::{account, cpanel_root, mta_peer, scanned, FakeSmtp, JDOE_UID};
+use super::{account, cpanel_root, mta_peer, purge_all, scanned, FakeSmtp, JDOE_UID};
 use crate::common::Scenario;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -287,31 +287,13 @@ fn case(split: bool, spool_rel: &str) {
     // purge --hold: Exim's own listing then shows jdoe's messages frozen, the others not; a dry run
     // first changes nothing.
     let before = parse_bp(&e.bp());
-    s.run(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--dry-run",
-    ])
-    .status(0)
-    .stdout_has("3 would be frozen or held");
+    s.run(&purge_all("jdoe", &["--hold", "--dry-run"]))
+        .status(0)
+        .stdout_has("3 would be frozen or held");
     assert_eq!(parse_bp(&e.bp()), before);
-    s.run(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--yes",
-    ])
-    .status(0)
-    .stdout_has("3 frozen or held");
+    s.run(&purge_all("jdoe", &["--hold", "--yes"]))
+        .status(0)
+        .stdout_has("3 frozen or held");
     let after = parse_bp(&e.bp());
     for (id, l) in &after {
         let is_jdoe = ours[id]["queue"] == "jdoe";
@@ -389,32 +371,13 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
     let live = |args: &[&str]| super::run_live(&s, "var/spool/exim4", bin.path(), args);
 
     // The dry run names the MTA's command and changes nothing.
-    let dry = live(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--dry-run",
-    ]);
+    let dry = live(&purge_all("jdoe", &["--hold", "--dry-run"]));
     dry.status(0)
         .stdout_has("3 would be frozen or held")
         .stdout_has("the MTA's own command would do it");
     assert_eq!(parse_bp(&e.bp()), before);
 
-    let held = live(&[
-        "--json",
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--yes",
-    ]);
+    let held = live(&purge_all("jdoe", &["--json", "--hold", "--yes"]));
     held.status(0);
     let frozen = super::purged(&held.json());
     assert_eq!(frozen.len(), 3, "{frozen:?}");
@@ -436,16 +399,7 @@ fn live_root_purge_runs_exim_mf_and_mrm() {
     }
 
     // Removing amy's two: Exim's -Mrm does it; its listing and its spool no longer hold them.
-    let gone = live(&[
-        "--json",
-        "mqueue",
-        "purge",
-        "--account",
-        "amy",
-        "--min",
-        "0",
-        "--yes",
-    ]);
+    let gone = live(&purge_all("amy", &["--json", "--yes"]));
     gone.status(0);
     let removed = super::purged(&gone.json());
     assert_eq!(removed.len(), 2, "{removed:?}");
@@ -491,17 +445,7 @@ fn live_root_hold_undo_as_printed_thaws() {
         &s,
         "var/spool/exim4",
         bin.path(),
-        &[
-            "--json",
-            "mqueue",
-            "purge",
-            "--account",
-            "jdoe",
-            "--min",
-            "0",
-            "--hold",
-            "--yes",
-        ],
+        &purge_all("jdoe", &["--json", "--hold", "--yes"]),
     );
     held.status(0);
     let undo = super::printed_undo(&super::purged(&held.json()));

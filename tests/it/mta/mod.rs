@@ -28,6 +28,14 @@ pub fn mta_peer(prefix: &str, rel: &str) -> PathBuf {
 /// the scan reads.
 pub const JDOE_UID: u32 = 1;
 
+/// The arguments of `mqueue purge --account ACCOUNT --min 0` (every message of the account), then
+/// `flags` (`--hold`, `--yes`, `--dry-run`, `--json`...).
+pub fn purge_all<'a>(account: &'a str, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["mqueue", "purge", "--account", account, "--min", "0"];
+    args.extend_from_slice(flags);
+    args
+}
+
 /// A fake cPanel-style root: passwd, group and the panel's domain maps.
 pub fn cpanel_root() -> Scenario {
     let s = Scenario::empty();

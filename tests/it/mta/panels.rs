@@ -1,7 +1,7 @@
 //! Attribution through each panel's maps; every format per account; hostile spools: what cannot be
 //! read is reported, the scan goes on, and purge never follows a symlink out of the spool.
 
-use super::account;
+use super::{account, purge_all};
 use crate::common::{manifest_dir, parse_nagios, promtool_check, Scenario};
 use std::os::unix::fs::MetadataExt;
 use std::process::Command;
@@ -189,16 +189,7 @@ fn hostile_spool_files_are_reported_and_never_followed() {
     let text = s.run(&["mqueue", "scan"]).stdout;
     assert!(text.contains("malformed -H"), "{text}");
     // Purging the account moves only whole messages, never through the symlink.
-    let purge = s.run(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--yes",
-        "--json",
-    ]);
+    let purge = s.run(&purge_all("jdoe", &["--yes", "--json"]));
     purge.status(1);
     let p = purge.json();
     let messages = p["sites"][0]["messages"].as_array().unwrap();
@@ -261,17 +252,7 @@ fn a_postfix_file_named_as_a_command_is_no_message() {
     assert_eq!(sp["other_files"], 1, "{sp:#}");
     let text = s.run(&["mqueue", "scan"]).stdout;
     assert!(!text.contains("pwned"), "{text}");
-    let purge = s.run(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--yes",
-        "--json",
-    ]);
+    let purge = s.run(&purge_all("jdoe", &["--hold", "--yes", "--json"]));
     purge.status(0);
     assert!(!purge.stdout.contains("pwned"), "{}", purge.stdout);
     let p = purge.json();

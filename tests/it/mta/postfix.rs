@@ -3,7 +3,7 @@
 //! defers them to a relay on a closed port of 127.0.0.1; the scan must agree with `postqueue -j`, and
 //! `purge --hold` must leave them on hold in Postfix's own listing. The master is stopped by pid.
 
-use super::{account, cpanel_root, mta_peer, scanned, JDOE_UID};
+use super::{account, cpanel_root, mta_peer, purge_all, scanned, JDOE_UID};
 use crate::common::Scenario;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -305,18 +305,9 @@ fn scan_agrees_with_postqueue_and_purge_hold_holds() {
     assert_eq!(j["mta"]["spools"][0]["mta"], "postfix");
 
     // purge --hold: Postfix's own listing then shows jdoe's messages in the hold queue.
-    s.run(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--yes",
-    ])
-    .status(0)
-    .stdout_has("3 frozen or held");
+    s.run(&purge_all("jdoe", &["--hold", "--yes"]))
+        .status(0)
+        .stdout_has("3 frozen or held");
     let after = p.queue_json();
     assert_eq!(after.len(), 6);
     for m in &after {
@@ -331,18 +322,9 @@ fn scan_agrees_with_postqueue_and_purge_hold_holds() {
     // And the scan sees them held; a second run has nothing left to hold.
     let j = s.run(&["mqueue", "scan", "--json", "--min", "0"]).json();
     assert_eq!(account(&j, "jdoe")["held"], 3);
-    s.run(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--yes",
-    ])
-    .status(0)
-    .stdout_has("no message at or over 0 B matches");
+    s.run(&purge_all("jdoe", &["--hold", "--yes"]))
+        .status(0)
+        .stdout_has("no message at or over 0 B matches");
     // Quarantine amy's mail: Postfix no longer lists it; queue file and defer log kept together.
     s.run(&["mqueue", "purge", "--account", "amy", "--min", "0", "--yes"])
         .status(0)
@@ -408,32 +390,13 @@ fn live_root_purge_runs_postsuper_h_and_d() {
     };
     let was = queues();
 
-    live(&[
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--dry-run",
-    ])
-    .status(0)
-    .stdout_has("3 would be frozen or held")
-    .stdout_has("the MTA's own command would do it");
+    live(&purge_all("jdoe", &["--hold", "--dry-run"]))
+        .status(0)
+        .stdout_has("3 would be frozen or held")
+        .stdout_has("the MTA's own command would do it");
     assert_eq!(queues(), was, "a dry run changes nothing");
 
-    let held = live(&[
-        "--json",
-        "mqueue",
-        "purge",
-        "--account",
-        "jdoe",
-        "--min",
-        "0",
-        "--hold",
-        "--yes",
-    ]);
+    let held = live(&purge_all("jdoe", &["--json", "--hold", "--yes"]));
     held.status(0);
     let held = super::purged(&held.json());
     assert_eq!(held.len(), 3, "{held:?}");
@@ -453,16 +416,7 @@ fn live_root_purge_runs_postsuper_h_and_d() {
         assert_eq!(q, want, "{id} in postqueue -j");
     }
 
-    let gone = live(&[
-        "--json",
-        "mqueue",
-        "purge",
-        "--account",
-        "amy",
-        "--min",
-        "0",
-        "--yes",
-    ]);
+    let gone = live(&purge_all("amy", &["--json", "--yes"]));
     gone.status(0);
     let gone = super::purged(&gone.json());
     assert_eq!(gone.len(), 2, "{gone:?}");
@@ -524,17 +478,7 @@ fn live_root_hold_undo_as_printed_releases() {
         &s,
         "var/spool/postfix",
         bin.path(),
-        &[
-            "--json",
-            "mqueue",
-            "purge",
-            "--account",
-            "jdoe",
-            "--min",
-            "0",
-            "--hold",
-            "--yes",
-        ],
+        &purge_all("jdoe", &["--json", "--hold", "--yes"]),
     );
     held.status(0);
     let undo = super::printed_undo(&super::purged(&held.json()));
