@@ -216,19 +216,7 @@ pub(super) mod tests {
     }
 
     pub(in crate::commands::mqueue) fn spool(state: QueueState) -> SpoolReport {
-        SpoolReport {
-            mta: Mta::Exim,
-            path: "/var/spool/exim4".into(),
-            state,
-            problem: None,
-            messages: 0,
-            bytes: 0,
-            disk_bytes: 0,
-            damaged: 0,
-            other_files: 0,
-            being_written: 0,
-            symlinks: Vec::new(),
-        }
+        SpoolReport::empty(Mta::Exim, "/var/spool/exim4".into(), state)
     }
 
     pub(in crate::commands::mqueue) fn account(

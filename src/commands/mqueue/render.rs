@@ -3,7 +3,7 @@
 use super::figures;
 use super::findings::{self, Code};
 use super::judge::{MqueueReport, QueueReport, QueueState};
-use super::text::{details, group, group_title, notable};
+use super::text::{details, group_title, notable, oversized};
 use crate::render::text::{printable, wrap};
 use crate::render::{Family, Perf, Report, Style};
 use crate::status::Status;
@@ -141,14 +141,13 @@ impl MqueueReport {
             "Oversized messages (>= {}), largest first",
             human_size(self.min_bytes)
         );
-        writeln!(out, "{}", style.bold(&head))?;
-        for g in &self.oversized {
-            group(out, g)?;
-        }
-        if self.oversized_not_listed > 0 {
-            writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
-        }
-        Ok(())
+        oversized(
+            out,
+            style,
+            &head,
+            &self.oversized,
+            self.oversized_not_listed,
+        )
     }
 
     /// The size finding of the larger section: the largest account's when it is larger than the

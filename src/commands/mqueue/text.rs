@@ -253,7 +253,25 @@ pub fn group_title(g: &OversizedGroup) -> String {
     }
 }
 
-pub fn group(out: &mut dyn Write, g: &OversizedGroup) -> io::Result<()> {
+/// The oversized groups under their head, and how many more `--top` left out.
+pub(crate) fn oversized(
+    out: &mut dyn Write,
+    style: &Style,
+    head: &str,
+    groups: &[OversizedGroup],
+    not_listed: usize,
+) -> io::Result<()> {
+    writeln!(out, "{}", style.bold(head))?;
+    for g in groups {
+        group(out, g)?;
+    }
+    if not_listed > 0 {
+        writeln!(out, "  ... and {not_listed} more (--top)")?;
+    }
+    Ok(())
+}
+
+fn group(out: &mut dyn Write, g: &OversizedGroup) -> io::Result<()> {
     let mut lines = vec![group_title(g)];
     let mut meta = vec![match &g.site_domain {
         Some(d) => format!("{} {d}", g.queue),

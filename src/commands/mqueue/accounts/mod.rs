@@ -46,6 +46,25 @@ pub struct SpoolReport {
     pub symlinks: Vec<String>,
 }
 
+impl SpoolReport {
+    /// A spool in `state` with nothing counted yet.
+    pub fn empty(mta: Mta, path: String, state: QueueState) -> SpoolReport {
+        SpoolReport {
+            mta,
+            path,
+            state,
+            problem: None,
+            messages: 0,
+            bytes: 0,
+            disk_bytes: 0,
+            damaged: 0,
+            other_files: 0,
+            being_written: 0,
+            symlinks: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Reason {
     pub reason: String,
@@ -166,19 +185,7 @@ pub fn scan(
     for t in targets {
         let path = t.path(root);
         let shown = root.display(&path);
-        let mut spool = SpoolReport {
-            mta: t.mta,
-            path: shown,
-            state: QueueState::Ok,
-            problem: None,
-            messages: 0,
-            bytes: 0,
-            disk_bytes: 0,
-            damaged: 0,
-            other_files: 0,
-            being_written: 0,
-            symlinks: Vec::new(),
-        };
+        let mut spool = SpoolReport::empty(t.mta, shown, QueueState::Ok);
         let fd = match open_dir_beneath(root.path(), &t.rel) {
             Ok(fd) => fd,
             Err(Blocked::Missing) if t.optional => continue,

@@ -5,7 +5,7 @@
 use super::{AccountReport, MtaSection};
 use crate::commands::mqueue::figures::{self, Figure};
 use crate::commands::mqueue::render::plural;
-use crate::commands::mqueue::text::{group, head_line, row_line};
+use crate::commands::mqueue::text::{head_line, oversized, row_line};
 use crate::readers::mqueue::delivery::Class;
 use crate::render::text::{printable, truncate, wrap};
 use crate::render::{Family, Perf, Range, Style};
@@ -96,13 +96,13 @@ impl MtaSection {
                 "Oversized messages by account (>= {}), largest first",
                 human_size(min)
             );
-            writeln!(out, "{}", style.bold(&head))?;
-            for g in &self.oversized {
-                group(out, g)?;
-            }
-            if self.oversized_not_listed > 0 {
-                writeln!(out, "  ... and {} more (--top)", self.oversized_not_listed)?;
-            }
+            oversized(
+                out,
+                style,
+                &head,
+                &self.oversized,
+                self.oversized_not_listed,
+            )?;
         }
         Ok(())
     }
